@@ -1,0 +1,31 @@
+import type { BatchOp, BatchResult } from '../batch.js';
+import type { Group } from '../group.js';
+
+export type BackendName = 'js' | 'native';
+
+export interface ContextStatus {
+  /** True when the context has no net pending delta (accumulator is the identity). */
+  clean: boolean;
+}
+
+/**
+ * What every backend implements: an accumulator of `contexts` contexts whose
+ * operations are awaited, so a device that answers later fits behind the
+ * same interface as the in-process engines. Arguments reach a backend
+ * already validated (see Accumulator).
+ */
+export interface Backend {
+  readonly name: BackendName;
+  readonly contexts: number;
+  readonly group: Group;
+  load(index: number, value: bigint): Promise<void>;
+  accum(index: number, delta: bigint): Promise<void>;
+  accumMany(index: number, deltas: BigUint64Array): Promise<void>;
+  scatter(indices: Uint32Array, deltas: BigUint64Array): Promise<void>;
+  read(index: number): Promise<bigint>;
+  gather(indices: Uint32Array, out: BigUint64Array): Promise<BigUint64Array>;
+  swap(index: number, reference?: bigint): Promise<bigint>;
+  status(index: number): Promise<ContextStatus>;
+  batch(ops: readonly BatchOp[]): Promise<BatchResult[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,110 @@
+// Loads the Node-API addon (prebuild or local build, via node-gyp-build) and
+// wraps it as an Engine. Loading never throws: a missing or broken addon is
+// reported as a reason, and the js engine takes over.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GROUP_CODE, type Group } from '../group.js';
+import { jsEngine } from './js.js';
+import type { Engine } from './types.js';
+
+/** The addon's exports (native/binding.cc). */
+export interface NativeBinding {
+  abiVersion: number;
+  reduce(group: 0 | 1, deltas: BigUint64Array): bigint;
+  scatter(group: 0 | 1, ref: BigUint64Array, acc: BigUint64Array, idx: Uint32Array, deltas: BigUint64Array): number;
+  gather(group: 0 | 1, ref: BigUint64Array, acc: BigUint64Array, idx: Uint32Array, out: BigUint64Array): number;
+  load(ref: BigUint64Array, acc: BigUint64Array, idx: Uint32Array, values: BigUint64Array): number;
+  states(group: 0 | 1, ref: BigUint64Array, acc: BigUint64Array, out: BigUint64Array): number;
+  exec(group: 0 | 1, ref: BigUint64Array, acc: BigUint64Array, ops: BigUint64Array): number;
+  foldXor(data: ArrayBufferView): bigint;
+  foldPositional(data: ArrayBufferView): bigint;
+  readCeiling(words: BigUint64Array): bigint;
+}
+
+/** Must match ATOMIK_ABI_VERSION in native/atomik.h. */
+export const NATIVE_ABI_VERSION = 1;
+
+export interface NativeLoad {
+  binding: NativeBinding | null;
+  /** The .node file that was loaded. */
+  path: string | null;
+  /** Why the addon is not available (null when it is). */
+  error: string | null;
+}
+
+const here = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(import.meta.url));
+const requireHere = createRequire(join(here, 'noop.js'));
+
+/** The package root: the nearest folder above this module holding binding.gyp. */
+export function packageRoot(): string {
+  let dir = here;
+  while (!existsSync(join(dir, 'binding.gyp'))) {
+    const parent = dirname(dir);
+    if (parent === dir) return here;
+    dir = parent;
+  }
+  return dir;
+}
+
+let cached: NativeLoad | null = null;
+
+/**
+ * Loads the addon once. ATOMIK_NATIVE_PATH names an explicit .node file
+ * (sanitizer builds use it); otherwise node-gyp-build looks in prebuilds/
+ * and build/ (PREBUILDS_ONLY=1 restricts it to prebuilds/).
+ */
+export function loadNative(): NativeLoad {
+  if (cached) return cached;
+  let path: string | null = null;
+  try {
+    const explicit = process.env.ATOMIK_NATIVE_PATH;
+    if (explicit) {
+      path = explicit;
+    } else {
+      const nodeGypBuild = requireHere('node-gyp-build') as { path(dir: string): string };
+      path = nodeGypBuild.path(packageRoot());
+    }
+    const binding = requireHere(path) as NativeBinding;
+    if (binding.abiVersion !== NATIVE_ABI_VERSION) {
+      throw new Error(`addon ABI ${binding.abiVersion} does not match ${NATIVE_ABI_VERSION}; rebuild it with npm run build:native`);
+    }
+    cached = { binding, path, error: null };
+  } catch (err) {
+    const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+    cached = { binding: null, path, error: message };
+  }
+  return cached;
+}
+
+/** Below this many elements the js kernels win: crossing into C costs more than the work. */
+export const NATIVE_THRESHOLD = 16;
+
+function check(status: number, what: string): void {
+  if (status !== 0) throw new RangeError(`native ${what} rejected its arguments (status ${status})`);
+}
+
+export function createNativeEngine(b: NativeBinding): Engine {
+  const g = (group: Group) => GROUP_CODE[group];
+  return {
+    name: 'native',
+    reduce: (group, deltas) => (deltas.length < NATIVE_THRESHOLD ? jsEngine.reduce(group, deltas) : b.reduce(g(group), deltas)),
+    scatter(group, ref, acc, idx, deltas) {
+      if (idx.length < NATIVE_THRESHOLD) return jsEngine.scatter(group, ref, acc, idx, deltas);
+      check(b.scatter(g(group), ref, acc, idx, deltas), 'scatter');
+    },
+    gather(group, ref, acc, idx, out) {
+      if (idx.length < NATIVE_THRESHOLD) return jsEngine.gather(group, ref, acc, idx, out);
+      check(b.gather(g(group), ref, acc, idx, out), 'gather');
+    },
+    load(ref, acc, idx, values) {
+      if (idx.length < NATIVE_THRESHOLD) return jsEngine.load(ref, acc, idx, values);
+      check(b.load(ref, acc, idx, values), 'load');
+    },
+    states: (group, ref, acc, out) => check(b.states(g(group), ref, acc, out), 'states'),
+    exec: (group, ref, acc, ops) => check(b.exec(g(group), ref, acc, ops), 'exec'),
+    foldXor: (data) => b.foldXor(data),
+    foldPositional: (data) => b.foldPositional(data),
+  };
+}

@@ -1,0 +1,13 @@
+export { AtomikContext, type ContextOptions } from './context.js';
+export { AtomikTable, MAX_TABLE_SIZE, type TableOptions } from './table.js';
+export { DeltaMessage, DeltaStream, DELTA_MESSAGE_BYTES, type DeltaStreamOptions } from './message.js';
+export { Fingerprint, positionalTerm, type FingerprintMode, type FingerprintOptions } from './fingerprint.js';
+export { open, Accumulator, DEFAULT_CONTEXTS, type OpenOptions, type BackendInfo } from './open.js';
+export type { Backend, BackendName, ContextStatus } from './backend/types.js';
+export type { BatchOp, BatchResult } from './batch.js';
+export { GROUPS, combine, inverse, type Group } from './group.js';
+export { selectEngine, type EngineChoice, type EngineSelection } from './engine/select.js';
+export type { Engine } from './engine/types.js';
+export { jsEngine } from './engine/js.js';
+export { loadNative, type NativeLoad } from './engine/native.js';
+export { U64_MAX } from './validate.js';

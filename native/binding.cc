@@ -1,0 +1,223 @@
+// Node-API binding for the atomik C library. It only converts arguments:
+// TypedArrays are used in place, results go into caller-provided arrays.
+// Validation with good messages happens in TypeScript; the checks here
+// exist so that no argument, however wrong, can crash the process.
+#include <napi.h>
+
+#include "atomik.h"
+#include "read_ceiling.h"
+
+static_assert(sizeof(atomik_op) == 16, "batch ops are 16 bytes");
+
+namespace {
+
+template <typename T>
+struct View {
+  T *data = nullptr;
+  size_t length = 0;
+  bool ok = false;
+};
+
+// Returns a view of info[i] when it is a TypedArray of the wanted type,
+// otherwise throws a TypeError (ok == false).
+template <typename T>
+View<T> TypedArg(const Napi::CallbackInfo &info, size_t i, napi_typedarray_type type,
+                 const char *expected) {
+  View<T> view;
+  Napi::Env env = info.Env();
+  napi_typedarray_type actual;
+  void *data = nullptr;
+  if (info.Length() > i && info[i].IsTypedArray() &&
+      napi_get_typedarray_info(env, info[i], &actual, &view.length, &data, nullptr, nullptr) ==
+          napi_ok &&
+      actual == type) {
+    // A detached buffer reports length 0 and may have no data pointer.
+    view.data = view.length == 0 ? nullptr : static_cast<T *>(data);
+    view.ok = true;
+    return view;
+  }
+  Napi::TypeError::New(env, "argument " + std::to_string(i) + " must be a " + expected)
+      .ThrowAsJavaScriptException();
+  return view;
+}
+
+View<uint64_t> Words(const Napi::CallbackInfo &info, size_t i) {
+  return TypedArg<uint64_t>(info, i, napi_biguint64_array, "BigUint64Array");
+}
+
+View<uint32_t> Indices(const Napi::CallbackInfo &info, size_t i) {
+  return TypedArg<uint32_t>(info, i, napi_uint32_array, "Uint32Array");
+}
+
+bool GroupArg(const Napi::CallbackInfo &info, size_t i, atomik_group *group) {
+  if (info.Length() > i && info[i].IsNumber()) {
+    int32_t g = info[i].As<Napi::Number>().Int32Value();
+    if (g == ATOMIK_XOR || g == ATOMIK_ADD) {
+      *group = static_cast<atomik_group>(g);
+      return true;
+    }
+  }
+  Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a group (0 or 1)")
+      .ThrowAsJavaScriptException();
+  return false;
+}
+
+Napi::Value Fail(Napi::Env env, const char *message) {
+  Napi::RangeError::New(env, message).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+// Builds a table over (reference, accumulator) at arguments i and i + 1.
+bool TableArgs(const Napi::CallbackInfo &info, size_t i, atomik_group group, atomik_table *t) {
+  View<uint64_t> ref = Words(info, i);
+  if (!ref.ok) return false;
+  View<uint64_t> acc = Words(info, i + 1);
+  if (!acc.ok) return false;
+  if (ref.length != acc.length || ref.length > UINT32_MAX) {
+    Fail(info.Env(), "reference and accumulator must have the same length (< 2^32)");
+    return false;
+  }
+  t->reference = ref.data;
+  t->accumulator = acc.data;
+  t->size = static_cast<uint32_t>(ref.length);
+  t->group = group;
+  return true;
+}
+
+// reduce(group, deltas) -> bigint
+Napi::Value Reduce(const Napi::CallbackInfo &info) {
+  atomik_group g;
+  if (!GroupArg(info, 0, &g)) return info.Env().Undefined();
+  View<uint64_t> d = Words(info, 1);
+  if (!d.ok) return info.Env().Undefined();
+  return Napi::BigInt::New(info.Env(), atomik_reduce(g, d.data, d.length));
+}
+
+// scatter(group, reference, accumulator, indices, deltas) -> status
+Napi::Value Scatter(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  atomik_group g;
+  atomik_table t;
+  if (!GroupArg(info, 0, &g) || !TableArgs(info, 1, g, &t)) return env.Undefined();
+  View<uint32_t> idx = Indices(info, 3);
+  if (!idx.ok) return env.Undefined();
+  View<uint64_t> d = Words(info, 4);
+  if (!d.ok) return env.Undefined();
+  if (idx.length != d.length) return Fail(env, "indices and deltas must have the same length");
+  return Napi::Number::New(env, atomik_table_scatter(&t, idx.data, d.data, d.length));
+}
+
+// gather(group, reference, accumulator, indices, out) -> status
+Napi::Value Gather(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  atomik_group g;
+  atomik_table t;
+  if (!GroupArg(info, 0, &g) || !TableArgs(info, 1, g, &t)) return env.Undefined();
+  View<uint32_t> idx = Indices(info, 3);
+  if (!idx.ok) return env.Undefined();
+  View<uint64_t> out = Words(info, 4);
+  if (!out.ok) return env.Undefined();
+  if (idx.length != out.length) return Fail(env, "indices and out must have the same length");
+  return Napi::Number::New(env, atomik_table_gather(&t, idx.data, out.data, out.length));
+}
+
+// load(reference, accumulator, indices, values) -> status
+Napi::Value Load(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  atomik_table t;
+  if (!TableArgs(info, 0, ATOMIK_XOR, &t)) return env.Undefined();
+  View<uint32_t> idx = Indices(info, 2);
+  if (!idx.ok) return env.Undefined();
+  View<uint64_t> v = Words(info, 3);
+  if (!v.ok) return env.Undefined();
+  if (idx.length != v.length) return Fail(env, "indices and values must have the same length");
+  return Napi::Number::New(env, atomik_table_load(&t, idx.data, v.data, v.length));
+}
+
+// states(group, reference, accumulator, out) -> status
+Napi::Value States(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  atomik_group g;
+  atomik_table t;
+  if (!GroupArg(info, 0, &g) || !TableArgs(info, 1, g, &t)) return env.Undefined();
+  View<uint64_t> out = Words(info, 3);
+  if (!out.ok) return env.Undefined();
+  if (out.length != t.size) return Fail(env, "out must have one word per context");
+  atomik_table_states(&t, out.data);
+  return Napi::Number::New(env, ATOMIK_OK);
+}
+
+// exec(group, reference, accumulator, ops) -> status; ops is 2 words per op.
+Napi::Value Exec(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  atomik_group g;
+  atomik_table t;
+  if (!GroupArg(info, 0, &g) || !TableArgs(info, 1, g, &t)) return env.Undefined();
+  View<uint64_t> ops = Words(info, 3);
+  if (!ops.ok) return env.Undefined();
+  if (ops.length % 2 != 0) return Fail(env, "ops must hold 16 bytes per operation");
+  return Napi::Number::New(
+      env, atomik_table_exec(&t, reinterpret_cast<atomik_op *>(ops.data), ops.length / 2, nullptr));
+}
+
+// Any ArrayBufferView: Buffer, Uint8Array, DataView, other TypedArrays.
+bool BytesArg(const Napi::CallbackInfo &info, size_t i, const uint8_t **data, size_t *len) {
+  Napi::Env env = info.Env();
+  void *raw = nullptr;
+  size_t count = 0;
+  napi_typedarray_type type;
+  bool ok = false;
+  if (info.Length() > i && info[i].IsTypedArray()) {
+    ok = napi_get_typedarray_info(env, info[i], &type, &count, &raw, nullptr, nullptr) == napi_ok;
+    if (ok) count *= Napi::TypedArray(env, info[i]).ElementSize();
+  } else if (info.Length() > i && info[i].IsDataView()) {
+    ok = napi_get_dataview_info(env, info[i], &count, &raw, nullptr, nullptr) == napi_ok;
+  }
+  if (!ok) {
+    Napi::TypeError::New(env, "argument " + std::to_string(i) + " must be an ArrayBufferView")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  *len = count;
+  *data = count == 0 ? nullptr : static_cast<const uint8_t *>(raw);
+  return true;
+}
+
+Napi::Value FoldXor(const Napi::CallbackInfo &info) {
+  const uint8_t *data;
+  size_t len;
+  if (!BytesArg(info, 0, &data, &len)) return info.Env().Undefined();
+  return Napi::BigInt::New(info.Env(), atomik_fold_xor(data, len));
+}
+
+Napi::Value FoldPositional(const Napi::CallbackInfo &info) {
+  const uint8_t *data;
+  size_t len;
+  if (!BytesArg(info, 0, &data, &len)) return info.Env().Undefined();
+  return Napi::BigInt::New(info.Env(), atomik_fold_positional(data, len));
+}
+
+// readCeiling(words) -> bigint: the benchmark's memory-read baseline.
+Napi::Value ReadCeiling(const Napi::CallbackInfo &info) {
+  View<uint64_t> w = Words(info, 0);
+  if (!w.ok) return info.Env().Undefined();
+  return Napi::BigInt::New(info.Env(), atomik_read_ceiling_sum(w.data, w.length));
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports["abiVersion"] = Napi::Number::New(env, ATOMIK_ABI_VERSION);
+  exports["reduce"] = Napi::Function::New(env, Reduce, "reduce");
+  exports["scatter"] = Napi::Function::New(env, Scatter, "scatter");
+  exports["gather"] = Napi::Function::New(env, Gather, "gather");
+  exports["load"] = Napi::Function::New(env, Load, "load");
+  exports["states"] = Napi::Function::New(env, States, "states");
+  exports["exec"] = Napi::Function::New(env, Exec, "exec");
+  exports["foldXor"] = Napi::Function::New(env, FoldXor, "foldXor");
+  exports["foldPositional"] = Napi::Function::New(env, FoldPositional, "foldPositional");
+  exports["readCeiling"] = Napi::Function::New(env, ReadCeiling, "readCeiling");
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(atomik, Init)
