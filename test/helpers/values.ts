@@ -1,0 +1,28 @@
+export const MAX = (1n << 64n) - 1n;
+
+/** Deterministic 64-bit values (SplitMix64) for sizeable inputs. */
+export function words(n: number, seed = 1n): BigUint64Array {
+  const out = new BigUint64Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = BigInt.asUintN(64, s + 0x9e3779b97f4a7c15n);
+    let z = s;
+    z = BigInt.asUintN(64, (z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n);
+    z = BigInt.asUintN(64, (z ^ (z >> 27n)) * 0x94d049bb133111ebn);
+    out[i] = z ^ (z >> 31n);
+  }
+  return out;
+}
+
+export function indices(n: number, size: number, seed = 7): Uint32Array {
+  const out = new Uint32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s % size;
+  }
+  return out;
+}
+
+export const xorAll = (values: Iterable<bigint>) => [...values].reduce((a, b) => a ^ b, 0n);
+export const addAll = (values: Iterable<bigint>) => BigInt.asUintN(64, [...values].reduce((a, b) => a + b, 0n));

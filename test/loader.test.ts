@@ -1,0 +1,85 @@
+// How the addon is found and how the engine is chosen, checked in fresh
+// processes against the built package (dist/, made by `npm install`).
+// CI runs the whole suite once per loader path and sets
+// ATOMIK_EXPECT_NATIVE to 'build', 'prebuild' or 'none' to pin which one ran.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadNative } from '../lib/index.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const esm = `${root}dist/index.js`;
+const cjs = `${root}dist/index.cjs`;
+
+/** Runs a snippet in a new Node process and returns what it printed as JSON. */
+function run(script: string, env: Record<string, string>, type: 'module' | 'commonjs' = 'module'): unknown {
+  const clean = { ...process.env };
+  for (const key of ['ATOMIK_BACKEND', 'ATOMIK_NATIVE_PATH', 'PREBUILDS_ONLY']) delete clean[key];
+  const out = execFileSync(process.execPath, ['--input-type=' + type, '-e', script], { env: { ...clean, ...env }, encoding: 'utf8' });
+  return JSON.parse(out);
+}
+
+const openInfo = `
+  const acc = await open({ contexts: 2 });
+  await acc.accum(1, 5n);
+  console.log(JSON.stringify({ info: acc.info, state: String(await acc.read(1)) }));`;
+
+describe('loader and engine selection', () => {
+  it('the built package exists (npm install runs the build)', () => {
+    expect(existsSync(esm) && existsSync(cjs), `missing ${esm} or ${cjs}: run npm run build:ts`).toBe(true);
+  });
+
+  it('loads from the expected place', () => {
+    const load = loadNative();
+    const expected = process.env.ATOMIK_EXPECT_NATIVE;
+    if (expected === 'none') expect(load.binding).toBeNull();
+    if (expected === 'build') expect(load.path).toMatch(/[/\\]build[/\\](Release|Debug)[/\\]atomik\.node$/);
+    if (expected === 'prebuild') expect(load.path).toMatch(/[/\\]prebuilds[/\\][^/\\]+[/\\][^/\\]*\.node$/);
+    if (load.binding === null) expect(load.error).toBeTruthy();
+  });
+
+  it('without the addon, auto falls back to js and says why', () => {
+    const r = run(`import { open } from ${JSON.stringify(esm)};${openInfo}`, { ATOMIK_NATIVE_PATH: '/nonexistent/atomik.node' }) as {
+      info: { backend: string; reason: string; rejected: { native: string } };
+      state: string;
+    };
+    expect(r.info.backend).toBe('js');
+    expect(r.info.reason).toBe('auto: the native addon is unavailable, js is the fallback');
+    expect(r.info.rejected.native).toContain('the native addon is not available');
+    expect(r.info.rejected.native).toContain('/nonexistent/atomik.node');
+    expect(r.state).toBe('5');
+  });
+
+  it('ATOMIK_BACKEND=native without the addon fails with the reason', () => {
+    const r = run(
+      `import { open } from ${JSON.stringify(esm)};
+       try { await open(); console.log('null'); } catch (e) { console.log(JSON.stringify(e.message)); }`,
+      { ATOMIK_NATIVE_PATH: '/nonexistent/atomik.node', ATOMIK_BACKEND: 'native' },
+    );
+    expect(r).toMatch(/^ATOMIK_BACKEND=native: the native addon is not available: .*\/nonexistent\/atomik\.node/);
+  });
+
+  it('ATOMIK_BACKEND=js forces the js engine', () => {
+    const r = run(`import { open } from ${JSON.stringify(esm)};${openInfo}`, { ATOMIK_BACKEND: 'js' }) as { info: { backend: string; reason: string } };
+    expect(r.info).toMatchObject({ backend: 'js', reason: 'js requested (ATOMIK_BACKEND=js)' });
+  });
+
+  it.skipIf(loadNative().binding === null)('auto picks native when the addon loads', () => {
+    const r = run(`import { open } from ${JSON.stringify(esm)};${openInfo}`, {}) as { info: { backend: string; reason: string } };
+    expect(r.info.backend).toBe('native');
+    expect(r.info.reason).toMatch(/^auto: the native addon loaded from .*atomik\.node$/);
+  });
+
+  it('the CommonJS entry works like the ES module one', () => {
+    const r = run(
+      `const { AtomikContext, DeltaMessage, open } = require(${JSON.stringify(cjs)});
+       const c = new AtomikContext({ group: 'add' }); c.accum(2n); c.accum(2n);
+       open({ backend: 'js' }).then((acc) => console.log(JSON.stringify({ state: String(c.read()), backend: acc.info.backend,
+         wire: Buffer.from(new DeltaMessage(1, 2n, 0, 3).encode()).toString('hex') })));`,
+      {},
+      'commonjs',
+    );
+    expect(r).toEqual({ state: '4', backend: 'js', wire: '00000001000000000000000200000003' });
+  });
+});
