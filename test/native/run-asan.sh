@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds the addon with AddressSanitizer + UndefinedBehaviorSanitizer (in
+# build-asan/, leaving the normal build alone) and runs the whole vitest
+# suite against it. Any finding aborts the process, which fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+rm -rf build-asan
+mkdir -p build-asan
+cp -r binding.gyp native build-asan/
+(cd build-asan && ATOMIK_SANITIZE=1 npx --no-install node-gyp rebuild --debug >/dev/null)
+addon="$PWD/build-asan/build/Debug/atomik.node"
+
+# ASan must be the first runtime loaded into node, which is not built with it.
+asan_runtime=$(${CC:-gcc} -print-file-name=libasan.so)
+[ -f "$asan_runtime" ] || { echo "libasan not found (looked for $asan_runtime)" >&2; exit 1; }
+
+echo "sanitizer build: $addon"
+# Node keeps some allocations until exit on purpose: leak reports would be noise.
+ATOMIK_NATIVE_PATH="$addon" ATOMIK_REQUIRE_NATIVE=1 \
+  LD_PRELOAD="$asan_runtime" \
+  ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1" \
+  UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
+  npx --no-install vitest run "$@"
