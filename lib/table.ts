@@ -100,8 +100,7 @@ export class AtomikTable {
     u32Array(indices, 'indices');
     bigU64Array(deltas, 'deltas');
     sameLength(indices, 'indices', deltas, 'deltas');
-    indicesInRange(indices, this.size, 'indices');
-    this.engine.scatter(this.group, this.ref, this.acc, indices, deltas);
+    if (!this.engine.scatter(this.group, this.ref, this.acc, indices, deltas)) this.rangeError(indices);
   }
 
   /** Gather-read: out[k] = state of context indices[k]. Returns `out` (new when omitted). */
@@ -110,8 +109,7 @@ export class AtomikTable {
     if (out === undefined) out = new BigUint64Array(indices.length);
     bigU64Array(out, 'out');
     sameLength(indices, 'indices', out, 'out');
-    indicesInRange(indices, this.size, 'indices');
-    this.engine.gather(this.group, this.ref, this.acc, indices, out);
+    if (!this.engine.gather(this.group, this.ref, this.acc, indices, out)) this.rangeError(indices);
     return out;
   }
 
@@ -120,8 +118,7 @@ export class AtomikTable {
     u32Array(indices, 'indices');
     bigU64Array(values, 'values');
     sameLength(indices, 'indices', values, 'values');
-    indicesInRange(indices, this.size, 'indices');
-    this.engine.load(this.ref, this.acc, indices, values);
+    if (!this.engine.load(this.ref, this.acc, indices, values)) this.rangeError(indices);
   }
 
   /** Every context's state, into `out` (new when omitted). */
@@ -147,6 +144,12 @@ export class AtomikTable {
     const encoded = encodeBatch(valid);
     this.engine.exec(this.group, this.ref, this.acc, encoded);
     return decodeResults(valid, encoded);
+  }
+
+  /** Engines refuse a batch with an index out of range and change nothing; this names the culprit. */
+  private rangeError(indices: Uint32Array): never {
+    indicesInRange(indices, this.size, 'indices');
+    throw new RangeError(`indices are out of range [0, ${this.size})`);
   }
 
   private stateAt(i: number): bigint {

@@ -48,7 +48,14 @@ function reduceAdd(deltas: BigUint64Array): bigint {
   return BigInt.asUintN(64, total);
 }
 
-function scatter(group: Group, _ref: BigUint64Array, acc: BigUint64Array, idx: Uint32Array, deltas: BigUint64Array): void {
+function inRange(idx: Uint32Array, size: number): boolean {
+  let max = 0;
+  for (let j = 0; j < idx.length; j++) if (idx[j]! > max) max = idx[j]!;
+  return idx.length === 0 || max < size;
+}
+
+function scatter(group: Group, _ref: BigUint64Array, acc: BigUint64Array, idx: Uint32Array, deltas: BigUint64Array): boolean {
+  if (!inRange(idx, acc.length)) return false;
   const a = lanes(acc);
   const d = lanes(deltas);
   if (group === 'xor') {
@@ -57,7 +64,7 @@ function scatter(group: Group, _ref: BigUint64Array, acc: BigUint64Array, idx: U
       a[k] = a[k]! ^ d[2 * j]!;
       a[k + 1] = a[k + 1]! ^ d[2 * j + 1]!;
     }
-    return;
+    return true;
   }
   for (let j = 0; j < idx.length; j++) {
     const k = idx[j]! * 2;
@@ -65,6 +72,7 @@ function scatter(group: Group, _ref: BigUint64Array, acc: BigUint64Array, idx: U
     a[k + LO] = lo; // the store wraps modulo 2^32
     a[k + HI] = a[k + HI]! + d[2 * j + HI]! + (lo >= TWO32 ? 1 : 0);
   }
+  return true;
 }
 
 // out[j] = ref[k] (+) acc[k] for k = pick(j); used by gather and states.
@@ -225,8 +233,13 @@ export const jsEngine: Engine = {
   name: 'js',
   reduce: (group, deltas) => (group === 'xor' ? reduceXor(deltas) : reduceAdd(deltas)),
   scatter,
-  gather: (group, ref, acc, idx, out) => combineInto(group, ref, acc, out, (j) => idx[j]!),
+  gather(group, ref, acc, idx, out) {
+    if (!inRange(idx, ref.length)) return false;
+    combineInto(group, ref, acc, out, (j) => idx[j]!);
+    return true;
+  },
   load(ref, acc, idx, values) {
+    if (!inRange(idx, ref.length)) return false;
     const r = lanes(ref);
     const a = lanes(acc);
     const v = lanes(values);
@@ -237,6 +250,7 @@ export const jsEngine: Engine = {
       a[k] = 0;
       a[k + 1] = 0;
     }
+    return true;
   },
   states: (group, ref, acc, out) => combineInto(group, ref, acc, out, null),
   exec,

@@ -81,8 +81,13 @@ export function loadNative(): NativeLoad {
 /** Below this many elements the js kernels win: crossing into C costs more than the work. */
 export const NATIVE_THRESHOLD = 16;
 
-function check(status: number, what: string): void {
+const ATOMIK_ERANGE = -1;
+
+/** Maps a C status to the Engine contract: false for an index out of range. */
+function check(status: number, what: string): boolean {
+  if (status === ATOMIK_ERANGE) return false;
   if (status !== 0) throw new RangeError(`native ${what} rejected its arguments (status ${status})`);
+  return true;
 }
 
 export function createNativeEngine(b: NativeBinding): Engine {
@@ -92,18 +97,20 @@ export function createNativeEngine(b: NativeBinding): Engine {
     reduce: (group, deltas) => (deltas.length < NATIVE_THRESHOLD ? jsEngine.reduce(group, deltas) : b.reduce(g(group), deltas)),
     scatter(group, ref, acc, idx, deltas) {
       if (idx.length < NATIVE_THRESHOLD) return jsEngine.scatter(group, ref, acc, idx, deltas);
-      check(b.scatter(g(group), ref, acc, idx, deltas), 'scatter');
+      return check(b.scatter(g(group), ref, acc, idx, deltas), 'scatter');
     },
     gather(group, ref, acc, idx, out) {
       if (idx.length < NATIVE_THRESHOLD) return jsEngine.gather(group, ref, acc, idx, out);
-      check(b.gather(g(group), ref, acc, idx, out), 'gather');
+      return check(b.gather(g(group), ref, acc, idx, out), 'gather');
     },
     load(ref, acc, idx, values) {
       if (idx.length < NATIVE_THRESHOLD) return jsEngine.load(ref, acc, idx, values);
-      check(b.load(ref, acc, idx, values), 'load');
+      return check(b.load(ref, acc, idx, values), 'load');
     },
-    states: (group, ref, acc, out) => check(b.states(g(group), ref, acc, out), 'states'),
-    exec: (group, ref, acc, ops) => check(b.exec(g(group), ref, acc, ops), 'exec'),
+    states: (group, ref, acc, out) => void check(b.states(g(group), ref, acc, out), 'states'),
+    exec(group, ref, acc, ops) {
+      if (!check(b.exec(g(group), ref, acc, ops), 'exec')) throw new RangeError('native exec: an op index is out of range');
+    },
     foldXor: (data) => b.foldXor(data),
     foldPositional: (data) => b.foldPositional(data),
   };

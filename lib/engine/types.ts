@@ -4,19 +4,20 @@ import type { Group } from '../group.js';
  * The batch kernels behind AtomikContext, AtomikTable and Fingerprint.
  * Both engines (js, native) implement the same contract over the same
  * memory layout: a table is two BigUint64Arrays (reference, accumulator).
- * Callers validate first; kernels assume indices are in range and lengths
- * agree (the native one still checks, so it can never touch bad memory).
+ * Callers validate types and lengths first. The indexed kernels check the
+ * index range themselves (one pass, cheaper than a second scan in front) and
+ * return false without changing anything when an index is out of range.
  */
 export interface Engine {
   readonly name: 'js' | 'native';
   /** Combines all deltas into one value (0 for an empty array). */
   reduce(group: Group, deltas: BigUint64Array): bigint;
   /** accumulator[indices[i]] (+)= deltas[i]. */
-  scatter(group: Group, reference: BigUint64Array, accumulator: BigUint64Array, indices: Uint32Array, deltas: BigUint64Array): void;
+  scatter(group: Group, reference: BigUint64Array, accumulator: BigUint64Array, indices: Uint32Array, deltas: BigUint64Array): boolean;
   /** out[i] = state of context indices[i]. */
-  gather(group: Group, reference: BigUint64Array, accumulator: BigUint64Array, indices: Uint32Array, out: BigUint64Array): void;
+  gather(group: Group, reference: BigUint64Array, accumulator: BigUint64Array, indices: Uint32Array, out: BigUint64Array): boolean;
   /** reference[indices[i]] = values[i]; accumulator[indices[i]] = 0. */
-  load(reference: BigUint64Array, accumulator: BigUint64Array, indices: Uint32Array, values: BigUint64Array): void;
+  load(reference: BigUint64Array, accumulator: BigUint64Array, indices: Uint32Array, values: BigUint64Array): boolean;
   /** out[i] = state of context i, for every context. */
   states(group: Group, reference: BigUint64Array, accumulator: BigUint64Array, out: BigUint64Array): void;
   /** Runs encoded ops (see ops.ts) in order, writing results back. */
