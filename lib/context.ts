@@ -3,6 +3,9 @@ import { resolveEngine, type EngineChoice } from './engine/select.js';
 import type { Engine } from './engine/types.js';
 import { U64_MAX, bigU64Array, u64 } from './validate.js';
 
+const REF = 0;
+const ACC = 1;
+
 export interface ContextOptions {
   /** 'xor' (ATOMiK, default) or 'add' (integers mod 2^64, for counters). */
   group?: Group;
@@ -12,14 +15,16 @@ export interface ContextOptions {
 
 /**
  * One delta-state context: state = reference (+) accumulator.
- * Scalar operations run in plain JS on bigints (no native crossing, no
- * Promise); accumMany hands whole arrays to the engine.
+ * Scalar operations run in plain JS (no native crossing, no Promise);
+ * accumMany hands whole arrays to the engine. Reference and accumulator
+ * live in a BigUint64Array: V8 then does the 64-bit arithmetic without
+ * allocating a bigint per operation, and stores wrap modulo 2^64, which is
+ * exactly the add group.
  */
 export class AtomikContext {
   readonly group: Group;
   readonly engine: Engine;
-  private ref = 0n;
-  private acc = 0n;
+  private readonly words = new BigUint64Array(2); // [reference, accumulator]
   private count = 0;
   private readonly additive: boolean;
 
@@ -32,28 +37,29 @@ export class AtomikContext {
 
   /** Sets the reference, clears the accumulator and the delta count. */
   load(value: bigint): void {
-    this.ref = u64(value, 'value');
-    this.acc = 0n;
+    this.words[REF] = u64(value, 'value');
+    this.words[ACC] = 0n;
     this.count = 0;
   }
 
   /** Applies one delta. */
   accum(delta: bigint): void {
     if (typeof delta !== 'bigint' || delta < 0n || delta > U64_MAX) u64(delta, 'delta');
-    this.acc = this.additive ? BigInt.asUintN(64, this.acc + delta) : this.acc ^ delta;
+    this.words[ACC] = this.additive ? this.words[ACC]! + delta : this.words[ACC]! ^ delta;
     this.count++;
   }
 
   /** Applies every delta of the array (one engine call). */
   accumMany(deltas: BigUint64Array): void {
     bigU64Array(deltas, 'deltas');
-    this.acc = combine(this.group, this.acc, this.engine.reduce(this.group, deltas));
+    this.words[ACC] = combine(this.group, this.words[ACC]!, this.engine.reduce(this.group, deltas));
     this.count += deltas.length;
   }
 
   /** The current state: reference (+) accumulator. */
   read(): bigint {
-    return this.additive ? BigInt.asUintN(64, this.ref + this.acc) : this.ref ^ this.acc;
+    const w = this.words;
+    return this.additive ? BigInt.asUintN(64, w[REF]! + w[ACC]!) : w[REF]! ^ w[ACC]!;
   }
 
   /**
@@ -63,8 +69,8 @@ export class AtomikContext {
   swap(newReference?: bigint): bigint {
     if (newReference !== undefined) u64(newReference, 'newReference');
     const before = this.read();
-    this.ref = newReference ?? before;
-    this.acc = 0n;
+    this.words[REF] = newReference ?? before;
+    this.words[ACC] = 0n;
     this.count = 0;
     return before;
   }
@@ -80,21 +86,21 @@ export class AtomikContext {
     if (other.group !== this.group) {
       throw new TypeError(`other must use the same group: this is '${this.group}', other is '${other.group}'`);
     }
-    this.acc = combine(this.group, this.acc, other.acc);
+    this.words[ACC] = combine(this.group, this.words[ACC]!, other.accumulator);
     this.count += other.count;
   }
 
   get reference(): bigint {
-    return this.ref;
+    return this.words[REF]!;
   }
 
   get accumulator(): bigint {
-    return this.acc;
+    return this.words[ACC]!;
   }
 
   /** True when no net delta is pending (the accumulator is the identity). */
   get isClean(): boolean {
-    return this.acc === 0n;
+    return this.words[ACC] === 0n;
   }
 
   /** Deltas applied since the last load or swap (merge adds the other's count). */
@@ -104,6 +110,6 @@ export class AtomikContext {
 
   toString(): string {
     const hex = (v: bigint) => '0x' + v.toString(16).padStart(16, '0');
-    return `AtomikContext(${this.group}, state=${hex(this.read())}, reference=${hex(this.ref)}, accumulator=${hex(this.acc)}, deltas=${this.count})`;
+    return `AtomikContext(${this.group}, state=${hex(this.read())}, reference=${hex(this.reference)}, accumulator=${hex(this.accumulator)}, deltas=${this.count})`;
   }
 }
