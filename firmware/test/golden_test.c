@@ -1,0 +1,95 @@
+/*
+ * Replays firmware/golden-vectors.json against fresh devices and compares
+ * every reply byte. The file is produced by tools/golden.py from the
+ * specification; this reads only the "dialect", "send" and "expect" fields,
+ * which appear in document order.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device.h"
+
+static uint8_t out[8192];
+static size_t out_len;
+
+static void capture(void *user, const uint8_t *data, size_t len) {
+  (void)user;
+  if (out_len + len <= sizeof out) memcpy(out + out_len, data, len);
+  out_len += len;
+}
+
+/*
+ * Returns the next string value of "dialect", "send" or "expect" after *at,
+ * with the key in *key; the value is NUL-terminated in place.
+ */
+static char *next_field(char **at, const char **key) {
+  static const char *const keys[] = {"dialect", "send", "expect"};
+  char *best = NULL;
+  size_t best_len = 0;
+  for (int k = 0; k < 3; k++) {
+    char pattern[32];
+    snprintf(pattern, sizeof pattern, "\"%s\": \"", keys[k]);
+    char *p = strstr(*at, pattern);
+    if (p && (!best || p < best)) {
+      best = p;
+      best_len = strlen(pattern);
+      *key = keys[k];
+    }
+  }
+  if (!best) return NULL;
+  char *value = best + best_len;
+  char *end = strchr(value, '"');
+  if (!end) return NULL;
+  *end = '\0';
+  *at = end + 1;
+  return value;
+}
+
+static size_t unhex(const char *hex, uint8_t *bytes) {
+  size_t n = strlen(hex) / 2;
+  for (size_t i = 0; i < n; i++) sscanf(hex + 2 * i, "%2hhx", &bytes[i]);
+  return n;
+}
+
+int main(int argc, char **argv) {
+  const char *file = argc > 1 ? argv[1] : "golden-vectors.json";
+  FILE *f = fopen(file, "rb");
+  if (!f) {
+    perror(file);
+    return 2;
+  }
+  static char text[1 << 20];
+  size_t size = fread(text, 1, sizeof text - 1, f);
+  fclose(f);
+  text[size] = '\0';
+
+  static uint64_t ref[16], acc[16];
+  static atomik_device dev;
+  static uint8_t send[8192];
+  static uint8_t want[8192];
+  int cases = 0, steps = 0, failures = 0;
+  char *at = text, *value, *sent = NULL;
+  const char *key;
+  while ((value = next_field(&at, &key)) != NULL) {
+    if (strcmp(key, "dialect") == 0) {
+      atomik_device_init(&dev, ref, acc, 16, "golden", capture, NULL, strcmp(value, "legacy") == 0);
+      cases++;
+    } else if (strcmp(key, "send") == 0) {
+      sent = value;
+      out_len = 0;
+      atomik_device_feed(&dev, send, unhex(value, send));
+    } else {
+      size_t want_len = unhex(value, want);
+      steps++;
+      if (out_len != want_len || memcmp(out, want, want_len) != 0) {
+        failures++;
+        printf("FAIL case %d step %d: sent %s\n  expected %s\n  got      ", cases, steps, sent, value);
+        for (size_t i = 0; i < out_len && i < sizeof out; i++) printf("%02x", out[i]);
+        printf("\n");
+      }
+    }
+  }
+  printf("golden vectors: %d cases, %d steps, %d failures\n", cases, steps, failures);
+  return failures || steps == 0 ? 1 : 0;
+}
