@@ -2,16 +2,30 @@
 // one validation layer in front of every backend.
 import { validateBatch, type BatchOp, type BatchResult } from './batch.js';
 import { LocalBackend } from './backend/local.js';
+import { SerialBackend, type SerialInfo, type SerialOptions } from './backend/serial.js';
+import { findBoards } from './serial/discover.js';
 import type { Backend, BackendName, ContextStatus } from './backend/types.js';
 import { selectEngine, type EngineChoice } from './engine/select.js';
 import { groupOption, type Group } from './group.js';
 import type { AtomikTable } from './table.js';
 import { MAX_TABLE_SIZE } from './table.js';
-import { bigU64Array, index, indicesInRange, integer, sameLength, u32Array, u64 } from './validate.js';
+import { bigU64Array, index, indicesInRange, integer, oneOf, sameLength, u32Array, u64 } from './validate.js';
 
-export interface OpenOptions {
-  /** 'auto' (default; ATOMIK_BACKEND overrides it), 'js' or 'native'. */
-  backend?: EngineChoice;
+export type BackendChoice = EngineChoice | 'serial';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'js', 'native', 'serial'];
+
+export interface OpenOptions extends Partial<Omit<SerialOptions, 'port'>> {
+  /**
+   * 'auto' (default): a serial device when a port is given (options.port or
+   * ATOMIK_PORT), else native when the addon loads, else js. ATOMIK_BACKEND
+   * overrides 'auto'. 'serial' without a port uses a board found by USB
+   * VID:PID (options.usbIds).
+   */
+  backend?: BackendChoice;
+  /** Serial device path; defaults to ATOMIK_PORT. */
+  port?: string;
+  /** VID:PID pairs that identify boards for 'serial' without a port (default: the Tang Nano 9K, 0403:6010). */
+  usbIds?: string[];
   /** Number of contexts (default 256). */
   contexts?: number;
   /** 'xor' (default) or 'add'. */
@@ -25,6 +39,8 @@ export interface BackendInfo {
   reason: string;
   /** Backends that were not chosen, each with the reason. */
   rejected: Partial<Record<BackendName, string>>;
+  /** The device, for the serial backend. */
+  serial?: SerialInfo;
 }
 
 export const DEFAULT_CONTEXTS = 256;
@@ -134,12 +150,43 @@ export class Accumulator {
   }
 }
 
+function envBackend(): BackendChoice | undefined {
+  const env = process.env.ATOMIK_BACKEND;
+  return (BACKEND_CHOICES as readonly string[]).includes(env ?? '') ? (env as BackendChoice) : undefined;
+}
+
+async function openSerial(options: OpenOptions, group: Group, why: string): Promise<Accumulator> {
+  let port = options.port ?? process.env.ATOMIK_PORT;
+  let reason = port === options.port ? `serial: options.port=${port}` : `serial: ATOMIK_PORT=${port}`;
+  if (!port) {
+    const boards = await findBoards(options.usbIds);
+    if (boards.length === 0) throw new Error(`${why}: no port given (options.port or ATOMIK_PORT) and no board found by USB VID:PID (${(options.usbIds ?? ['0403:6010']).join(', ')})`);
+    port = boards[0]!.path;
+    reason = `serial: ${port} identified by USB ${boards[0]!.vendorId}:${boards[0]!.productId}`;
+  }
+  const backend = await SerialBackend.open({ ...options, port }, group);
+  if (options.contexts !== undefined && options.contexts > backend.contexts) {
+    await backend.close();
+    throw new RangeError(`options.contexts is ${options.contexts}, but the device on ${port} has ${backend.contexts}`);
+  }
+  const rejected = { js: `${why}: a serial device was chosen`, native: `${why}: a serial device was chosen` };
+  return new Accumulator(backend, { backend: 'serial', reason: `${reason} (${backend.serial.dialect} dialect)`, rejected, serial: backend.serial });
+}
+
 /** Opens an accumulator; see OpenOptions. */
 export async function open(options: OpenOptions = {}): Promise<Accumulator> {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
   const contexts = options.contexts === undefined ? DEFAULT_CONTEXTS : integer(options.contexts, 1, MAX_TABLE_SIZE, 'options.contexts');
   const group = groupOption(options.group);
-  const selection = selectEngine(options.backend, 'options.backend');
+  const choice = options.backend === undefined ? 'auto' : oneOf(options.backend, BACKEND_CHOICES, 'options.backend');
+  if (options.port !== undefined && typeof options.port !== 'string') throw new TypeError('options.port must be a string');
+  const fromEnv = choice === 'auto' ? envBackend() : undefined;
+  if (choice === 'serial' || fromEnv === 'serial') return openSerial(options, group, choice === 'serial' ? "options.backend='serial'" : 'ATOMIK_BACKEND=serial');
+  if (choice === 'auto' && (fromEnv === undefined || fromEnv === 'auto') && (options.port ?? process.env.ATOMIK_PORT)) {
+    return openSerial(options, group, 'auto');
+  }
+  const selection = selectEngine(choice, 'options.backend');
   const backend = new LocalBackend(contexts, group, selection.engine);
-  return new Accumulator(backend, { backend: selection.engine.name, reason: selection.reason, rejected: selection.rejected });
+  const rejected: BackendInfo['rejected'] = { ...selection.rejected, serial: 'no port given (options.port or ATOMIK_PORT)' };
+  return new Accumulator(backend, { backend: selection.engine.name, reason: selection.reason, rejected });
 }

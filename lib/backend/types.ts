@@ -1,7 +1,7 @@
 import type { BatchOp, BatchResult } from '../batch.js';
 import type { Group } from '../group.js';
 
-export type BackendName = 'js' | 'native';
+export type BackendName = 'js' | 'native' | 'serial';
 
 export interface ContextStatus {
   /** True when the context has no net pending delta (accumulator is the identity). */

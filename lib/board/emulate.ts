@@ -1,0 +1,160 @@
+// Virtual boards: the firmware run as a process that owns a pseudo-terminal,
+// so every hardware path can be exercised without hardware.
+//  - host: firmware/boards/host on Linux (built on first use with make)
+//  - cortex-m3: the firmware image under qemu-system-arm (mps2-an385),
+//    its UART bridged to a PTY by socat
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { packageRoot } from '../engine/native.js';
+
+export type BoardKind = 'host' | 'cortex-m3';
+
+export interface BoardOptions {
+  board?: BoardKind;
+  /** Behave like the official FPGA board (host board only). */
+  legacy?: boolean;
+  /** Pace the line to this many baud (host board only). */
+  baud?: number;
+  /** Number of contexts (host board; default 1024). */
+  contexts?: number;
+}
+
+export interface VirtualBoard {
+  readonly board: BoardKind;
+  readonly legacy: boolean;
+  /** The path to open, like a real serial device. */
+  readonly port: string;
+  /** Stops the board (like unplugging it). */
+  stop(): Promise<void>;
+  /** Resolves when the board process ends, for any reason. */
+  readonly exited: Promise<void>;
+}
+
+const firmwareDir = () => join(packageRoot(), 'firmware');
+
+/** Builds a firmware target with make when its output is missing; throws with make's output on failure. */
+export function buildFirmware(target: 'host' | 'cortex-m3', output: string): string {
+  const path = join(firmwareDir(), 'build', output);
+  if (existsSync(path)) return path;
+  try {
+    execFileSync('make', ['-C', firmwareDir(), target], { stdio: 'pipe' });
+  } catch (err) {
+    const e = err as { stderr?: Buffer; message: string };
+    throw new Error(`cannot build the ${target} firmware (make -C firmware ${target}): ${e.stderr?.toString().trim() || e.message}`);
+  }
+  return path;
+}
+
+/** Which tool a board needs that is missing here, or null. */
+export function missingTool(board: BoardKind): string | null {
+  const tools = board === 'host' ? ['make', process.env.CC ?? 'cc'] : ['make', 'arm-none-eabi-gcc', 'qemu-system-arm', 'socat'];
+  for (const tool of tools) {
+    try {
+      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    } catch {
+      return tool;
+    }
+  }
+  return null;
+}
+
+function onExit(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+}
+
+function stopper(children: ChildProcess[], cleanup: () => void = () => {}): () => Promise<void> {
+  return async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+    await Promise.all(children.map(onExit));
+    cleanup();
+  };
+}
+
+/** Waits for a line matching `pattern` on a child's stdout or stderr. */
+function waitForLine(child: ChildProcess, pattern: RegExp, what: string, timeoutMs: number): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => done(new Error(`${what} did not start within ${timeoutMs} ms: ${seen.trim().slice(-300)}`)), timeoutMs);
+    const listener = (chunk: Buffer) => {
+      seen += chunk.toString();
+      const m = seen.match(pattern);
+      if (m) done(null, m);
+    };
+    const exit = () => done(new Error(`${what} exited before it was ready: ${seen.trim().slice(-300)}`));
+    function done(err: Error | null, m?: RegExpMatchArray) {
+      clearTimeout(timer);
+      child.stdout?.off('data', listener);
+      child.stderr?.off('data', listener);
+      child.off('exit', exit);
+      if (err) reject(err);
+      else resolve(m!);
+    }
+    child.stdout?.on('data', listener);
+    child.stderr?.on('data', listener);
+    child.once('exit', exit);
+  });
+}
+
+async function startHost(options: BoardOptions): Promise<VirtualBoard> {
+  const binary = buildFirmware('host', 'atomik-host-board');
+  const args: string[] = [];
+  if (options.legacy) args.push('--legacy');
+  if (options.baud !== undefined) args.push('--baud', String(options.baud));
+  if (options.contexts !== undefined) args.push('--contexts', String(options.contexts));
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const m = await waitForLine(child, /^PORT (\S+)$/m, 'the host board', 5000).catch(async (err: Error) => {
+    child.kill('SIGKILL');
+    throw err;
+  });
+  child.stdout?.resume();
+  child.stderr?.resume();
+  return { board: 'host', legacy: options.legacy ?? false, port: m[1]!, stop: stopper([child]), exited: onExit(child) };
+}
+
+async function startCortexM3(options: BoardOptions): Promise<VirtualBoard> {
+  if (options.legacy || options.baud !== undefined || options.contexts !== undefined) {
+    throw new Error('the cortex-m3 board runs the framed firmware as built: --legacy, --baud and --contexts are host-board options');
+  }
+  const image = buildFirmware('cortex-m3', 'atomik-cortex-m3.elf');
+  const dir = mkdtempSync(join(tmpdir(), 'atomik-m3-'));
+  const socket = join(dir, 'uart.sock');
+  const tty = join(dir, 'tty');
+  // QEMU waits for the socket client before it starts the CPU, so no output is lost.
+  const qemu = spawn(
+    'qemu-system-arm',
+    ['-machine', 'mps2-an385', '-cpu', 'cortex-m3', '-nographic', '-monitor', 'none', '-kernel', image, '-chardev', `socket,id=uart,path=${socket},server=on,wait=on`, '-serial', 'chardev:uart'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    await waitForLine(qemu, /waiting for connection/i, 'qemu-system-arm', 10000);
+  } catch (err) {
+    qemu.kill('SIGKILL');
+    cleanup();
+    throw err;
+  }
+  const socat = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${tty}`, `UNIX-CONNECT:${socket}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const stop = stopper([socat, qemu], cleanup);
+  try {
+    await waitForLine(socat, /starting data transfer loop/i, 'socat', 10000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  qemu.stdout?.resume();
+  qemu.stderr?.resume();
+  socat.stdout?.resume();
+  socat.stderr?.resume();
+  // Either process ending unplugs the board.
+  const exited = Promise.race([onExit(qemu), onExit(socat)]);
+  return { board: 'cortex-m3', legacy: false, port: tty, stop, exited };
+}
+
+export function startBoard(options: BoardOptions = {}): Promise<VirtualBoard> {
+  return (options.board ?? 'host') === 'host' ? startHost(options) : startCortexM3(options);
+}

@@ -1,0 +1,218 @@
+// The framed protocol, host side: frames, checksums, batch operations and
+// replies, exactly as firmware/PROTOCOL.md specifies (big-endian throughout).
+
+export const SYNC = 0xa5;
+export const HEADER_BYTES = 7;
+export const FRAME_OVERHEAD = 11;
+export const MAX_PAYLOAD = 2304;
+export const HELLO_PROBE = Uint8Array.of(0x7e, 0x61, 0x74, 0x6f, 0x6d, 0x69, 0x6b, 0x3f); // "~atomik?"
+export const RESYNC = new Uint8Array(8);
+
+export const FRAME = { hello: 0x01, batch: 0x02, open: 0x03, helloReply: 0x81, result: 0x82, error: 0x83 } as const;
+export const WIRE_OP = { load: 0x01, accum: 0x02, read: 0x03, swap: 0x04, swapTo: 0x05, status: 0x06, accumRun: 0x07 } as const;
+export const ERROR_CODES: Record<number, string> = {
+  0x01: 'BAD_CRC',
+  0x02: 'BAD_LENGTH',
+  0x03: 'UNKNOWN_OP',
+  0x04: 'INDEX_RANGE',
+  0x05: 'BAD_GROUP',
+};
+
+export function crc8(data: Uint8Array): number {
+  let crc = 0;
+  for (const byte of data) {
+    crc ^= byte;
+    for (let b = 0; b < 8; b++) crc = crc & 0x80 ? ((crc << 1) ^ 0x07) & 0xff : (crc << 1) & 0xff;
+  }
+  return crc;
+}
+
+const CRC32_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let b = 0; b < 8; b++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+export function crc32(data: Uint8Array): number {
+  let crc = 0xffffffff;
+  for (let i = 0; i < data.length; i++) crc = CRC32_TABLE[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+export interface Frame {
+  seq: number;
+  type: number;
+  payload: Uint8Array;
+}
+
+export function encodeFrame(seq: number, type: number, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
+  if (payload.length > MAX_PAYLOAD) throw new RangeError(`payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD}`);
+  const out = new Uint8Array(FRAME_OVERHEAD + payload.length);
+  const view = new DataView(out.buffer);
+  out[0] = SYNC;
+  view.setUint16(1, payload.length);
+  view.setUint16(3, seq);
+  out[5] = type;
+  out[6] = crc8(out.subarray(1, 6));
+  out.set(payload, HEADER_BYTES);
+  view.setUint32(HEADER_BYTES + payload.length, crc32(out.subarray(1, HEADER_BYTES + payload.length)));
+  return out;
+}
+
+/**
+ * Finds frames in a byte stream with the protocol's resynchronisation rule:
+ * a non-SYNC byte is skipped; a bad header or bad CRC skips the SYNC byte
+ * and rescans, so a damaged frame costs only itself.
+ */
+export class FrameDecoder {
+  private buf = new Uint8Array(0);
+  /** Bytes skipped while hunting for frames (line noise, damaged frames). */
+  skipped = 0;
+  /** Complete frames dropped for a bad CRC. */
+  badFrames = 0;
+
+  push(data: Uint8Array): Frame[] {
+    const joined = new Uint8Array(this.buf.length + data.length);
+    joined.set(this.buf);
+    joined.set(data, this.buf.length);
+    const frames: Frame[] = [];
+    let at = 0;
+    while (at < joined.length) {
+      if (joined[at] !== SYNC) {
+        at++;
+        this.skipped++;
+        continue;
+      }
+      if (joined.length - at < HEADER_BYTES) break;
+      const view = new DataView(joined.buffer, at);
+      const len = view.getUint16(1);
+      if (crc8(joined.subarray(at + 1, at + 6)) !== joined[at + 6] || len > MAX_PAYLOAD) {
+        at++;
+        this.skipped++;
+        continue;
+      }
+      const total = FRAME_OVERHEAD + len;
+      if (joined.length - at < total) break;
+      if (crc32(joined.subarray(at + 1, at + HEADER_BYTES + len)) !== view.getUint32(HEADER_BYTES + len)) {
+        at++;
+        this.skipped++;
+        this.badFrames++;
+        continue;
+      }
+      frames.push({ seq: view.getUint16(3), type: joined[at + 5]!, payload: joined.slice(at + HEADER_BYTES, at + HEADER_BYTES + len) });
+      at += total;
+    }
+    this.buf = joined.slice(at);
+    return frames;
+  }
+
+  /** Forgets buffered bytes (after a port reset). */
+  clear(): void {
+    this.buf = new Uint8Array(0);
+  }
+}
+
+// ---- batch operations ---------------------------------------------------
+
+export type WireOp =
+  | { op: 'load' | 'accum' | 'swapTo'; index: number; value: bigint }
+  | { op: 'read' | 'swap' | 'status'; index: number }
+  | { op: 'accumRun'; index: number; deltas: BigUint64Array };
+
+/** One result per op: the u64 for read/swap/swapTo, a boolean for status, null otherwise. */
+export type WireResult = bigint | boolean | null;
+
+export function opBytes(op: WireOp): number {
+  switch (op.op) {
+    case 'load': case 'accum': case 'swapTo': return 11;
+    case 'read': case 'swap': case 'status': return 3;
+    case 'accumRun': return 5 + 8 * op.deltas.length;
+  }
+}
+
+export function resultBytes(op: WireOp): number {
+  return op.op === 'read' || op.op === 'swap' || op.op === 'swapTo' ? 8 : op.op === 'status' ? 1 : 0;
+}
+
+export function encodeOps(ops: readonly WireOp[]): Uint8Array {
+  const out = new Uint8Array(ops.reduce((n, o) => n + opBytes(o), 0));
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (const o of ops) {
+    out[at] = WIRE_OP[o.op];
+    view.setUint16(at + 1, o.index);
+    if (o.op === 'load' || o.op === 'accum' || o.op === 'swapTo') view.setBigUint64(at + 3, o.value);
+    if (o.op === 'accumRun') {
+      view.setUint16(at + 3, o.deltas.length);
+      for (let k = 0; k < o.deltas.length; k++) view.setBigUint64(at + 5 + 8 * k, o.deltas[k]!);
+    }
+    at += opBytes(o);
+  }
+  return out;
+}
+
+/** Reads a RESULT payload for the ops that produced it; throws on a size mismatch. */
+export function decodeResults(ops: readonly WireOp[], payload: Uint8Array): WireResult[] {
+  const expected = ops.reduce((n, o) => n + resultBytes(o), 0);
+  if (payload.length !== expected) throw new RangeError(`RESULT payload has ${payload.length} bytes, expected ${expected}`);
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  let at = 0;
+  return ops.map((o) => {
+    const size = resultBytes(o);
+    const value = size === 8 ? view.getBigUint64(at) : size === 1 ? payload[at] === 1 : null;
+    at += size;
+    return value;
+  });
+}
+
+export interface HelloInfo {
+  protocol: number;
+  firmware: string;
+  contexts: number;
+  maxOps: number;
+  maxPayload: number;
+  groups: ('xor' | 'add')[];
+  replayDepth: number;
+  name: string;
+}
+
+export function decodeHello(payload: Uint8Array): HelloInfo {
+  if (payload.length < 13) throw new RangeError(`HELLO reply too short (${payload.length} bytes)`);
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const nameLength = payload[12]!;
+  if (payload.length !== 13 + nameLength) throw new RangeError('HELLO reply has a bad name length');
+  const groups: ('xor' | 'add')[] = [];
+  if (payload[10]! & 1) groups.push('xor');
+  if (payload[10]! & 2) groups.push('add');
+  return {
+    protocol: payload[0]!,
+    firmware: `${payload[1]}.${payload[2]}.${payload[3]}`,
+    contexts: view.getUint16(4),
+    maxOps: view.getUint16(6),
+    maxPayload: view.getUint16(8),
+    groups,
+    replayDepth: payload[11]!,
+    name: new TextDecoder().decode(payload.subarray(13)),
+  };
+}
+
+export interface WireError {
+  code: string;
+  at: number;
+}
+
+export function decodeError(payload: Uint8Array): WireError {
+  if (payload.length !== 3) throw new RangeError(`ERROR payload has ${payload.length} bytes, expected 3`);
+  return { code: ERROR_CODES[payload[0]!] ?? `0x${payload[0]!.toString(16)}`, at: (payload[1]! << 8) | payload[2]! };
+}
+
+export function encodeOpen(session: number, group: 'xor' | 'add' | number): Uint8Array {
+  const out = new Uint8Array(5);
+  new DataView(out.buffer).setUint32(0, session);
+  out[4] = group === 'xor' ? 0 : group === 'add' ? 1 : group;
+  return out;
+}

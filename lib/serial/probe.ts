@@ -1,0 +1,70 @@
+// Which dialect answers on a port: our framed firmware (hello probe) or the
+// official FPGA protocol (S command). Only bytes an idle official board
+// ignores are sent before the S.
+import { DeviceError } from './framed-client.js';
+import { FRAME, FrameDecoder, HELLO_PROBE, RESYNC, decodeHello, type HelloInfo } from './frame.js';
+import type { Transport } from './transport.js';
+
+export type Dialect = 'framed' | 'legacy';
+
+export interface ProbeResult {
+  dialect: Dialect;
+  /** What our firmware reported (framed only). */
+  hello?: HelloInfo;
+  /** The official board's S answer: true when its accumulator is zero (legacy only). */
+  clean?: boolean;
+}
+
+function waitFor<T>(transport: Transport, ms: number, take: (data: Uint8Array) => T | null): Promise<T | null> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      transport.onData(() => {});
+      resolve(null);
+    }, ms);
+    transport.onData((data) => {
+      const found = take(data);
+      if (found !== null) {
+        clearTimeout(timer);
+        transport.onData(() => {});
+        resolve(found);
+      }
+    });
+  });
+}
+
+export async function probe(transport: Transport, options: { timeoutMs?: number; dialect?: Dialect | 'auto' } = {}): Promise<ProbeResult> {
+  const timeoutMs = options.timeoutMs ?? 500;
+  const wanted = options.dialect ?? 'auto';
+  if (wanted !== 'legacy') {
+    const decoder = new FrameDecoder();
+    const waiting = waitFor(transport, timeoutMs, (data) => {
+      const hello = decoder.push(data).find((f) => f.type === FRAME.helloReply && f.seq === 0);
+      return hello ? decodeHello(hello.payload) : null;
+    });
+    const probeBytes = new Uint8Array(16);
+    probeBytes.set(RESYNC);
+    probeBytes.set(HELLO_PROBE, 8);
+    await transport.write(probeBytes);
+    const hello = await waiting;
+    if (hello) return { dialect: 'framed', hello };
+    if (wanted === 'framed') throw new DeviceError(`no framed-protocol device answered the hello probe on ${transport.path}`);
+  }
+  const received: number[] = [];
+  const waiting = waitFor(transport, timeoutMs, (data) => {
+    received.push(...data);
+    return received.length >= 1 ? received[0]! : null;
+  });
+  if (wanted === 'legacy') await transport.write(RESYNC);
+  await transport.write(Uint8Array.of(0x53)); // 'S'
+  const status = await waiting;
+  if (status === 0x80 || status === 0x00) {
+    // A late second byte would mean something else is talking: let it drain.
+    await new Promise((r) => setTimeout(r, 20));
+    return { dialect: 'legacy', clean: status === 0x80 };
+  }
+  throw new DeviceError(
+    status === null
+      ? `no ATOMiK device answered on ${transport.path} (tried the framed hello probe and the official S command)`
+      : `unexpected answer 0x${status.toString(16)} to S on ${transport.path}`,
+  );
+}

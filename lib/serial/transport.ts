@@ -1,0 +1,103 @@
+// A byte pipe to a device. The serial implementation wraps the `serialport`
+// package; nothing here knows about the protocol.
+import { createRequire } from 'node:module';
+
+export interface Transport {
+  readonly path: string;
+  readonly baudRate: number;
+  /** Queues bytes; resolves once the OS has taken them. */
+  write(data: Uint8Array): Promise<void>;
+  /** Receives every chunk of incoming bytes (one listener). */
+  onData(listener: (data: Uint8Array) => void): void;
+  /** Called once when the port goes away (unplugged, board killed) or is closed. */
+  onClose(listener: (err: Error | null) => void): void;
+  close(): Promise<void>;
+}
+
+export interface SerialTransportOptions {
+  baudRate?: number;
+  /** Exclusive lock on the port (default true; PTYs reopened by tests pass false). */
+  lock?: boolean;
+}
+
+interface SerialPortLike {
+  open(cb: (err: Error | null) => void): void;
+  write(data: Uint8Array, cb: (err: Error | null | undefined) => void): boolean;
+  drain(cb: (err: Error | null) => void): void;
+  close(cb: (err: Error | null) => void): void;
+  on(event: 'data', cb: (data: Buffer) => void): void;
+  on(event: 'close', cb: (err: Error | null) => void): void;
+  on(event: 'error', cb: (err: Error) => void): void;
+  readonly isOpen: boolean;
+}
+
+const requireHere = createRequire(import.meta.url);
+
+/** Loads the serialport package, or says why it cannot. */
+export function loadSerialPort(): { SerialPort: new (options: object) => SerialPortLike; list(): Promise<PortInfo[]> } | Error {
+  try {
+    const mod = requireHere('serialport') as { SerialPort: (new (options: object) => SerialPortLike) & { list(): Promise<PortInfo[]> } };
+    return { SerialPort: mod.SerialPort, list: () => mod.SerialPort.list() };
+  } catch (err) {
+    return new Error(`the serialport package is not available: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+export interface PortInfo {
+  path: string;
+  manufacturer?: string;
+  serialNumber?: string;
+  vendorId?: string;
+  productId?: string;
+  pnpId?: string;
+}
+
+export async function openSerialTransport(path: string, options: SerialTransportOptions = {}): Promise<Transport> {
+  const loaded = loadSerialPort();
+  if (loaded instanceof Error) throw loaded;
+  const baudRate = options.baudRate ?? 115200;
+  const port = new loaded.SerialPort({ path, baudRate, autoOpen: false, lock: options.lock ?? true });
+  await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(new Error(`cannot open ${path}: ${err.message}`)) : resolve())));
+  let dataListener: (data: Uint8Array) => void = () => {};
+  let closeListener: (err: Error | null) => void = () => {};
+  let closed = false;
+  const finish = (err: Error | null) => {
+    if (closed) return;
+    closed = true;
+    closeListener(err);
+  };
+  port.on('data', (data) => dataListener(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)));
+  port.on('close', (err) => finish(err ?? null));
+  port.on('error', (err) => finish(err));
+  return {
+    path,
+    baudRate,
+    write(data) {
+      if (closed) return Promise.reject(new Error(`${path} is closed`));
+      return new Promise((resolve, reject) => {
+        port.write(data, (err) => {
+          if (err) reject(err);
+        });
+        port.drain((err) => (err ? reject(err) : resolve()));
+      });
+    },
+    onData(listener) {
+      dataListener = listener;
+    },
+    onClose(listener) {
+      closeListener = listener;
+    },
+    close() {
+      if (closed || !port.isOpen) {
+        finish(null);
+        return Promise.resolve();
+      }
+      return new Promise((resolve) =>
+        port.close(() => {
+          finish(null);
+          resolve();
+        }),
+      );
+    },
+  };
+}
