@@ -10,8 +10,8 @@
  *            wire are dropped, a partial payload swallows what follows.
  * --baud N   pace received and sent bytes to N baud, 8N1 (10 bits a byte),
  *            so line-rate measurements mean something. Without it the
- *            board runs as fast as the PTY; in --legacy mode the reply
- *            window that drops bytes is then timed at 115200.
+ *            board runs as fast as the PTY, and in --legacy mode a reply
+ *            drops the bytes that arrived together with its command.
  * --link P   also make P a symlink to the PTY.
  */
 #define _GNU_SOURCE
@@ -39,7 +39,6 @@ typedef struct {
   int master;
   int legacy;
   int64_t byte_ns;     /* time of one byte on the line (0: unpaced) */
-  int64_t window_ns;   /* legacy: time of one byte for the drop window */
   int64_t rx_clock;    /* when the last received byte finished arriving */
   int64_t tx_clock;    /* when the last sent byte leaves the line */
   int64_t busy_until;  /* legacy: input is dropped until then */
@@ -87,9 +86,10 @@ static void on_tx(void *user, const uint8_t *data, size_t len) {
   if (b->byte_ns > 0) line_time(&b->tx_clock, len, b->byte_ns);
   write_all(b->master, data, len);
   if (b->legacy) {
-    /* The official board cannot receive while it transmits. */
-    int64_t end = b->byte_ns > 0 ? b->tx_clock : now_ns() + (int64_t)len * b->window_ns;
-    b->busy_until = end;
+    /* The official board cannot receive while it transmits: paced, that is
+       until the reply's last byte has left; unpaced, the reply leaves at
+       once and only the bytes that came in with the command are lost. */
+    b->busy_until = b->byte_ns > 0 ? b->tx_clock : now_ns();
     b->replied = 1;
   }
 }
@@ -162,7 +162,6 @@ int main(int argc, char **argv) {
   }
   b.legacy = legacy;
   b.byte_ns = baud ? 10000000000LL / baud : 0;
-  b.window_ns = b.byte_ns ? b.byte_ns : 10000000000LL / 115200;
 
   uint64_t *ref = calloc((size_t)contexts, sizeof *ref);
   uint64_t *acc = calloc((size_t)contexts, sizeof *acc);
