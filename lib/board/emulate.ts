@@ -8,6 +8,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../engine/native.js';
+import { probe } from '../serial/probe.js';
+import { openSerialTransport } from '../serial/transport.js';
 
 export type BoardKind = 'host' | 'cortex-m3';
 
@@ -152,7 +154,29 @@ async function startCortexM3(options: BoardOptions): Promise<VirtualBoard> {
   socat.stderr?.resume();
   // Either process ending unplugs the board.
   const exited = Promise.race([onExit(qemu), onExit(socat)]);
+  try {
+    await untilAnswering(tty, 15000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
   return { board: 'cortex-m3', legacy: false, port: tty, stop, exited };
+}
+
+/** Probes until the firmware answers: QEMU may sit on the first bytes for a while after boot. */
+async function untilAnswering(port: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const transport = await openSerialTransport(port, { lock: false });
+    try {
+      await probe(transport, { dialect: 'framed', timeoutMs: 1000 });
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`the board on ${port} did not answer within ${timeoutMs} ms: ${(err as Error).message}`);
+    } finally {
+      await transport.close();
+    }
+  }
 }
 
 export function startBoard(options: BoardOptions = {}): Promise<VirtualBoard> {

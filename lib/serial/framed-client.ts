@@ -1,5 +1,6 @@
 // Host side of the framed protocol: packs queued operations into frames,
-// keeps a window of frames in flight with bounded bytes, retransmits on
+// keeps a window of frames in flight with bounded bytes (accumulates only:
+// other operations wait for what came before them), retransmits on
 // timeout or BAD_CRC (the device's replay cache makes that exactly-once),
 // and fails every unconfirmed operation with a DeviceError when the device
 // stops answering or goes away.
@@ -75,9 +76,19 @@ interface InFlight {
   bytes: Uint8Array;
   parts: Part[];
   ops: WireOp[];
+  /** Holds order: sent alone, after everything before it is confirmed. */
+  barrier: boolean;
   attempts: number;
   timer: NodeJS.Timeout | null;
 }
+
+/**
+ * Accumulates commute, so frames of only those may be in flight together and
+ * be applied in any order (a retransmitted frame lands after later ones).
+ * Any other op (load, read, swap, status) must see exactly the ops before it:
+ * its frame is a barrier.
+ */
+const commutes = (o: WireOp) => o.op === 'accum' || o.op === 'accumRun';
 
 export class FramedClient {
   hello: HelloInfo | null = null;
@@ -95,6 +106,7 @@ export class FramedClient {
   private readonly queue: Item[] = [];
   private readonly inflight = new Map<number, InFlight>();
   private bytesInFlight = 0;
+  private barriersInFlight = 0;
   private lineFreeAt = 0;
   private failure: Error | null = null;
   private readonly byteMs: number;
@@ -204,13 +216,16 @@ export class FramedClient {
         }
         bytes = encodeFrame(seq, FRAME.batch, encodeOps(ops));
       }
-      if (this.inflight.size > 0 && this.bytesInFlight + bytes.length > this.maxBytes) {
+      const barrier = head.kind === 'raw' || !ops.every(commutes);
+      const mustWait = this.barriersInFlight > 0 || (barrier && this.inflight.size > 0);
+      if (mustWait || (this.inflight.size > 0 && this.bytesInFlight + bytes.length > this.maxBytes)) {
         this.unpack(parts, seq);
         break;
       }
-      const f: InFlight = { seq, bytes, parts, ops, attempts: 0, timer: null };
+      const f: InFlight = { seq, bytes, parts, ops, barrier, attempts: 0, timer: null };
       this.inflight.set(seq, f);
       this.bytesInFlight += bytes.length;
+      if (barrier) this.barriersInFlight++;
       this.send(f);
     }
   }
@@ -293,6 +308,7 @@ export class FramedClient {
     if (f.timer) clearTimeout(f.timer);
     this.inflight.delete(f.seq);
     this.bytesInFlight -= f.bytes.length;
+    if (f.barrier) this.barriersInFlight--;
   }
 
   private rejectItem(item: Item, error: Error): void {
@@ -327,6 +343,7 @@ export class FramedClient {
     this.inflight.clear();
     this.queue.length = 0;
     this.bytesInFlight = 0;
+    this.barriersInFlight = 0;
     for (const item of items) this.rejectItem(item, this.failure);
   }
 }
