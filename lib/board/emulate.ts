@@ -21,6 +21,8 @@ export interface BoardOptions {
   baud?: number;
   /** Number of contexts (host board; default 1024). */
   contexts?: number;
+  /** Host board: also expose the PTY at this path (a symlink), stable across restarts. */
+  link?: string;
 }
 
 export interface VirtualBoard {
@@ -28,6 +30,8 @@ export interface VirtualBoard {
   readonly legacy: boolean;
   /** The path to open, like a real serial device. */
   readonly port: string;
+  /** The board's process (QEMU for the Cortex-M3 board). */
+  readonly pid: number;
   /** Stops the board (like unplugging it). */
   stop(): Promise<void>;
   /** Resolves when the board process ends, for any reason. */
@@ -108,6 +112,7 @@ async function startHost(options: BoardOptions): Promise<VirtualBoard> {
   if (options.legacy) args.push('--legacy');
   if (options.baud !== undefined) args.push('--baud', String(options.baud));
   if (options.contexts !== undefined) args.push('--contexts', String(options.contexts));
+  if (options.link !== undefined) args.push('--link', options.link);
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const m = await waitForLine(child, /^PORT (\S+)$/m, 'the host board', 5000).catch(async (err: Error) => {
     child.kill('SIGKILL');
@@ -115,12 +120,12 @@ async function startHost(options: BoardOptions): Promise<VirtualBoard> {
   });
   child.stdout?.resume();
   child.stderr?.resume();
-  return { board: 'host', legacy: options.legacy ?? false, port: m[1]!, stop: stopper([child]), exited: onExit(child) };
+  return { board: 'host', legacy: options.legacy ?? false, port: options.link ?? m[1]!, pid: child.pid!, stop: stopper([child]), exited: onExit(child) };
 }
 
 async function startCortexM3(options: BoardOptions): Promise<VirtualBoard> {
-  if (options.legacy || options.baud !== undefined || options.contexts !== undefined) {
-    throw new Error('the cortex-m3 board runs the framed firmware as built: --legacy, --baud and --contexts are host-board options');
+  if (options.legacy || options.baud !== undefined || options.contexts !== undefined || options.link !== undefined) {
+    throw new Error('the cortex-m3 board runs the framed firmware as built: --legacy, --baud, --contexts and --link are host-board options');
   }
   const image = buildFirmware('cortex-m3', 'atomik-cortex-m3.elf');
   const dir = mkdtempSync(join(tmpdir(), 'atomik-m3-'));
@@ -160,7 +165,7 @@ async function startCortexM3(options: BoardOptions): Promise<VirtualBoard> {
     await stop();
     throw err;
   }
-  return { board: 'cortex-m3', legacy: false, port: tty, stop, exited };
+  return { board: 'cortex-m3', legacy: false, port: tty, pid: qemu.pid!, stop, exited };
 }
 
 /** Probes until the firmware answers: QEMU may sit on the first bytes for a while after boot. */
