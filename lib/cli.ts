@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+// atomik: find, probe and emulate ATOMiK boards.
+import { startBoard, type BoardKind } from './board/emulate.js';
+import { listPorts } from './serial/discover.js';
+import { probe } from './serial/probe.js';
+import { openSerialTransport } from './serial/transport.js';
+
+const USAGE = `usage:
+  atomik devices [--ids VID:PID,...]   list serial ports, marking ATOMiK boards by USB VID:PID
+  atomik probe <port> [--baud N]       say which protocol answers on <port> and what it reports
+  atomik emulate [--board host|cortex-m3] [--legacy] [--baud N] [--contexts N] [--link PATH]
+                                       start a virtual board and print the port to use`;
+
+function flag(args: string[], name: string): string | undefined {
+  const at = args.indexOf(name);
+  if (at < 0) return undefined;
+  const value = args[at + 1];
+  if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a value`);
+  args.splice(at, 2);
+  return value;
+}
+
+function has(args: string[], name: string): boolean {
+  const at = args.indexOf(name);
+  if (at >= 0) args.splice(at, 1);
+  return at >= 0;
+}
+
+function number(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${value}`);
+  return n;
+}
+
+function noRest(args: string[]): void {
+  if (args.length) throw new Error(`unexpected argument(s): ${args.join(' ')}`);
+}
+
+async function devices(args: string[]): Promise<void> {
+  const ids = flag(args, '--ids')?.split(',');
+  noRest(args);
+  const ports = await listPorts(ids);
+  if (ports.length === 0) {
+    console.log('no serial ports found (virtual boards are not listed: use the path atomik emulate prints)');
+    return;
+  }
+  for (const p of ports) {
+    const usb = p.vendorId ? ` ${p.vendorId}:${p.productId}` : '';
+    console.log(`${p.path}${usb}${p.manufacturer ? ` ${p.manufacturer}` : ''}${p.board ? `  <- ${p.board}` : ''}`);
+  }
+}
+
+async function probeCommand(args: string[]): Promise<void> {
+  const baudRate = number(flag(args, '--baud'), '--baud');
+  const port = args.shift();
+  if (!port) throw new Error('probe needs the port to probe (it never writes to a port you did not name)');
+  noRest(args);
+  const transport = await openSerialTransport(port, { baudRate, lock: false });
+  try {
+    const found = await probe(transport);
+    if (found.hello) {
+      const h = found.hello;
+      console.log(`${port}: atomik framed protocol v${h.protocol}, firmware ${h.firmware} on '${h.name}'`);
+      console.log(`  ${h.contexts} contexts, groups ${h.groups.join(' and ')}, up to ${h.maxOps} ops and ${h.maxPayload} bytes a frame, replay cache ${h.replayDepth}`);
+    } else {
+      console.log(`${port}: official ATOMiK FPGA protocol (L/A/R/S/D, one context, xor); accumulator ${found.clean ? 'clean' : 'not clean'}`);
+    }
+  } finally {
+    await transport.close();
+  }
+}
+
+async function emulate(args: string[]): Promise<void> {
+  const board = (flag(args, '--board') ?? 'host') as BoardKind;
+  if (board !== 'host' && board !== 'cortex-m3') throw new Error(`--board must be host or cortex-m3, got ${board}`);
+  const legacy = has(args, '--legacy');
+  const baud = number(flag(args, '--baud'), '--baud');
+  const contexts = number(flag(args, '--contexts'), '--contexts');
+  const link = flag(args, '--link');
+  noRest(args);
+  const vb = await startBoard({ board, legacy, baud, contexts, link });
+  console.log(`PORT ${vb.port}`);
+  console.error(`${board} board${legacy ? ' (official FPGA protocol)' : ''} running; open ${vb.port}. Ctrl-C stops it.`);
+  let stopping = false;
+  const stop = () => {
+    stopping = true;
+    void vb.stop().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await vb.exited;
+  if (stopping) return;
+  console.error('the board stopped');
+  process.exit(1);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...args] = argv;
+  switch (command) {
+    case 'devices': return devices(args);
+    case 'probe': return probeCommand(args);
+    case 'emulate': return emulate(args);
+    case undefined: case 'help': case '--help': case '-h':
+      console.log(USAGE);
+      return;
+    default:
+      throw new Error(`unknown command '${command}'\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: Error) => {
+  console.error(`atomik: ${err.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,76 @@
+// The atomik command line, run as a user would (the built dist/cli.js).
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { startBoard } from '../lib/index.js';
+import { missing } from './helpers/tools.js';
+
+const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const run = async (args: string[], env: NodeJS.ProcessEnv = process.env) => {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { env });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+};
+const noBoard = missing('make', 'cc');
+
+describe('atomik CLI', () => {
+  it('prints usage, and rejects unknown commands and missing arguments', async () => {
+    expect((await run(['help'])).stdout).toMatch(/^usage:\n  atomik devices/);
+    const bad = await run(['frobnicate']);
+    expect([bad.code, bad.stderr.split('\n')[0]]).toEqual([1, "atomik: unknown command 'frobnicate'"]);
+    const noPort = await run(['probe']);
+    expect([noPort.code, noPort.stderr.trim()]).toEqual([1, 'atomik: probe needs the port to probe (it never writes to a port you did not name)']);
+    expect((await run(['emulate', '--board', 'fpga'])).stderr.trim()).toBe('atomik: --board must be host or cortex-m3, got fpga');
+    expect((await run(['emulate', '--baud', 'fast'])).stderr.trim()).toBe('atomik: --baud must be a positive integer, got fast');
+  });
+
+  it('devices explains a missing udevadm instead of crashing', async () => {
+    // A PATH holding only node: udevadm cannot be found, as on a machine without udev.
+    const bin = mkdtempSync(join(tmpdir(), 'atomik-path-'));
+    symlinkSync(process.execPath, join(bin, 'node'));
+    const r = await run(['devices'], { ...process.env, PATH: bin });
+    rmSync(bin, { recursive: true, force: true });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('atomik: cannot list serial ports: udevadm is missing (install the udev package), or pass the port path explicitly (spawn udevadm ENOENT)');
+  });
+
+  it.skipIf(noBoard !== null)('probe names the dialect and what the board reports', async () => {
+    const framed = await startBoard({ contexts: 77 });
+    const legacy = await startBoard({ legacy: true });
+    try {
+      expect((await run(['probe', framed.port])).stdout).toBe(
+        `${framed.port}: atomik framed protocol v1, firmware 0.1.0 on 'host-board'\n` +
+          '  77 contexts, groups xor and add, up to 256 ops and 2304 bytes a frame, replay cache 16\n',
+      );
+      expect((await run(['probe', legacy.port])).stdout).toBe(`${legacy.port}: official ATOMiK FPGA protocol (L/A/R/S/D, one context, xor); accumulator clean\n`);
+    } finally {
+      await framed.stop();
+      await legacy.stop();
+    }
+  });
+
+  it.skipIf(noBoard !== null)('emulate prints the port, serves it, and stops cleanly on SIGTERM', async () => {
+    const child = spawn(process.execPath, [cli, 'emulate', '--contexts', '8'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const port = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = out.match(/^PORT (\S+)\n/);
+        if (m) resolve(m[1]!);
+      });
+      child.once('exit', () => reject(new Error('emulate exited early')));
+    });
+    expect((await run(['probe', port])).stdout).toContain('8 contexts');
+    child.kill('SIGTERM');
+    const code = await new Promise((r) => child.once('exit', r));
+    expect(code).toBe(0);
+  });
+});
