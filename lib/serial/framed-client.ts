@@ -57,7 +57,7 @@ export interface FramedClientOptions {
   retries?: number;
   /** Frames in flight (default 8; at most half the device's replay cache). */
   window?: number;
-  /** Bytes in flight (default 4096). */
+  /** Bytes in flight (default 6144: two of the largest frames). */
   maxBytesInFlight?: number;
 }
 
@@ -116,7 +116,7 @@ export class FramedClient {
     this.timeoutMs = options.timeoutMs ?? 300;
     this.retries = options.retries ?? 6;
     this.window = options.window ?? 8;
-    this.maxBytes = options.maxBytesInFlight ?? 4096;
+    this.maxBytes = options.maxBytesInFlight ?? 6144;
     this.byteMs = 10_000 / transport.baudRate;
     transport.onData((data) => this.receive(data));
     transport.onClose((err) => this.fail(new DeviceError(`the port ${transport.path} closed${err ? `: ${err.message}` : ''}`)));

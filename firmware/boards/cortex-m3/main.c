@@ -22,7 +22,7 @@
 #define NVIC_ISER0 (*(volatile uint32_t *)0xE000E100u)
 
 #define CONTEXTS 256
-#define RING 8192u /* more than the host keeps in flight (4 KiB) */
+#define RING 8192u /* more than the host keeps in flight (6 KiB) */
 
 static uint64_t reference[CONTEXTS], accumulator[CONTEXTS];
 static atomik_device device;

@@ -57,10 +57,13 @@ static void sleep_until(int64_t t) {
   }
 }
 
-/* Advances a line clock by n bytes and waits when it runs ahead of real time. */
+/*
+ * Advances a line clock by n bytes and waits when it runs ahead of real
+ * time. The clock is absolute, so a sleep's overshoot is paid back by the
+ * following bytes; callers restart it (set it to now) when the line was idle.
+ */
 static int64_t line_time(int64_t *clock, size_t n, int64_t byte_ns) {
   int64_t now = now_ns();
-  if (*clock < now) *clock = now;
   *clock += (int64_t)n * byte_ns;
   if (byte_ns > 0 && *clock - now > 100000) sleep_until(*clock);
   return *clock;
@@ -83,7 +86,10 @@ static void write_all(int fd, const uint8_t *p, size_t n) {
 
 static void on_tx(void *user, const uint8_t *data, size_t len) {
   board *b = user;
-  if (b->byte_ns > 0) line_time(&b->tx_clock, len, b->byte_ns);
+  if (b->byte_ns > 0) {
+    if (b->tx_clock < now_ns()) b->tx_clock = now_ns(); /* the line was idle */
+    line_time(&b->tx_clock, len, b->byte_ns);
+  }
   write_all(b->master, data, len);
   if (b->legacy) {
     /* The official board cannot receive while it transmits: paced, that is
@@ -175,6 +181,7 @@ int main(int argc, char **argv) {
   uint8_t buf[4096];
   /* Paced boards read a little at a time so the PTY applies backpressure. */
   size_t chunk = baud ? 64 : sizeof buf;
+  int drained = 1; /* the last read emptied the PTY: the line has been idle since */
   while (!stop) {
     struct pollfd pfd = {b.master, POLLIN, 0};
     if (poll(&pfd, 1, 200) < 0 && errno != EINTR) break;
@@ -184,6 +191,8 @@ int main(int argc, char **argv) {
       if (n < 0 && (errno == EAGAIN || errno == EINTR || errno == EIO)) continue;
       break;
     }
+    if (drained) b.rx_clock = now_ns(); /* these bytes started arriving just now */
+    drained = (size_t)n < chunk;
     for (ssize_t i = 0; i < n && !stop; i++) {
       int64_t arrived = b.byte_ns ? line_time(&b.rx_clock, 1, b.byte_ns) : now_ns();
       if (!legacy) {
