@@ -6,7 +6,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   FRAME,
+  FRAME_OVERHEAD,
   FrameDecoder,
+  MAX_PAYLOAD,
   HELLO_PROBE,
   RESYNC,
   decodeError,
@@ -120,8 +122,11 @@ describe('frame decoder', () => {
         const damaged = fb.slice();
         damaged[where % damaged.length] = damaged[where % damaged.length]! ^ flip;
         const truncated = fb.subarray(0, where % fb.length);
+        // A truncated frame holds what follows until its length is reached; on a
+        // live line more bytes keep coming (retransmissions), modelled by filler.
+        const filler = new Uint8Array(FRAME_OVERHEAD + MAX_PAYLOAD);
         for (const middle of [damaged, truncated]) {
-          const stream = Buffer.concat([encodeFrame(a.seq, a.type, a.payload), middle, encodeFrame(c.seq, c.type, c.payload)]);
+          const stream = Buffer.concat([encodeFrame(a.seq, a.type, a.payload), middle, encodeFrame(c.seq, c.type, c.payload), filler]);
           const got = new FrameDecoder().push(new Uint8Array(stream)).map((f) => hex(encodeFrame(f.seq, f.type, f.payload)));
           expect(got[0]).toBe(hex(encodeFrame(a.seq, a.type, a.payload)));
           expect(got[got.length - 1]).toBe(hex(encodeFrame(c.seq, c.type, c.payload)));
