@@ -4,6 +4,8 @@
 // exist so that no argument, however wrong, can crash the process.
 #include <napi.h>
 
+#include <string>
+
 #include "atomik.h"
 #include "read_ceiling.h"
 
@@ -93,45 +95,51 @@ Napi::Value Reduce(const Napi::CallbackInfo &info) {
   return Napi::BigInt::New(info.Env(), atomik_reduce(g, d.data, d.length));
 }
 
+// The arguments of scatter, gather and load:
+// [group,] reference, accumulator, indices, words (one word per index).
+struct Indexed {
+  atomik_table table;
+  View<uint32_t> idx;
+  View<uint64_t> words;
+  bool ok = false;
+};
+
+Indexed IndexedArgs(const Napi::CallbackInfo &info, bool grouped, const char *words_name) {
+  Indexed a;
+  atomik_group g = ATOMIK_XOR;
+  size_t i = grouped ? 1 : 0;
+  if ((grouped && !GroupArg(info, 0, &g)) || !TableArgs(info, i, g, &a.table)) return a;
+  a.idx = Indices(info, i + 2);
+  if (!a.idx.ok) return a;
+  a.words = Words(info, i + 3);
+  if (!a.words.ok) return a;
+  if (a.idx.length != a.words.length) {
+    Fail(info.Env(), (std::string("indices and ") + words_name + " must have the same length").c_str());
+    return a;
+  }
+  a.ok = true;
+  return a;
+}
+
 // scatter(group, reference, accumulator, indices, deltas) -> status
 Napi::Value Scatter(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  atomik_group g;
-  atomik_table t;
-  if (!GroupArg(info, 0, &g) || !TableArgs(info, 1, g, &t)) return env.Undefined();
-  View<uint32_t> idx = Indices(info, 3);
-  if (!idx.ok) return env.Undefined();
-  View<uint64_t> d = Words(info, 4);
-  if (!d.ok) return env.Undefined();
-  if (idx.length != d.length) return Fail(env, "indices and deltas must have the same length");
-  return Napi::Number::New(env, atomik_table_scatter(&t, idx.data, d.data, d.length));
+  Indexed a = IndexedArgs(info, true, "deltas");
+  if (!a.ok) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), atomik_table_scatter(&a.table, a.idx.data, a.words.data, a.words.length));
 }
 
 // gather(group, reference, accumulator, indices, out) -> status
 Napi::Value Gather(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  atomik_group g;
-  atomik_table t;
-  if (!GroupArg(info, 0, &g) || !TableArgs(info, 1, g, &t)) return env.Undefined();
-  View<uint32_t> idx = Indices(info, 3);
-  if (!idx.ok) return env.Undefined();
-  View<uint64_t> out = Words(info, 4);
-  if (!out.ok) return env.Undefined();
-  if (idx.length != out.length) return Fail(env, "indices and out must have the same length");
-  return Napi::Number::New(env, atomik_table_gather(&t, idx.data, out.data, out.length));
+  Indexed a = IndexedArgs(info, true, "out");
+  if (!a.ok) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), atomik_table_gather(&a.table, a.idx.data, a.words.data, a.words.length));
 }
 
 // load(reference, accumulator, indices, values) -> status
 Napi::Value Load(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  atomik_table t;
-  if (!TableArgs(info, 0, ATOMIK_XOR, &t)) return env.Undefined();
-  View<uint32_t> idx = Indices(info, 2);
-  if (!idx.ok) return env.Undefined();
-  View<uint64_t> v = Words(info, 3);
-  if (!v.ok) return env.Undefined();
-  if (idx.length != v.length) return Fail(env, "indices and values must have the same length");
-  return Napi::Number::New(env, atomik_table_load(&t, idx.data, v.data, v.length));
+  Indexed a = IndexedArgs(info, false, "values");
+  if (!a.ok) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), atomik_table_load(&a.table, a.idx.data, a.words.data, a.words.length));
 }
 
 // states(group, reference, accumulator, out) -> status
