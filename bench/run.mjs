@@ -26,6 +26,23 @@ function time(fn, reps) {
   return samples[samples.length >> 1];
 }
 
+/**
+ * Median times of several variants measured round-robin (one run of each per
+ * round), so that drift in the machine's speed affects them all alike.
+ */
+function timeSideBySide(fns, reps) {
+  fns.forEach((fn) => fn());
+  const samples = fns.map(() => []);
+  for (let r = 0; r < reps; r++) {
+    fns.forEach((fn, k) => {
+      const t0 = process.hrtime.bigint();
+      fn();
+      samples[k].push(Number(process.hrtime.bigint() - t0) / 1e9);
+    });
+  }
+  return samples.map((s) => s.sort((a, b) => a - b)[s.length >> 1]);
+}
+
 function record(group, name, variant, seconds, items, bytes) {
   const row = { group, name, variant, seconds, itemsPerSecond: items / seconds };
   if (bytes) row.gigabytesPerSecond = bytes / seconds / 1e9;
@@ -91,13 +108,15 @@ for (const n of quick ? [1 << 20] : [1 << 20, 64 << 20]) {
   const reps = n > 1 << 20 ? 5 : 15;
   const deltas = fill(n, 5);
   const bytes = n * 8;
-  const ceiling = binding ? record('reduce', label, 'memory-read ceiling (plain C loop)', time(() => { sink ^= binding.readCeiling(deltas); }, reps), n, bytes) : null;
+  const variants = [];
+  if (binding) variants.push(['memory-read ceiling (plain C loop)', () => { sink ^= binding.readCeiling(deltas); }]);
   for (const { name, engine } of engines) {
-    for (const group of ['xor', 'add']) {
-      const row = record('reduce', label, `${name} ${group}`, time(() => { sink ^= engine.reduce(group, deltas); }, reps), n, bytes);
-      if (ceiling) row.ofCeiling = ceiling.seconds / row.seconds;
-    }
+    for (const group of ['xor', 'add']) variants.push([`${name} ${group}`, () => { sink ^= engine.reduce(group, deltas); }]);
   }
+  const times = timeSideBySide(variants.map((v) => v[1]), reps);
+  const rows = variants.map(([variant], k) => record('reduce', label, variant, times[k], n, bytes));
+  const ceiling = binding ? rows[0] : null;
+  if (ceiling) for (const row of rows.slice(1)) row.ofCeiling = ceiling.seconds / row.seconds;
   if (n === 1 << 20) {
     record('reduce', label, 'plain JS bigint loop (baseline)', time(() => {
       let x = 0n;
@@ -115,11 +134,13 @@ for (const size of quick ? [1024, 65536] : [1024, 65536, 16 << 20]) {
   const idx = randomIndices(n, size, 11);
   const deltas = fill(n, 13);
   const out = new BigUint64Array(n);
-  for (const { name, engine } of engines) {
-    const t = new AtomikTable(size, { engine });
-    record('scatter', label, name, time(() => t.scatter(idx, deltas), reps), n);
-    record('gather', label, name, time(() => t.gather(idx, out), reps), n);
-  }
+  const tables = engines.map(({ name, engine }) => [name, new AtomikTable(size, { engine })]);
+  const fns = tables.flatMap(([, t]) => [() => t.scatter(idx, deltas), () => t.gather(idx, out)]);
+  const times = timeSideBySide(fns, reps);
+  tables.forEach(([name], k) => {
+    record('scatter', label, name, times[2 * k], n);
+    record('gather', label, name, times[2 * k + 1], n);
+  });
   if (size === 65536) {
     const t = new AtomikTable(size, { engine: 'js' });
     const m = n >> 2;

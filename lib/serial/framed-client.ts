@@ -103,7 +103,7 @@ export class FramedClient {
   private maxOps = 256;
   private maxPayload = 2304;
   private seq = 0;
-  private readonly queue: Item[] = [];
+  private readonly queue = new Queue<Item>();
   private readonly inflight = new Map<number, InFlight>();
   private bytesInFlight = 0;
   private barriersInFlight = 0;
@@ -187,7 +187,7 @@ export class FramedClient {
 
   private pump(): void {
     while (!this.failure && this.queue.length > 0 && this.inflight.size < this.window) {
-      const head = this.queue[0]!;
+      const head = this.queue.peek()!;
       const seq = this.nextSeq();
       const parts: Part[] = [];
       let ops: WireOp[] = [];
@@ -199,8 +199,8 @@ export class FramedClient {
       } else {
         let size = 0;
         let replySize = 0;
-        while (this.queue.length > 0 && this.queue[0]!.kind === 'ops' && ops.length < this.maxOps) {
-          const item = this.queue[0] as Extract<Item, { kind: 'ops' }>;
+        while (this.queue.length > 0 && this.queue.peek()!.kind === 'ops' && ops.length < this.maxOps) {
+          const item = this.queue.peek() as Extract<Item, { kind: 'ops' }>;
           const start = item.next;
           while (item.next < item.ops.length && ops.length < this.maxOps) {
             const o = item.ops[item.next]!;
@@ -236,7 +236,7 @@ export class FramedClient {
     for (let i = parts.length - 1; i >= 0; i--) {
       const { item, start } = parts[i]!;
       if (item.kind === 'ops') item.next = start;
-      if (this.queue[0] !== item) this.queue.unshift(item);
+      if (this.queue.peek() !== item) this.queue.unshift(item);
     }
   }
 
@@ -314,8 +314,7 @@ export class FramedClient {
   private rejectItem(item: Item, error: Error): void {
     if (item.done) return;
     item.done = true;
-    const queued = this.queue.indexOf(item);
-    if (queued >= 0) this.queue.splice(queued, 1);
+    this.queue.remove(item);
     item.reject(error);
   }
 
@@ -333,7 +332,7 @@ export class FramedClient {
         }
       }
     }
-    for (const item of this.queue) {
+    for (const item of this.queue.drain()) {
       items.add(item);
       if (item.kind === 'ops') {
         for (let k = item.next; k < item.ops.length; k++) unconfirmed.push({ op: item.ops[k]!.op, index: item.ops[k]!.index, state: 'queued' });
@@ -341,10 +340,52 @@ export class FramedClient {
     }
     this.failure = new DeviceError(error.message, unconfirmed, error.code);
     this.inflight.clear();
-    this.queue.length = 0;
     this.bytesInFlight = 0;
     this.barriersInFlight = 0;
     for (const item of items) this.rejectItem(item, this.failure);
+  }
+}
+
+/** A FIFO with O(1) shift: the queue can hold hundreds of thousands of calls. */
+class Queue<T> {
+  private items: T[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  peek(): T | undefined {
+    return this.items[this.head];
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  shift(): void {
+    this.head++;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  unshift(item: T): void {
+    if (this.head > 0) this.items[--this.head] = item;
+    else this.items.unshift(item);
+  }
+
+  remove(item: T): void {
+    const at = this.items.indexOf(item, this.head);
+    if (at >= 0) this.items.splice(at, 1);
+  }
+
+  drain(): T[] {
+    const rest = this.items.slice(this.head);
+    this.items = [];
+    this.head = 0;
+    return rest;
   }
 }
 
