@@ -48,15 +48,52 @@ export class DeltaMessage {
   }
 }
 
+/**
+ * Exactly-once wire form: still the 16-byte reference message, with the u32
+ * seq split into an 8-bit origin (the sending replica) and a 24-bit counter
+ * that starts at 1. A reference receiver reads it unchanged (it ignores seq).
+ */
+export const ORIGIN_BITS = 8;
+export const COUNTER_BITS = 24;
+export const MAX_ORIGIN = (1 << ORIGIN_BITS) - 1;
+export const MAX_COUNTER = 2 ** COUNTER_BITS - 1;
+
+export function packSeq(origin: number, counter: number): number {
+  integer(origin, 0, MAX_ORIGIN, 'origin');
+  integer(counter, 1, MAX_COUNTER, 'counter');
+  return origin * 2 ** COUNTER_BITS + counter;
+}
+
+export function unpackSeq(seq: number): { origin: number; counter: number } {
+  integer(seq, 0, U32_MAX, 'seq');
+  return { origin: Math.floor(seq / 2 ** COUNTER_BITS), counter: seq % 2 ** COUNTER_BITS };
+}
+
 export interface DeltaStreamOptions {
   group?: Group;
+  /**
+   * This replica's origin id (0..255). With it, accum() numbers messages as
+   * origin + counter (see packSeq), so that receivers can use receive() to
+   * apply each message exactly once.
+   */
+  origin?: number;
+}
+
+/** What receive() did with a message. */
+export type Receipt = 'applied' | 'duplicate';
+
+/** Delivery state for one origin: everything up to `through` arrived, plus `above`. */
+interface Delivered {
+  through: number;
+  above: Set<number>;
 }
 
 /**
- * Produces and consumes DeltaMessages, with the reference semantics:
+ * Produces and consumes DeltaMessages. With the reference semantics,
  * accum() applies locally and queues a message with the next sequence
- * number; apply() applies a received message. Like the reference, apply()
- * does not detect duplicates: with 'xor' a duplicate undoes its delta.
+ * number, and apply() applies a received message without detecting
+ * duplicates (with 'xor' a duplicate undoes its delta). Give the stream an
+ * origin and use receive() instead of apply() for exactly-once delivery.
  */
 export class DeltaStream {
   readonly group: Group;
@@ -64,10 +101,13 @@ export class DeltaStream {
   private outbox: DeltaMessage[] = [];
   private epochNo = 0;
   private seqNo = 0;
+  readonly origin: number | undefined;
+  private readonly delivered = new Map<number, Delivered>();
 
   constructor(options: DeltaStreamOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
     this.group = groupOption(options.group);
+    this.origin = options.origin === undefined ? undefined : integer(options.origin, 0, MAX_ORIGIN, 'options.origin');
   }
 
   private context(addr: number): AtomikContext {
@@ -91,8 +131,10 @@ export class DeltaStream {
   accum(addr: number, delta: bigint): DeltaMessage {
     integer(addr, 0, U32_MAX, 'addr');
     u64(delta, 'delta');
-    if (this.seqNo >= U32_MAX) throw new RangeError('seq would exceed 2^32 - 1: start a new stream');
-    const msg = new DeltaMessage(addr, delta, this.epochNo, this.seqNo + 1);
+    const limit = this.origin === undefined ? U32_MAX : MAX_COUNTER;
+    if (this.seqNo >= limit) throw new RangeError(`seq would exceed ${limit}: start a new stream`);
+    const seq = this.origin === undefined ? this.seqNo + 1 : packSeq(this.origin, this.seqNo + 1);
+    const msg = new DeltaMessage(addr, delta, this.epochNo, seq);
     this.context(addr).accum(delta);
     this.seqNo++;
     this.outbox.push(msg);
@@ -103,6 +145,44 @@ export class DeltaStream {
   apply(msg: DeltaMessage): void {
     if (!(msg instanceof DeltaMessage)) throw new TypeError('msg must be a DeltaMessage');
     this.context(msg.addr).accum(msg.delta);
+  }
+
+  /**
+   * Applies a message from a peer exactly once: a message whose origin and
+   * counter were seen before is a duplicate and is not applied again (with
+   * 'xor', applying it again would undo it). Messages may come in any order.
+   */
+  receive(msg: DeltaMessage): Receipt {
+    if (!(msg instanceof DeltaMessage)) throw new TypeError('msg must be a DeltaMessage');
+    const { origin, counter } = unpackSeq(msg.seq);
+    if (counter === 0) throw new RangeError(`msg.seq ${msg.seq} carries no counter: the sender needs an origin (DeltaStream({ origin }))`);
+    let d = this.delivered.get(origin);
+    if (!d) {
+      d = { through: 0, above: new Set() };
+      this.delivered.set(origin, d);
+    }
+    if (counter <= d.through || d.above.has(counter)) return 'duplicate';
+    this.context(msg.addr).accum(msg.delta);
+    d.above.add(counter);
+    while (d.above.delete(d.through + 1)) d.through++;
+    return 'applied';
+  }
+
+  /**
+   * Messages not received yet, per origin: the counters missing below the
+   * highest one received (at most `limit` per origin). Empty when nothing is missing.
+   */
+  gaps(limit = 1000): Map<number, number[]> {
+    const out = new Map<number, number[]>();
+    for (const [origin, d] of this.delivered) {
+      if (d.above.size === 0) continue;
+      let highest = 0;
+      for (const c of d.above) highest = Math.max(highest, c);
+      const missing: number[] = [];
+      for (let c = d.through + 1; c < highest && missing.length < limit; c++) if (!d.above.has(c)) missing.push(c);
+      out.set(origin, missing);
+    }
+    return out;
   }
 
   /** The state at addr (0 for an address never touched). */
