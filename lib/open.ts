@@ -187,6 +187,7 @@ export async function open(options: OpenOptions = {}): Promise<Accumulator> {
   }
   const selection = selectEngine(choice, 'options.backend');
   const backend = new LocalBackend(contexts, group, selection.engine);
-  const rejected: BackendInfo['rejected'] = { ...selection.rejected, serial: 'no port given (options.port or ATOMIK_PORT)' };
+  const serial = choice === 'auto' && fromEnv === undefined ? 'no port given (options.port or ATOMIK_PORT)' : 'not requested';
+  const rejected: BackendInfo['rejected'] = { ...selection.rejected, serial };
   return new Accumulator(backend, { backend: selection.engine.name, reason: selection.reason, rejected });
 }

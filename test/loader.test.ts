@@ -6,7 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadNative } from '../lib/index.js';
+import { loadNative, open, startBoard } from '../lib/index.js';
+import { missing } from './helpers/tools.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const esm = `${root}dist/index.js`;
@@ -23,7 +24,8 @@ function run(script: string, env: Record<string, string>, type: 'module' | 'comm
 const openInfo = `
   const acc = await open({ contexts: 2 });
   await acc.accum(1, 5n);
-  console.log(JSON.stringify({ info: acc.info, state: String(await acc.read(1)) }));`;
+  console.log(JSON.stringify({ info: acc.info, state: String(await acc.read(1)) }));
+  await acc.close();`;
 
 describe('loader and engine selection', () => {
   it('the built package exists (npm install runs the build)', () => {
@@ -81,5 +83,33 @@ describe('loader and engine selection', () => {
       'commonjs',
     );
     expect(r).toEqual({ state: '4', backend: 'js', wire: '00000001000000000000000200000003' });
+  });
+});
+
+describe('serial selection', () => {
+  it.skipIf(missing('make', 'cc') !== null)('auto picks the device ATOMIK_PORT names, and says so', async () => {
+    const board = await startBoard();
+    try {
+      const r = run(`import { open } from ${JSON.stringify(esm)};${openInfo}`, { ATOMIK_PORT: board.port }) as {
+        info: { backend: string; reason: string; rejected: Record<string, string> };
+        state: string;
+      };
+      expect(r.info.backend).toBe('serial');
+      expect(r.info.reason).toBe(`serial: ATOMIK_PORT=${board.port} (framed dialect)`);
+      expect(r.info.rejected).toEqual({ js: 'auto: a serial device was chosen', native: 'auto: a serial device was chosen' });
+      expect(r.state).toBe('5');
+    } finally {
+      await board.stop();
+    }
+  });
+
+  it("backend 'serial' without a port or a known board fails clearly", async () => {
+    await expect(open({ backend: 'serial', usbIds: ['ffff:fffe'] })).rejects.toThrow(
+      "options.backend='serial': no port given (options.port or ATOMIK_PORT) and no board found by USB VID:PID (ffff:fffe)",
+    );
+  });
+
+  it('a named port that does not exist fails clearly', async () => {
+    await expect(open({ port: '/dev/does-not-exist' })).rejects.toThrow(/^cannot open \/dev\/does-not-exist: /);
   });
 });
