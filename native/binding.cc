@@ -142,14 +142,20 @@ Napi::Value Load(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), atomik_table_load(&a.table, a.idx.data, a.words.data, a.words.length));
 }
 
+// The arguments of states and exec: group, reference, accumulator, words.
+bool TableAndWords(const Napi::CallbackInfo &info, atomik_table *t, View<uint64_t> *words) {
+  atomik_group g;
+  if (!GroupArg(info, 0, &g) || !TableArgs(info, 1, g, t)) return false;
+  *words = Words(info, 3);
+  return words->ok;
+}
+
 // states(group, reference, accumulator, out) -> status
 Napi::Value States(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  atomik_group g;
   atomik_table t;
-  if (!GroupArg(info, 0, &g) || !TableArgs(info, 1, g, &t)) return env.Undefined();
-  View<uint64_t> out = Words(info, 3);
-  if (!out.ok) return env.Undefined();
+  View<uint64_t> out;
+  if (!TableAndWords(info, &t, &out)) return env.Undefined();
   if (out.length != t.size) return Fail(env, "out must have one word per context");
   atomik_table_states(&t, out.data);
   return Napi::Number::New(env, ATOMIK_OK);
@@ -158,11 +164,9 @@ Napi::Value States(const Napi::CallbackInfo &info) {
 // exec(group, reference, accumulator, ops) -> status; ops is 2 words per op.
 Napi::Value Exec(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  atomik_group g;
   atomik_table t;
-  if (!GroupArg(info, 0, &g) || !TableArgs(info, 1, g, &t)) return env.Undefined();
-  View<uint64_t> ops = Words(info, 3);
-  if (!ops.ok) return env.Undefined();
+  View<uint64_t> ops;
+  if (!TableAndWords(info, &t, &ops)) return env.Undefined();
   if (ops.length % 2 != 0) return Fail(env, "ops must hold 16 bytes per operation");
   return Napi::Number::New(
       env, atomik_table_exec(&t, reinterpret_cast<atomik_op *>(ops.data), ops.length / 2, nullptr));

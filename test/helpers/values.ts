@@ -1,3 +1,5 @@
+import type { BatchOp, BatchResult, Group } from '../../lib/index.js';
+
 export const MAX = (1n << 64n) - 1n;
 
 /** Deterministic 64-bit values (SplitMix64) for sizeable inputs. */
@@ -26,3 +28,23 @@ export function indices(n: number, size: number, seed = 7): Uint32Array {
 
 export const xorAll = (values: Iterable<bigint>) => [...values].reduce((a, b) => a ^ b, 0n);
 export const addAll = (values: Iterable<bigint>) => BigInt.asUintN(64, [...values].reduce((a, b) => a + b, 0n));
+
+/** A mixed batch on context i (every op kind, swaps both ways) and its exact results. */
+export function mixedBatch(group: Group, i: number): { ops: BatchOp[]; results: BatchResult[] } {
+  const op = (a: bigint, b: bigint) => (group === 'xor' ? a ^ b : BigInt.asUintN(64, a + b));
+  const s = op(0x10n, 0x3n);
+  return {
+    ops: [
+      { op: 'load', index: i, value: 0x10n },
+      { op: 'accum', index: i, delta: 0x3n },
+      { op: 'status', index: i },
+      { op: 'read', index: i },
+      { op: 'swap', index: i },
+      { op: 'status', index: i },
+      { op: 'accum', index: i, delta: 1n },
+      { op: 'swap', index: i, reference: MAX },
+      { op: 'read', index: i },
+    ],
+    results: [null, null, false, s, s, true, null, op(s, 1n), MAX],
+  };
+}
