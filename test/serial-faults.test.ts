@@ -211,6 +211,27 @@ describe.skipIf(noBoard !== null)(`a board that stops answering or goes away${no
     }
   });
 
+  it('an official board that stops reading fails a long stream instead of blocking it', async () => {
+    const board = await startBoard({ legacy: true });
+    const acc = await open({ backend: 'serial', port: board.port, lock: false, timeoutMs: 200 });
+    process.kill(board.pid, 'SIGSTOP');
+    try {
+      const started = Date.now();
+      const err = await acc.accumMany(0, new BigUint64Array(200_000).fill(1n)).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(DeviceError);
+      expect((err as Error).message).toMatch(/^write to \S+ failed: the board stopped taking bytes \(\d+ not written within \d+ ms\); 1 operation\(s\) not confirmed: accum\(0\) queued$/);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      await expect(acc.read(0)).rejects.toBeInstanceOf(DeviceError);
+    } finally {
+      process.kill(board.pid, 'SIGCONT');
+      await acc.close();
+      await board.stop();
+    }
+  });
+
   it('unplugged mid-batch: the batch fails with what was not confirmed, and reopening works', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'atomik-unplug-'));
     const link = join(dir, 'ttyATOMIK');

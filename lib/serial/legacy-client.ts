@@ -109,11 +109,25 @@ export class LegacyClient {
     });
   }
 
+  /**
+   * Streams bytes chunk by chunk. A chunk the port has not taken within its
+   * line time plus the timeout means the board stopped reading: that fails
+   * the link rather than waiting forever.
+   */
   private async send(bytes: Uint8Array): Promise<void> {
     for (let at = 0; at < bytes.length; at += this.chunkBytes) {
       const chunk = bytes.subarray(at, at + this.chunkBytes);
       this.lineFreeAt = Math.max(this.lineFreeAt, Date.now()) + chunk.length * this.byteMs;
-      await this.transport.write(chunk);
+      const waitMs = Math.round(this.lineFreeAt - Date.now() + this.timeoutMs);
+      let timer: NodeJS.Timeout | undefined;
+      const stalled = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the board stopped taking bytes (${chunk.length} not written within ${waitMs} ms)`)), waitMs);
+      });
+      try {
+        await Promise.race([this.transport.write(chunk), stalled]);
+      } finally {
+        clearTimeout(timer);
+      }
     }
   }
 
