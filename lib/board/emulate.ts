@@ -53,19 +53,6 @@ export function buildFirmware(target: 'host' | 'cortex-m3', output: string): str
   return path;
 }
 
-/** Which tool a board needs that is missing here, or null. */
-export function missingTool(board: BoardKind): string | null {
-  const tools = board === 'host' ? ['make', process.env.CC ?? 'cc'] : ['make', 'arm-none-eabi-gcc', 'qemu-system-arm', 'socat'];
-  for (const tool of tools) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    } catch {
-      return tool;
-    }
-  }
-  return null;
-}
-
 function onExit(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
