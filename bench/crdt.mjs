@@ -9,8 +9,10 @@
 // has no wire format of its own).
 //
 //   npm run bench:crdt [-- --quick]   writes bench/results/crdt.json and crdt.svg (not in quick mode)
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import { AtomikContext, DeltaMessage, jsEngine, loadNative, packSeq, selectEngine } from '../dist/index.js';
 import { machine } from './harness.mjs';
@@ -208,6 +210,46 @@ function run(name, adapter, kind, n, updates = UPDATES) {
   };
 }
 
+/**
+ * Memory as history grows, in a fresh process per library so that nothing
+ * else lives in its heap: the hub's heap plus external memory (wasm, buffers)
+ * after a full GC, at each quarter of the updates, above what it used before
+ * the first update.
+ */
+function memoryGrowth(name, adapter, kind, n) {
+  const lib = adapter(kind, n);
+  const messages = [];
+  for (let k = 0; k < UPDATES; k++) messages.push(lib.update(k % n, k));
+  const used = () => {
+    gc(); // twice: the first may leave objects that only the second can free
+    gc();
+    const m = process.memoryUsage();
+    return m.heapUsed + m.external;
+  };
+  const base = used();
+  const samples = [];
+  messages.forEach((m, i) => {
+    lib.apply(m);
+    if ((i + 1) % (UPDATES / 4) === 0) samples.push({ updates: i + 1, bytes: used() - base });
+  });
+  return samples;
+}
+
+const child = process.argv.indexOf('--memory');
+if (child >= 0) {
+  const [index, kind, n] = process.argv.slice(child + 1, child + 4);
+  const [name, adapter] = libraries[Number(index)];
+  console.log(JSON.stringify(memoryGrowth(name, adapter, kind, Number(n))));
+  process.exit(0);
+}
+
+/** Runs memoryGrowth in a child process (node --expose-gc). */
+function measureMemory(index, kind, n) {
+  const args = ['--expose-gc', fileURLToPath(import.meta.url), '--memory', String(index), kind, String(n)];
+  if (quick) args.push('--quick');
+  return JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8' }));
+}
+
 // Warm up every library (JIT, wasm) on a small run that is not reported.
 for (const [name, adapter] of libraries) for (const kind of ['counter', 'register']) run(name, adapter, kind, 3, 1000);
 
@@ -220,6 +262,11 @@ for (const kind of ['counter', 'register']) {
       process.stderr.write(`${kind} n=${n} ${name}: ${r.convergeMs.toFixed(1)} ms\n`);
     }
   }
+}
+const MEMORY_N = 16;
+const memory = [];
+for (const kind of ['counter', 'register']) {
+  libraries.forEach(([name], index) => memory.push({ library: name, scenario: kind, replicas: MEMORY_N, samples: measureMemory(index, kind, MEMORY_N) }));
 }
 
 // ---- report -------------------------------------------------------------------------------
@@ -239,6 +286,12 @@ const largest = REPLICAS.at(-1);
 console.log(`\nencoded state of the hub as history grows (counter, N=${largest}; bytes after each quarter of the updates):`);
 for (const r of results.filter((x) => x.scenario === 'counter' && x.replicas === largest)) {
   console.log(`  ${r.library.padEnd(16)} ${r.history.map((h) => h.stateBytes.toLocaleString('en').padStart(8)).join(' ')}`);
+}
+
+console.log(`\nhub memory (heap + external after GC) above its start, N=${MEMORY_N}, after each quarter of the updates`);
+console.log('(V8 itself moves these figures by about +-150 KiB: smaller changes are noise):');
+for (const r of memory) {
+  console.log(`  ${r.scenario.padEnd(8)} ${r.library.padEnd(16)} ${r.samples.map((x) => `${fmt(x.bytes / 1024)} KiB`.padStart(12)).join(' ')}`);
 }
 
 console.log('\nratios (library / atomik; higher means atomik is ahead):');
@@ -263,7 +316,7 @@ for (const r of results.filter((x) => !x.library.startsWith('atomik'))) {
 }
 if (!quick) {
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  const doc = { date: new Date().toISOString(), machine: m, updates: UPDATES, results, ratios };
+  const doc = { date: new Date().toISOString(), machine: m, updates: UPDATES, results, memory, ratios };
   writeFileSync(new URL('./results/crdt.json', import.meta.url), JSON.stringify(doc, null, 2) + '\n');
   writeFileSync(new URL('./results/crdt.svg', import.meta.url), renderChart(doc));
   console.log('\nwritten: bench/results/crdt.json, bench/results/crdt.svg');

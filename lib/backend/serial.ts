@@ -7,6 +7,7 @@ import type { HelloInfo, WireOp } from '../serial/frame.js';
 import { LegacyClient } from '../serial/legacy-client.js';
 import { probe, type Dialect } from '../serial/probe.js';
 import { openSerialTransport, type Transport } from '../serial/transport.js';
+import { indicesInRange } from '../validate.js';
 import type { Backend, ContextStatus } from './types.js';
 
 export interface SerialOptions extends FramedClientOptions {
@@ -104,6 +105,7 @@ export class SerialBackend implements Backend {
   }
 
   async scatter(indices: Uint32Array, deltas: BigUint64Array): Promise<void> {
+    indicesInRange(indices, this.contexts, 'indices'); // before any frame: all or nothing
     if (this.framed) {
       await this.framed.submit(Array.from(indices, (index, k) => ({ op: 'accum' as const, index, value: deltas[k]! })));
       return;
@@ -117,6 +119,7 @@ export class SerialBackend implements Backend {
   }
 
   async gather(indices: Uint32Array, out: BigUint64Array): Promise<BigUint64Array> {
+    indicesInRange(indices, this.contexts, 'indices');
     if (this.framed) {
       const results = await this.framed.submit(Array.from(indices, (index) => ({ op: 'read' as const, index })));
       results.forEach((r, k) => (out[k] = r as bigint));

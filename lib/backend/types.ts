@@ -12,7 +12,8 @@ export interface ContextStatus {
  * What every backend implements: an accumulator of `contexts` contexts whose
  * operations are awaited, so a device that answers later fits behind the
  * same interface as the in-process engines. Arguments reach a backend
- * already validated (see Accumulator).
+ * already validated (see Accumulator), except the index range of scatter
+ * and gather, which each backend checks before it changes anything.
  */
 export interface Backend {
   readonly name: BackendName;
@@ -21,6 +22,7 @@ export interface Backend {
   load(index: number, value: bigint): Promise<void>;
   accum(index: number, delta: bigint): Promise<void>;
   accumMany(index: number, deltas: BigUint64Array): Promise<void>;
+  /** Rejects with a RangeError naming the first index out of range, changing nothing. */
   scatter(indices: Uint32Array, deltas: BigUint64Array): Promise<void>;
   read(index: number): Promise<bigint>;
   gather(indices: Uint32Array, out: BigUint64Array): Promise<BigUint64Array>;
