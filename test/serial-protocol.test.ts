@@ -115,24 +115,30 @@ describe('frame decoder', () => {
     );
   });
 
-  it('recovers the frames around damage: truncated, corrupted or noisy neighbours cost only themselves', () => {
+  it('resynchronises after damage: a truncated or corrupted frame costs at most itself and its neighbour', () => {
     fc.assert(
-      fc.property(frameArb, frameArb, frameArb, fc.nat(), fc.integer({ min: 1, max: 255 }), (a, b, c, where, flip) => {
-        const fb = encodeFrame(b.seq, b.type, b.payload);
+      fc.property(frameArb, frameArb, frameArb, frameArb, fc.nat(), fc.integer({ min: 1, max: 255 }), (a, b, c, d, where, flip) => {
+        const enc = (f: typeof a) => encodeFrame(f.seq, f.type, f.payload);
+        const fb = enc(b);
         const damaged = fb.slice();
         damaged[where % damaged.length] = damaged[where % damaged.length]! ^ flip;
         const truncated = fb.subarray(0, where % fb.length);
-        // A truncated frame holds what follows until its length is reached; on a
-        // live line more bytes keep coming (retransmissions), modelled by filler.
+        // A truncated frame holds what follows until its length is reached, and
+        // may take the next frame's first bytes with it; on a live line more
+        // bytes keep coming (retransmissions), modelled by filler.
         const filler = new Uint8Array(FRAME_OVERHEAD + MAX_PAYLOAD);
+        const valid = new Set([a, b, c, d].map((f) => hex(enc(f))));
         for (const middle of [damaged, truncated]) {
-          const stream = Buffer.concat([encodeFrame(a.seq, a.type, a.payload), middle, encodeFrame(c.seq, c.type, c.payload), filler]);
+          const stream = Buffer.concat([enc(a), middle, enc(c), enc(d), filler]);
           const got = new FrameDecoder().push(new Uint8Array(stream)).map((f) => hex(encodeFrame(f.seq, f.type, f.payload)));
-          expect(got[0]).toBe(hex(encodeFrame(a.seq, a.type, a.payload)));
-          expect(got[got.length - 1]).toBe(hex(encodeFrame(c.seq, c.type, c.payload)));
-          expect(got.length).toBe(2);
+          expect(got[0]).toBe(hex(enc(a)));
+          expect(got.at(-1)).toBe(hex(enc(d)));
+          expect(got.length).toBeGreaterThanOrEqual(2);
+          expect(got.length).toBeLessThanOrEqual(4);
+          for (const g of got) expect(valid.has(g)).toBe(true);
         }
       }),
+      { numRuns: 500 },
     );
   });
 
