@@ -3,7 +3,7 @@
 import { validateBatch, type BatchOp, type BatchResult } from './batch.js';
 import { LocalBackend } from './backend/local.js';
 import { SerialBackend, type SerialInfo, type SerialOptions } from './backend/serial.js';
-import { findBoards } from './serial/discover.js';
+import { KNOWN_BOARDS, findBoards } from './serial/discover.js';
 import type { Backend, BackendName, ContextStatus } from './backend/types.js';
 import { selectEngine, type EngineChoice } from './engine/select.js';
 import { groupOption, type Group } from './group.js';
@@ -17,15 +17,18 @@ export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'js', 'native'
 export interface OpenOptions extends Partial<Omit<SerialOptions, 'port'>> {
   /**
    * 'auto' (default): a serial device when a port is given (options.port or
-   * ATOMIK_PORT), else native when the addon loads, else js. ATOMIK_BACKEND
-   * overrides 'auto'. 'serial' without a port uses a board found by USB
-   * VID:PID (options.usbIds).
+   * ATOMIK_PORT) or, with `discover`, a board found by USB VID:PID that can
+   * hold the requested contexts and group; else native when the addon
+   * loads, else js. ATOMIK_BACKEND overrides 'auto'. 'serial' without a
+   * port uses a board found by USB VID:PID (options.usbIds).
    */
   backend?: BackendChoice;
   /** Serial device path; defaults to ATOMIK_PORT. */
   port?: string;
-  /** VID:PID pairs that identify boards for 'serial' without a port (default: the Tang Nano 9K, 0403:6010). */
+  /** VID:PID pairs that identify boards when no port is given (default: the Tang Nano 9K, 0403:6010). */
   usbIds?: string[];
+  /** 'auto' also looks for boards by USB VID:PID (default false; ATOMIK_DISCOVER=1 turns it on). */
+  discover?: boolean;
   /** Number of contexts (default 256). */
   contexts?: number;
   /** 'xor' (default) or 'add'. */
@@ -153,15 +156,10 @@ function envBackend(): BackendChoice | undefined {
   return (BACKEND_CHOICES as readonly string[]).includes(env ?? '') ? (env as BackendChoice) : undefined;
 }
 
-async function openSerial(options: OpenOptions, group: Group, why: string): Promise<Accumulator> {
-  let port = options.port ?? process.env.ATOMIK_PORT;
-  let reason = port === options.port ? `serial: options.port=${port}` : `serial: ATOMIK_PORT=${port}`;
-  if (!port) {
-    const boards = await findBoards(options.usbIds);
-    if (boards.length === 0) throw new Error(`${why}: no port given (options.port or ATOMIK_PORT) and no board found by USB VID:PID (${(options.usbIds ?? ['0403:6010']).join(', ')})`);
-    port = boards[0]!.path;
-    reason = `serial: ${port} identified by USB ${boards[0]!.vendorId}:${boards[0]!.productId}`;
-  }
+const usbIdList = (options: OpenOptions) => (options.usbIds ?? Object.keys(KNOWN_BOARDS)).join(', ');
+
+/** Opens the device on `port` as the accumulator's backend. */
+async function serialAccumulator(options: OpenOptions, group: Group, port: string, reason: string, why: string): Promise<Accumulator> {
   const backend = await SerialBackend.open({ ...options, port }, group);
   if (options.contexts !== undefined && options.contexts > backend.contexts) {
     await backend.close();
@@ -171,6 +169,34 @@ async function openSerial(options: OpenOptions, group: Group, why: string): Prom
   return new Accumulator(backend, { backend: 'serial', reason: `${reason} (${backend.serial.dialect} dialect)`, rejected, serial: backend.serial });
 }
 
+async function openSerial(options: OpenOptions, group: Group, why: string): Promise<Accumulator> {
+  const port = options.port ?? process.env.ATOMIK_PORT;
+  if (port) return serialAccumulator(options, group, port, port === options.port ? `serial: options.port=${port}` : `serial: ATOMIK_PORT=${port}`, why);
+  const boards = await findBoards(options.usbIds);
+  if (boards.length === 0) throw new Error(`${why}: no port given (options.port or ATOMIK_PORT) and no board found by USB VID:PID (${usbIdList(options)})`);
+  const board = boards[0]!;
+  return serialAccumulator(options, group, board.path, `serial: ${board.path} identified by USB ${board.vendorId}:${board.productId}`, why);
+}
+
+/**
+ * 'auto' with discovery: the first board found by VID:PID that opens with
+ * the requested contexts and group, or why none was used.
+ */
+async function discoverSerial(options: OpenOptions, group: Group): Promise<Accumulator | string> {
+  const boards = await findBoards(options.usbIds);
+  if (boards.length === 0) return `auto: no board found by USB VID:PID (${usbIdList(options)})`;
+  const skipped: string[] = [];
+  for (const board of boards) {
+    const id = `${board.vendorId}:${board.productId}`;
+    try {
+      return await serialAccumulator(options, group, board.path, `serial: ${board.path} identified by USB ${id}`, 'auto');
+    } catch (err) {
+      skipped.push(`${board.path} (${id}): ${(err as Error).message}`);
+    }
+  }
+  return `auto: skipped ${skipped.join('; ')}`;
+}
+
 /** Opens an accumulator; see OpenOptions. */
 export async function open(options: OpenOptions = {}): Promise<Accumulator> {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
@@ -178,14 +204,19 @@ export async function open(options: OpenOptions = {}): Promise<Accumulator> {
   const group = groupOption(options.group);
   const choice = options.backend === undefined ? 'auto' : oneOf(options.backend, BACKEND_CHOICES, 'options.backend');
   if (options.port !== undefined && typeof options.port !== 'string') throw new TypeError('options.port must be a string');
+  if (options.discover !== undefined && typeof options.discover !== 'boolean') throw new TypeError('options.discover must be a boolean');
   const fromEnv = choice === 'auto' ? envBackend() : undefined;
   if (choice === 'serial' || fromEnv === 'serial') return openSerial(options, group, choice === 'serial' ? "options.backend='serial'" : 'ATOMIK_BACKEND=serial');
-  if (choice === 'auto' && (fromEnv === undefined || fromEnv === 'auto') && (options.port ?? process.env.ATOMIK_PORT)) {
-    return openSerial(options, group, 'auto');
+  const auto = choice === 'auto' && (fromEnv === undefined || fromEnv === 'auto');
+  if (auto && (options.port ?? process.env.ATOMIK_PORT)) return openSerial(options, group, 'auto');
+  let serial = auto ? 'no port given (options.port or ATOMIK_PORT), and discovery is off (options.discover)' : 'not requested';
+  if (auto && (options.discover ?? process.env.ATOMIK_DISCOVER === '1')) {
+    const found = await discoverSerial(options, group);
+    if (found instanceof Accumulator) return found;
+    serial = found;
   }
   const selection = selectEngine(choice, 'options.backend');
   const backend = new LocalBackend(contexts, group, selection.engine);
-  const serial = choice === 'auto' && fromEnv === undefined ? 'no port given (options.port or ATOMIK_PORT)' : 'not requested';
   const rejected: BackendInfo['rejected'] = { ...selection.rejected, serial };
   return new Accumulator(backend, { backend: selection.engine.name, reason: selection.reason, rejected });
 }

@@ -109,6 +109,16 @@ describe('serial selection', () => {
     );
   });
 
+  it("auto looks for boards by VID:PID only when asked, and says what it found", async () => {
+    const plain = await open({ backend: 'auto', contexts: 4 });
+    expect(plain.info.rejected.serial).toBe('no port given (options.port or ATOMIK_PORT), and discovery is off (options.discover)');
+    const looked = await open({ contexts: 4, discover: true, usbIds: ['ffff:fffe'] });
+    expect(looked.info.backend).not.toBe('serial');
+    expect(looked.info.rejected.serial).toBe('auto: no board found by USB VID:PID (ffff:fffe)');
+    expect((await open({ backend: 'js' })).info.rejected.serial).toBe('not requested');
+    await expect(open({ discover: 'yes' as never })).rejects.toThrow('options.discover must be a boolean');
+  });
+
   it('a named port that does not exist fails clearly', async () => {
     await expect(open({ port: '/dev/does-not-exist' })).rejects.toThrow(/^cannot open \/dev\/does-not-exist: /);
   });
