@@ -76,10 +76,15 @@ export function sameLength(a: ArrayLike<unknown>, aName: string, b: ArrayLike<un
 }
 
 /** The largest index in `indices` must be below `size`; reports the first offender. */
-export function indicesInRange(indices: Uint32Array, size: number, name: string): void {
+/** True when every index is below `size`: one branch-free pass (a max), no early exit. */
+export function allBelow(indices: Uint32Array, size: number): boolean {
   let max = 0;
   for (let i = 0; i < indices.length; i++) if (indices[i]! > max) max = indices[i]!;
-  if (indices.length === 0 || max < size) return;
+  return indices.length === 0 || max < size;
+}
+
+export function indicesInRange(indices: Uint32Array, size: number, name: string): void {
+  if (allBelow(indices, size)) return;
   const at = indices.findIndex((v) => v >= size);
   throw new RangeError(`${name}[${at}] = ${indices[at]} is out of range [0, ${size})`);
 }

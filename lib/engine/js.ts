@@ -4,6 +4,7 @@
 // lane into the high one.
 import type { Group } from '../group.js';
 import type { Engine } from './types.js';
+import { allBelow } from '../validate.js';
 import { NATIVE_LE, OP, addrAt, opcodeAt, opsView, setValueAt, valueAt } from './ops.js';
 
 const LO = NATIVE_LE ? 0 : 1; // lane holding the low 32 bits of a word
@@ -48,14 +49,8 @@ function reduceAdd(deltas: BigUint64Array): bigint {
   return BigInt.asUintN(64, total);
 }
 
-function inRange(idx: Uint32Array, size: number): boolean {
-  let max = 0;
-  for (let j = 0; j < idx.length; j++) if (idx[j]! > max) max = idx[j]!;
-  return idx.length === 0 || max < size;
-}
-
 function scatter(group: Group, _ref: BigUint64Array, acc: BigUint64Array, idx: Uint32Array, deltas: BigUint64Array): boolean {
-  if (!inRange(idx, acc.length)) return false;
+  if (!allBelow(idx, acc.length)) return false;
   const a = lanes(acc);
   const d = lanes(deltas);
   if (group === 'xor') {
@@ -234,12 +229,12 @@ export const jsEngine: Engine = {
   reduce: (group, deltas) => (group === 'xor' ? reduceXor(deltas) : reduceAdd(deltas)),
   scatter,
   gather(group, ref, acc, idx, out) {
-    if (!inRange(idx, ref.length)) return false;
+    if (!allBelow(idx, ref.length)) return false;
     combineInto(group, ref, acc, out, (j) => idx[j]!);
     return true;
   },
   load(ref, acc, idx, values) {
-    if (!inRange(idx, ref.length)) return false;
+    if (!allBelow(idx, ref.length)) return false;
     const r = lanes(ref);
     const a = lanes(acc);
     const v = lanes(values);
