@@ -70,10 +70,6 @@ export function encodeFrame(seq: number, type: number, payload: Uint8Array = new
  */
 export class FrameDecoder {
   private buf = new Uint8Array(0);
-  /** Bytes skipped while hunting for frames (line noise, damaged frames). */
-  skipped = 0;
-  /** Complete frames dropped for a bad CRC. */
-  badFrames = 0;
 
   push(data: Uint8Array): Frame[] {
     const joined = new Uint8Array(this.buf.length + data.length);
@@ -84,7 +80,6 @@ export class FrameDecoder {
     while (at < joined.length) {
       if (joined[at] !== SYNC) {
         at++;
-        this.skipped++;
         continue;
       }
       if (joined.length - at < HEADER_BYTES) break;
@@ -92,15 +87,12 @@ export class FrameDecoder {
       const len = view.getUint16(1);
       if (crc8(joined.subarray(at + 1, at + 6)) !== joined[at + 6] || len > MAX_PAYLOAD) {
         at++;
-        this.skipped++;
         continue;
       }
       const total = FRAME_OVERHEAD + len;
       if (joined.length - at < total) break;
       if (crc32(joined.subarray(at + 1, at + HEADER_BYTES + len)) !== view.getUint32(HEADER_BYTES + len)) {
         at++;
-        this.skipped++;
-        this.badFrames++;
         continue;
       }
       frames.push({ seq: view.getUint16(3), type: joined[at + 5]!, payload: joined.slice(at + HEADER_BYTES, at + HEADER_BYTES + len) });
@@ -108,11 +100,6 @@ export class FrameDecoder {
     }
     this.buf = joined.slice(at);
     return frames;
-  }
-
-  /** Forgets buffered bytes (after a port reset). */
-  clear(): void {
-    this.buf = new Uint8Array(0);
   }
 }
 

@@ -153,10 +153,6 @@ export class FramedClient {
     return Math.floor((this.maxPayload - 5) / 8);
   }
 
-  get failed(): Error | null {
-    return this.failure;
-  }
-
   async close(): Promise<void> {
     this.fail(new DeviceError('the accumulator was closed'));
     await this.transport.close();

@@ -46,10 +46,6 @@ export class LegacyClient {
     transport.onClose((err) => this.fail(new DeviceError(`the port ${transport.path} closed${err ? `: ${err.message}` : ''}`)));
   }
 
-  get failed(): Error | null {
-    return this.failure;
-  }
-
   load(value: bigint): Promise<void> {
     return this.write(command('L', value), [{ op: 'load', index: 0, state: 'queued' }]);
   }
