@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Builds the addon with AddressSanitizer + UndefinedBehaviorSanitizer (in
-# build-asan/, leaving the normal build alone) and runs the whole vitest
-# suite against it. Any finding aborts the process, which fails the run.
+# Runs the C context tests, then builds the addon with AddressSanitizer +
+# UndefinedBehaviorSanitizer (in build-asan/, leaving the normal build alone)
+# and runs the addon's vitest suites against it. Any finding aborts the
+# process, which fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 rm -rf build-asan
 mkdir -p build-asan
+${CC:-gcc} -std=c99 -g -O1 -Wall -Wextra -fsanitize=address,undefined -fno-sanitize-recover=all \
+  -Inative -o build-asan/core-test test/native/core_test.c native/atomik.c
+./build-asan/core-test
 cp -r binding.gyp native build-asan/
 (cd build-asan && ATOMIK_SANITIZE=1 npx --no-install node-gyp rebuild --debug >/dev/null)
 addon="$PWD/build-asan/build/Debug/atomik.node"
