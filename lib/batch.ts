@@ -1,6 +1,7 @@
 // Mixed batches of operations on a table of contexts: the shape shared by
 // AtomikTable.batch() and every backend's batch(). A batch is validated as
 // a whole before anything is applied.
+import { AtomikTypeError } from './errors.js';
 import { index, u64 } from './validate.js';
 import { OP, OP_BYTES, opsView, valueAt, writeOp } from './engine/ops.js';
 
@@ -20,10 +21,10 @@ export type BatchResult = bigint | boolean | null;
 
 /** Checks every op of a batch; throws naming the first bad one. Returns the ops. */
 export function validateBatch(ops: unknown, size: number): BatchOp[] {
-  if (!Array.isArray(ops)) throw new TypeError('ops must be an array of { op, index, ... } objects');
+  if (!Array.isArray(ops)) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'ops must be an array of { op, index, ... } objects');
   ops.forEach((o: unknown, i) => {
     const name = `ops[${i}]`;
-    if (typeof o !== 'object' || o === null) throw new TypeError(`${name} must be an object`);
+    if (typeof o !== 'object' || o === null) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be an object`);
     const op = o as Record<string, unknown>;
     index(op.index, size, `${name}.index`);
     switch (op.op) {
@@ -31,7 +32,7 @@ export function validateBatch(ops: unknown, size: number): BatchOp[] {
       case 'accum': u64(op.delta, `${name}.delta`); break;
       case 'swap': if (op.reference !== undefined) u64(op.reference, `${name}.reference`); break;
       case 'read': case 'status': break;
-      default: throw new TypeError(`${name}.op must be one of 'load', 'accum', 'read', 'swap', 'status', got ${String(op.op)}`);
+      default: throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `${name}.op must be one of 'load', 'accum', 'read', 'swap', 'status', got ${String(op.op)}`);
     }
   });
   return ops as BatchOp[];

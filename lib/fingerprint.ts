@@ -1,7 +1,8 @@
 import { AtomikContext } from './context.js';
 import { resolveEngine, type EngineChoice } from './engine/select.js';
 import type { Engine } from './engine/types.js';
-import { bytes, integer, oneOf, u64 } from './validate.js';
+import { AtomikTypeError } from './errors.js';
+import { bytes, integer, object, oneOf, u64 } from './validate.js';
 
 export type FingerprintMode = 'xor-fold' | 'positional';
 
@@ -41,7 +42,7 @@ export class Fingerprint {
   private readonly ctx = new AtomikContext({ engine: 'js' });
 
   constructor(options: FingerprintOptions = {}) {
-    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+    object(options, 'options');
     this.mode = options.mode === undefined ? 'xor-fold' : oneOf(options.mode, ['xor-fold', 'positional'] as const, 'options.mode');
     this.engine = resolveEngine(options.engine);
   }
@@ -76,7 +77,7 @@ export class Fingerprint {
     u64(oldChunk, 'oldChunk');
     u64(newChunk, 'newChunk');
     if (this.mode === 'positional') {
-      if (position === undefined) throw new TypeError("position is required in 'positional' mode");
+      if (position === undefined) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', "position is required in 'positional' mode");
       integer(position, 0, Number.MAX_SAFE_INTEGER, 'position');
       this.ctx.accum(positionalTerm(oldChunk, position) ^ positionalTerm(newChunk, position));
     } else {

@@ -2,7 +2,8 @@ import { decodeResults, encodeBatch, validateBatch, type BatchOp, type BatchResu
 import { groupOption, inverse, type Group } from './group.js';
 import { resolveEngine, type EngineChoice } from './engine/select.js';
 import type { Engine } from './engine/types.js';
-import { U64_MAX, bigU64Array, index, indicesInRange, integer, sameLength, u32Array, u64 } from './validate.js';
+import { AtomikRangeError } from './errors.js';
+import { U64_MAX, bigU64Array, index, indicesInRange, integer, object, sameLength, u32Array, u64 } from './validate.js';
 
 export interface TableOptions {
   /** 'xor' (ATOMiK, default) or 'add' (integers mod 2^64, for counters). */
@@ -29,7 +30,7 @@ export class AtomikTable {
 
   constructor(size: number, options: TableOptions = {}) {
     integer(size, 0, MAX_TABLE_SIZE, 'size');
-    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+    object(options, 'options');
     this.size = size;
     this.group = groupOption(options.group);
     this.additive = this.group === 'add';
@@ -54,8 +55,7 @@ export class AtomikTable {
   /** Applies every delta of the array to context i (one engine call). */
   accumMany(i: number, deltas: BigUint64Array): void {
     index(i, this.size, 'index');
-    bigU64Array(deltas, 'deltas');
-    const d = this.engine.reduce(this.group, deltas);
+    const d = this.engine.reduce(this.group, bigU64Array(deltas, 'deltas'));
     this.acc[i] = this.additive ? this.acc[i]! + d : this.acc[i]! ^ d;
   }
 
@@ -97,36 +97,36 @@ export class AtomikTable {
 
   /** Scatter-accumulate: context indices[k] receives deltas[k], for every k. */
   scatter(indices: Uint32Array, deltas: BigUint64Array): void {
-    u32Array(indices, 'indices');
-    bigU64Array(deltas, 'deltas');
-    sameLength(indices, 'indices', deltas, 'deltas');
-    if (!this.engine.scatter(this.group, this.ref, this.acc, indices, deltas)) this.rangeError(indices);
+    const idx = u32Array(indices, 'indices');
+    const d = bigU64Array(deltas, 'deltas');
+    sameLength(idx, 'indices', d, 'deltas');
+    if (!this.engine.scatter(this.group, this.ref, this.acc, idx, d)) this.rangeError(idx);
   }
 
   /** Gather-read: out[k] = state of context indices[k]. Returns `out` (new when omitted). */
   gather(indices: Uint32Array, out?: BigUint64Array): BigUint64Array {
-    u32Array(indices, 'indices');
-    if (out === undefined) out = new BigUint64Array(indices.length);
-    bigU64Array(out, 'out');
-    sameLength(indices, 'indices', out, 'out');
-    if (!this.engine.gather(this.group, this.ref, this.acc, indices, out)) this.rangeError(indices);
+    const idx = u32Array(indices, 'indices');
+    if (out === undefined) out = new BigUint64Array(idx.length);
+    const o = bigU64Array(out, 'out');
+    sameLength(idx, 'indices', o, 'out');
+    if (!this.engine.gather(this.group, this.ref, this.acc, idx, o)) this.rangeError(idx);
     return out;
   }
 
   /** Batch load: context indices[k] gets reference values[k] and an empty accumulator. */
   loadMany(indices: Uint32Array, values: BigUint64Array): void {
-    u32Array(indices, 'indices');
-    bigU64Array(values, 'values');
-    sameLength(indices, 'indices', values, 'values');
-    if (!this.engine.load(this.ref, this.acc, indices, values)) this.rangeError(indices);
+    const idx = u32Array(indices, 'indices');
+    const v = bigU64Array(values, 'values');
+    sameLength(idx, 'indices', v, 'values');
+    if (!this.engine.load(this.ref, this.acc, idx, v)) this.rangeError(idx);
   }
 
   /** Every context's state, into `out` (new when omitted). */
   states(out?: BigUint64Array): BigUint64Array {
     if (out === undefined) out = new BigUint64Array(this.size);
-    bigU64Array(out, 'out');
-    if (out.length !== this.size) throw new RangeError(`out must have length ${this.size} (one word per context), got ${out.length}`);
-    this.engine.states(this.group, this.ref, this.acc, out);
+    const o = bigU64Array(out, 'out');
+    if (o.length !== this.size) throw new AtomikRangeError('ERR_ATOMIK_LENGTH_MISMATCH', `out must have length ${this.size} (one word per context), got ${o.length}`);
+    this.engine.states(this.group, this.ref, this.acc, o);
     return out;
   }
 
@@ -149,7 +149,7 @@ export class AtomikTable {
   /** Engines refuse a batch with an index out of range and change nothing; this names the culprit. */
   private rangeError(indices: Uint32Array): never {
     indicesInRange(indices, this.size, 'indices');
-    throw new RangeError(`indices are out of range [0, ${this.size})`);
+    throw new AtomikRangeError('ERR_ATOMIK_INDEX_OUT_OF_RANGE', `indices are out of range [0, ${this.size})`);
   }
 
   private stateAt(i: number): bigint {

@@ -2,7 +2,8 @@
 // either dialect. Arguments arrive validated (see Accumulator).
 import type { BatchOp, BatchResult } from '../batch.js';
 import type { Group } from '../group.js';
-import { DeviceError, FramedClient, type FramedClientOptions } from '../serial/framed-client.js';
+import { DeviceError } from '../errors.js';
+import { FramedClient, type FramedClientOptions } from '../serial/framed-client.js';
 import type { HelloInfo, WireOp } from '../serial/frame.js';
 import { LegacyClient } from '../serial/legacy-client.js';
 import { probe, type Dialect } from '../serial/probe.js';

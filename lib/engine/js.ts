@@ -4,6 +4,7 @@
 // lane into the high one.
 import type { Group } from '../group.js';
 import type { Engine } from './types.js';
+import { AtomikRangeError } from '../errors.js';
 import { allBelow } from '../validate.js';
 import { NATIVE_LE, OP, addrAt, opcodeAt, opsView, setValueAt, valueAt } from './ops.js';
 
@@ -120,7 +121,7 @@ function exec(group: Group, ref: BigUint64Array, acc: BigUint64Array, ops: BigUi
         setValueAt(view, i, state);
         break;
       default:
-        throw new RangeError(`ops[${i}] has unknown opcode ${opcodeAt(view, i)}`);
+        throw new AtomikRangeError('ERR_ATOMIK_INVALID_ARG_VALUE', `ops[${i}] has unknown opcode ${opcodeAt(view, i)}`);
     }
   }
 }

@@ -1,5 +1,6 @@
 // The framed protocol, host side: frames, checksums, batch operations and
 // replies, exactly as firmware/PROTOCOL.md specifies (big-endian throughout).
+import { AtomikRangeError } from '../errors.js';
 
 export const SYNC = 0xa5;
 export const HEADER_BYTES = 7;
@@ -50,7 +51,7 @@ export interface Frame {
 }
 
 export function encodeFrame(seq: number, type: number, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
-  if (payload.length > MAX_PAYLOAD) throw new RangeError(`payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD}`);
+  if (payload.length > MAX_PAYLOAD) throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD}`);
   const out = new Uint8Array(FRAME_OVERHEAD + payload.length);
   const view = new DataView(out.buffer);
   out[0] = SYNC;
@@ -145,7 +146,7 @@ export function encodeOps(ops: readonly WireOp[]): Uint8Array {
 /** Reads a RESULT payload for the ops that produced it; throws on a size mismatch. */
 export function decodeResults(ops: readonly WireOp[], payload: Uint8Array): WireResult[] {
   const expected = ops.reduce((n, o) => n + resultBytes(o), 0);
-  if (payload.length !== expected) throw new RangeError(`RESULT payload has ${payload.length} bytes, expected ${expected}`);
+  if (payload.length !== expected) throw new AtomikRangeError('ERR_ATOMIK_MALFORMED_FRAME', `RESULT payload has ${payload.length} bytes, expected ${expected}`);
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   let at = 0;
   return ops.map((o) => {
@@ -168,10 +169,10 @@ export interface HelloInfo {
 }
 
 export function decodeHello(payload: Uint8Array): HelloInfo {
-  if (payload.length < 13) throw new RangeError(`HELLO reply too short (${payload.length} bytes)`);
+  if (payload.length < 13) throw new AtomikRangeError('ERR_ATOMIK_MALFORMED_FRAME', `HELLO reply too short (${payload.length} bytes)`);
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   const nameLength = payload[12]!;
-  if (payload.length !== 13 + nameLength) throw new RangeError('HELLO reply has a bad name length');
+  if (payload.length !== 13 + nameLength) throw new AtomikRangeError('ERR_ATOMIK_MALFORMED_FRAME', 'HELLO reply has a bad name length');
   const groups: ('xor' | 'add')[] = [];
   if (payload[10]! & 1) groups.push('xor');
   if (payload[10]! & 2) groups.push('add');
@@ -193,7 +194,7 @@ export interface WireError {
 }
 
 export function decodeError(payload: Uint8Array): WireError {
-  if (payload.length !== 3) throw new RangeError(`ERROR payload has ${payload.length} bytes, expected 3`);
+  if (payload.length !== 3) throw new AtomikRangeError('ERR_ATOMIK_MALFORMED_FRAME', `ERROR payload has ${payload.length} bytes, expected 3`);
   return { code: ERROR_CODES[payload[0]!] ?? `0x${payload[0]!.toString(16)}`, at: (payload[1]! << 8) | payload[2]! };
 }
 

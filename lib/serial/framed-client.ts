@@ -22,33 +22,10 @@ import {
   type WireResult,
 } from './frame.js';
 import type { Transport } from './transport.js';
+import { DeviceError, type Unconfirmed } from '../errors.js';
 
-export interface Unconfirmed {
-  op: string;
-  index: number;
-  /** 'sent': on the wire, no reply; 'queued': never sent. */
-  state: 'sent' | 'queued';
-  seq?: number;
-}
-
-/** A device failure; `unconfirmed` lists the operations whose effect is unknown. */
-export class DeviceError extends Error {
-  readonly unconfirmed: readonly Unconfirmed[];
-  readonly code: string | undefined;
-
-  constructor(message: string, unconfirmed: readonly Unconfirmed[] = [], code?: string) {
-    const summary = unconfirmed.length
-      ? `; ${unconfirmed.length} operation(s) not confirmed: ${unconfirmed
-          .slice(0, 4)
-          .map((u) => `${u.op}(${u.index}) ${u.state}${u.seq === undefined ? '' : ` in frame ${u.seq}`}`)
-          .join(', ')}${unconfirmed.length > 4 ? ', ...' : ''}`
-      : '';
-    super(message + summary);
-    this.name = 'DeviceError';
-    this.unconfirmed = unconfirmed;
-    this.code = code;
-  }
-}
+// DeviceError lives with the other errors; imported from here before.
+export { DeviceError, type Unconfirmed } from '../errors.js';
 
 export interface FramedClientOptions {
   /** Reply timeout beyond the time the bytes need on the line (default 300 ms). */
@@ -334,7 +311,7 @@ export class FramedClient {
         for (let k = item.next; k < item.ops.length; k++) unconfirmed.push({ op: item.ops[k]!.op, index: item.ops[k]!.index, state: 'queued' });
       }
     }
-    this.failure = new DeviceError(error.message, unconfirmed, error.code);
+    this.failure = new DeviceError(error.message, unconfirmed, error.deviceCode);
     this.inflight.clear();
     this.bytesInFlight = 0;
     this.barriersInFlight = 0;
