@@ -1,8 +1,9 @@
 // Mixed batches of operations on a table of contexts: the shape shared by
 // AtomikTable.batch() and every backend's batch(). A batch is validated as
 // a whole before anything is applied.
+import { types } from 'node:util';
 import { AtomikTypeError } from './errors.js';
-import { index, u64 } from './validate.js';
+import { describe, index, u64 } from './validate.js';
 import { OP, OP_BYTES, opsView, valueAt, writeOp } from './engine/ops.js';
 
 export type BatchOp =
@@ -19,23 +20,36 @@ export type BatchOp =
  */
 export type BatchResult = bigint | boolean | null;
 
-/** Checks every op of a batch; throws naming the first bad one. Returns the ops. */
+/**
+ * Reads every op of a batch once into a fresh plain object and checks it;
+ * throws naming the first bad one. What is returned is what runs: getters
+ * or Proxies on the caller's ops are never consulted again.
+ */
 export function validateBatch(ops: unknown, size: number): BatchOp[] {
-  if (!Array.isArray(ops)) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'ops must be an array of { op, index, ... } objects');
-  ops.forEach((o: unknown, i) => {
+  if (!Array.isArray(ops) || types.isProxy(ops)) {
+    throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'ops must be an array of { op, index, ... } objects');
+  }
+  const count = ops.length; // an Array's own length: no getter can lie about it
+  const valid: BatchOp[] = [];
+  for (let i = 0; i < count; i++) {
     const name = `ops[${i}]`;
+    const o: unknown = ops[i];
     if (typeof o !== 'object' || o === null) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be an object`);
-    const op = o as Record<string, unknown>;
-    index(op.index, size, `${name}.index`);
-    switch (op.op) {
-      case 'load': u64(op.value, `${name}.value`); break;
-      case 'accum': u64(op.delta, `${name}.delta`); break;
-      case 'swap': if (op.reference !== undefined) u64(op.reference, `${name}.reference`); break;
-      case 'read': case 'status': break;
-      default: throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `${name}.op must be one of 'load', 'accum', 'read', 'swap', 'status', got ${String(op.op)}`);
+    const { op, index: at } = o as Record<string, unknown>;
+    const k = index(at, size, `${name}.index`);
+    switch (op) {
+      case 'load': valid.push({ op, index: k, value: u64((o as Record<string, unknown>).value, `${name}.value`) }); break;
+      case 'accum': valid.push({ op, index: k, delta: u64((o as Record<string, unknown>).delta, `${name}.delta`) }); break;
+      case 'swap': {
+        const reference = (o as Record<string, unknown>).reference;
+        valid.push(reference === undefined ? { op, index: k } : { op, index: k, reference: u64(reference, `${name}.reference`) });
+        break;
+      }
+      case 'read': case 'status': valid.push({ op, index: k }); break;
+      default: throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `${name}.op must be one of 'load', 'accum', 'read', 'swap', 'status', got ${describe(op)}`);
     }
-  });
-  return ops as BatchOp[];
+  }
+  return valid;
 }
 
 /** Encodes validated ops in the 16-byte layout the engines execute. */

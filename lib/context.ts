@@ -28,6 +28,7 @@ export class AtomikContext {
   private readonly words = new BigUint64Array(2); // [reference, accumulator]
   private count = 0;
   private readonly additive: boolean;
+  readonly #brand = true; // only real contexts have it: merge() refuses look-alikes and Proxies
 
   constructor(options: ContextOptions = {}) {
     object(options, 'options');
@@ -83,11 +84,11 @@ export class AtomikContext {
 
   /** Folds another context's accumulator (and delta count) into this one. */
   merge(other: AtomikContext): void {
-    if (!(other instanceof AtomikContext)) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'other must be an AtomikContext');
+    if (typeof other !== 'object' || other === null || !(#brand in other)) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'other must be an AtomikContext');
     if (other.group !== this.group) {
       throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `other must use the same group: this is '${this.group}', other is '${other.group}'`);
     }
-    this.words[ACC] = combine(this.group, this.words[ACC]!, other.accumulator);
+    this.words[ACC] = combine(this.group, this.words[ACC]!, other.words[ACC]!);
     this.count += other.count;
   }
 

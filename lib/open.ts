@@ -10,7 +10,7 @@ import { groupOption, type Group } from './group.js';
 import type { AtomikTable } from './table.js';
 import { MAX_TABLE_SIZE } from './table.js';
 import { AtomikError, AtomikRangeError, AtomikTypeError } from './errors.js';
-import { bigU64Array, index, integer, object, oneOf, sameLength, u32Array, u64 } from './validate.js';
+import { apart, bigU64Array, index, integer, object, oneOf, sameLength, u32Input, u64, u64Input } from './validate.js';
 
 export type BackendChoice = EngineChoice | 'serial';
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'js', 'native', 'serial'];
@@ -104,13 +104,13 @@ export class Accumulator {
   }
 
   accumMany(i: number, deltas: BigUint64Array): Promise<void> {
-    return this.guard(() => this.backend.accumMany(this.ctx(i), bigU64Array(deltas, 'deltas')));
+    return this.guard(() => this.backend.accumMany(this.ctx(i), u64Input(deltas, 'deltas')));
   }
 
   scatter(indices: Uint32Array, deltas: BigUint64Array): Promise<void> {
     return this.guard(() => {
-      const idx = u32Array(indices, 'indices');
-      const d = bigU64Array(deltas, 'deltas');
+      const idx = u32Input(indices, 'indices');
+      const d = u64Input(deltas, 'deltas');
       sameLength(idx, 'indices', d, 'deltas');
       return this.backend.scatter(idx, d); // checks the index range in the same pass as its work
     });
@@ -122,11 +122,11 @@ export class Accumulator {
 
   gather(indices: Uint32Array, out?: BigUint64Array): Promise<BigUint64Array> {
     return this.guard(async () => {
-      const idx = u32Array(indices, 'indices');
+      const idx = u32Input(indices, 'indices');
       const result = out ?? new BigUint64Array(idx.length);
       const target = bigU64Array(result, 'out');
       sameLength(idx, 'indices', target, 'out');
-      await this.backend.gather(idx, target);
+      await this.backend.gather(apart(idx, target), target);
       return result;
     });
   }

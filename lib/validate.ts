@@ -8,7 +8,7 @@ import { AtomikRangeError, AtomikTypeError } from './errors.js';
 export const U64_LIMIT = 1n << 64n;
 export const U64_MAX = U64_LIMIT - 1n;
 
-function describe(value: unknown): string {
+export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (types.isProxy(value)) return 'a Proxy';
   if (typeof value === 'bigint') return `${value}n`;
@@ -101,6 +101,28 @@ export function bigU64Array(value: unknown, name: string): BigUint64Array {
 
 export function u32Array(value: unknown, name: string): Uint32Array {
   return typedView(value, Uint32Array, name);
+}
+
+/**
+ * An array the call only reads: a plain view, or a private copy when it
+ * lives in a SharedArrayBuffer, so another thread cannot change it between
+ * the checks and the work.
+ */
+export function u32Input(value: unknown, name: string): Uint32Array {
+  const view = u32Array(value, name);
+  return types.isSharedArrayBuffer(view.buffer) ? view.slice() : view;
+}
+
+export function u64Input(value: unknown, name: string): BigUint64Array {
+  const view = bigU64Array(value, name);
+  return types.isSharedArrayBuffer(view.buffer) ? view.slice() : view;
+}
+
+/** `indices`, copied when `out` overlaps them: a kernel writing out must still read every index as given. */
+export function apart(indices: Uint32Array, out: ArrayBufferView): Uint32Array {
+  if (indices.buffer !== out.buffer) return indices;
+  const overlap = indices.byteOffset < out.byteOffset + out.byteLength && out.byteOffset < indices.byteOffset + indices.byteLength;
+  return overlap ? indices.slice() : indices;
 }
 
 const dataViewBuffer = Object.getOwnPropertyDescriptor(DataView.prototype, 'buffer')!.get!;

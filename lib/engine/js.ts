@@ -93,6 +93,11 @@ function combineInto(group: Group, ref: BigUint64Array, acc: BigUint64Array, out
 function exec(group: Group, ref: BigUint64Array, acc: BigUint64Array, ops: BigUint64Array): void {
   const view = opsView(ops);
   const count = ops.length / 2;
+  // Everything is checked before anything runs, as in the C executor.
+  for (let i = 0; i < count; i++) {
+    if (opcodeAt(view, i) > OP.swapTo) throw new AtomikRangeError('ERR_ATOMIK_INVALID_ARG_VALUE', `ops[${i}] has unknown opcode ${opcodeAt(view, i)}`);
+    if (addrAt(view, i) >= ref.length) throw new AtomikRangeError('ERR_ATOMIK_INDEX_OUT_OF_RANGE', `ops[${i}] index ${addrAt(view, i)} is out of range [0, ${ref.length})`);
+  }
   for (let i = 0; i < count; i++) {
     const k = addrAt(view, i);
     const state = group === 'xor' ? ref[k]! ^ acc[k]! : BigInt.asUintN(64, ref[k]! + acc[k]!);
@@ -120,8 +125,6 @@ function exec(group: Group, ref: BigUint64Array, acc: BigUint64Array, ops: BigUi
         acc[k] = 0n;
         setValueAt(view, i, state);
         break;
-      default:
-        throw new AtomikRangeError('ERR_ATOMIK_INVALID_ARG_VALUE', `ops[${i}] has unknown opcode ${opcodeAt(view, i)}`);
     }
   }
 }
