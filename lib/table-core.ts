@@ -2,7 +2,8 @@
 // validated and snapshotted by a public method (AtomikTable, Accumulator),
 // so nothing here checks again. Indices of batch calls are the one
 // exception: the engines check their range in the same pass as the work.
-import { decodeResults, encodeBatch, type BatchOp, type BatchResult } from './batch.js';
+import { decodeResults, encodeBatch } from './batch.js';
+import type { Op, OpResult } from './operations.js';
 import { AtomikRangeError } from './errors.js';
 import type { Engine } from './engine/types.js';
 import type { Group } from './group.js';
@@ -68,7 +69,7 @@ export class TableCore {
     this.engine.states(this.group, this.ref, this.acc, out);
   }
 
-  batch(ops: readonly BatchOp[]): BatchResult[] {
+  batch(ops: readonly Op[]): OpResult[] {
     const encoded = encodeBatch(ops);
     this.engine.exec(this.group, this.ref, this.acc, encoded);
     return decodeResults(ops, encoded);

@@ -212,7 +212,7 @@ int atomik_table_exec(atomik_table *t, atomik_op *ops, size_t n, size_t *bad) {
   if (!table_usable(t, n)) return ATOMIK_ERANGE;
   for (size_t i = 0; i < n; i++) {
     int status = ATOMIK_OK;
-    if (ops[i].opcode > ATOMIK_OP_SWAP_TO) status = ATOMIK_EOP;
+    if (ops[i].opcode > ATOMIK_OP_MAX) status = ATOMIK_EOP;
     else if (ops[i].addr >= t->size) status = ATOMIK_ERANGE;
     if (status != ATOMIK_OK) {
       if (bad != NULL) *bad = i;

@@ -104,14 +104,17 @@ void atomik_table_states(const atomik_table *t, uint64_t *out);
  * layout as the reference kernel module plus two opcodes of ours.
  * Results are written back into `value`.
  */
+/* Generated from lib/operations.ts by `npm run generate`: do not edit. */
 enum {
-  ATOMIK_OP_LOAD = 0,    /* value -> reference, accumulator = 0 */
-  ATOMIK_OP_ACCUM = 1,   /* accumulator (+)= value */
-  ATOMIK_OP_READ = 2,    /* value <- state */
-  ATOMIK_OP_SWAP = 3,    /* value <- state; reference = state */
+  ATOMIK_OP_LOAD = 0,    /* reference = value, accumulator = identity */
+  ATOMIK_OP_ACCUM = 1,   /* accumulator (+)= delta */
+  ATOMIK_OP_READ = 2,    /* value <- the state */
+  ATOMIK_OP_SWAP = 3,    /* value <- the state before; the new reference is that state */
   ATOMIK_OP_STATUS = 4,  /* value <- 1 if the accumulator is the identity, else 0 */
-  ATOMIK_OP_SWAP_TO = 5  /* value <- state; reference = old value field */
+  ATOMIK_OP_SWAP_TO = 5  /* value <- the state before; the new reference is the operand */
 };
+#define ATOMIK_OP_MAX 5
+/* End of generated section. */
 
 typedef struct {
   uint8_t opcode;

@@ -2,7 +2,7 @@
 // awaited Backend interface. Each call runs synchronously on the table's
 // unchecked core (the Accumulator validated the arguments) and returns a
 // settled promise; `table` offers the same contexts without promises.
-import type { BatchOp, BatchResult } from '../batch.js';
+import type { Op, OpResult } from '../operations.js';
 import type { Engine } from '../engine/types.js';
 import type { Group } from '../group.js';
 import { AtomikTable, tableCore } from '../table.js';
@@ -61,7 +61,7 @@ export class LocalBackend implements Backend {
     return { clean: this.core.isClean(index) };
   }
 
-  async batch(ops: readonly BatchOp[]): Promise<BatchResult[]> {
+  async batch(ops: readonly Op[]): Promise<OpResult[]> {
     return this.core.batch(ops);
   }
 
