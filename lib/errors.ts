@@ -14,7 +14,8 @@ export type AtomikErrorCode =
   | 'ERR_ATOMIK_NATIVE_UNAVAILABLE'
   | 'ERR_ATOMIK_NO_DEVICE'
   | 'ERR_ATOMIK_DEVICE'
-  | 'ERR_ATOMIK_MALFORMED_FRAME';
+  | 'ERR_ATOMIK_MALFORMED_FRAME'
+  | 'ERR_ATOMIK_MISSING_TOOL';
 
 export interface AtomikErrorOptions {
   cause?: unknown;
