@@ -6,11 +6,11 @@
 //   npm run bench -- --quick small sizes, nothing written (CI smoke run)
 import { mkdirSync, writeFileSync } from 'node:fs';
 
-import { AtomikContext, AtomikTable, Fingerprint, loadNative, open } from '../dist/index.js';
+import { AtomikContext, AtomikTable, Fingerprint, open } from '../dist/index.js';
 import { createEngines, machine } from './harness.mjs';
 
 const quick = process.argv.includes('--quick');
-const { engines, binding } = createEngines();
+const { engines, unavailable, baselines } = createEngines();
 const results = [];
 
 /** Median wall time of fn over `reps` runs after one warm-up, in seconds. */
@@ -109,13 +109,13 @@ for (const n of quick ? [1 << 20] : [1 << 20, 64 << 20]) {
   const deltas = fill(n, 5);
   const bytes = n * 8;
   const variants = [];
-  if (binding) variants.push(['memory-read ceiling (plain C loop)', () => { sink ^= binding.readCeiling(deltas); }]);
+  if (baselines) variants.push(['memory-read ceiling (plain C loop)', () => { sink ^= baselines.readSum(deltas); }]);
   for (const { name, engine } of engines) {
     for (const group of ['xor', 'add']) variants.push([`${name} ${group}`, () => { sink ^= engine.reduce(group, deltas); }]);
   }
   const times = timeSideBySide(variants.map((v) => v[1]), reps);
   const rows = variants.map(([variant], k) => record('reduce', label, variant, times[k], n, bytes));
-  const ceiling = binding ? rows[0] : null;
+  const ceiling = baselines ? rows[0] : null;
   if (ceiling) for (const row of rows.slice(1)) row.ofCeiling = ceiling.seconds / row.seconds;
   if (n === 1 << 20) {
     record('reduce', label, 'plain JS bigint loop (baseline)', time(() => {
@@ -179,7 +179,7 @@ const summary = {
 
 const fmt = (v, digits = 2) => (v === null || v === undefined ? '-' : v >= 100 ? v.toFixed(0) : v.toFixed(digits));
 console.log(`machine: ${machine().cpu} (${machine().cores} cores, ${machine().memoryGiB} GiB), ${machine().os}, node ${process.version}`);
-console.log(`engines: ${engines.map((e) => e.name).join(', ')}${binding ? '' : ` (native unavailable: ${loadNative().error})`}\n`);
+console.log(`engines: ${engines.map((e) => e.name).join(', ')}${unavailable ? ` (native unavailable: ${unavailable})` : ''}\n`);
 console.log('| group | size | variant | time | M items/s | GB/s | note |');
 console.log('|---|---|---|---|---|---|---|');
 for (const r of results) {

@@ -7,7 +7,6 @@
 #include <string>
 
 #include "atomik.h"
-#include "read_ceiling.h"
 
 static_assert(sizeof(atomik_op) == 16, "batch ops are 16 bytes");
 
@@ -209,13 +208,6 @@ Napi::Value FoldPositional(const Napi::CallbackInfo &info) {
   return Napi::BigInt::New(info.Env(), atomik_fold_positional(data, len));
 }
 
-// readCeiling(words) -> bigint: the benchmark's memory-read baseline.
-Napi::Value ReadCeiling(const Napi::CallbackInfo &info) {
-  View<uint64_t> w = Words(info, 0);
-  if (!w.ok) return info.Env().Undefined();
-  return Napi::BigInt::New(info.Env(), atomik_read_ceiling_sum(w.data, w.length));
-}
-
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports["abiVersion"] = Napi::Number::New(env, ATOMIK_ABI_VERSION);
   exports["reduce"] = Napi::Function::New(env, Reduce, "reduce");
@@ -226,7 +218,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports["exec"] = Napi::Function::New(env, Exec, "exec");
   exports["foldXor"] = Napi::Function::New(env, FoldXor, "foldXor");
   exports["foldPositional"] = Napi::Function::New(env, FoldPositional, "foldPositional");
-  exports["readCeiling"] = Napi::Function::New(env, ReadCeiling, "readCeiling");
   return exports;
 }
 

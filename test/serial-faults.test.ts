@@ -7,8 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AtomikTable, DeviceError, open, openSerialTransport, startBoard, type Accumulator, type BatchResult, type Group, type VirtualBoard } from '../lib/index.js';
-import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
+import { AtomikTable, DeviceError, open, type Accumulator, type BatchResult, type Group } from '../lib/index.js';
+import { openSerialTransport } from '../lib/serial/index.js';
+import { startBoard, startFaultProxy, type FaultProxy, type VirtualBoard } from '../lib/board/index.js';
 import { missing } from './helpers/tools.js';
 
 const noBoard = missing('make', 'cc');

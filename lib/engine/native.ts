@@ -21,7 +21,6 @@ export interface NativeBinding {
   exec(group: 0 | 1, ref: BigUint64Array, acc: BigUint64Array, ops: BigUint64Array): number;
   foldXor(data: ArrayBufferView): bigint;
   foldPositional(data: ArrayBufferView): bigint;
-  readCeiling(words: BigUint64Array): bigint;
 }
 
 /** Must match ATOMIK_ABI_VERSION in native/atomik.h. */
@@ -91,7 +90,20 @@ function check(status: number, what: string): boolean {
   return true;
 }
 
+// Engines made here: the only objects besides jsEngine that the `engine` option accepts.
+const created = new WeakSet<object>();
+
+export function isNativeEngine(value: unknown): value is Engine {
+  return typeof value === 'object' && value !== null && created.has(value);
+}
+
 export function createNativeEngine(b: NativeBinding): Engine {
+  const engine = nativeEngineOver(b);
+  created.add(engine);
+  return engine;
+}
+
+function nativeEngineOver(b: NativeBinding): Engine {
   const g = (group: Group) => GROUP_CODE[group];
   return {
     name: 'native',
