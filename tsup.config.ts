@@ -1,15 +1,13 @@
 import { defineConfig } from 'tsup';
 
-// One copy of the code: CommonJS chunks shared by every entry, so a class
-// is the same object whether it came through import or require, from the
-// main entry or a subpath. Each ES module entry (dist/<entry>.js) only
-// re-exports its CommonJS twin by name (scripts/esm-entries.mjs, run after).
-
+// One copy of the code: everything is bundled once into dist/atomik.cjs;
+// dist/<entry>.cjs and dist/<entry>.js only re-export its parts by name
+// (scripts/esm-entries.mjs, run after), so a class is the same object
+// whether it came through import or require, from any entry.
 export default defineConfig({
-  entry: { index: 'lib/index.ts', serial: 'lib/serial/index.ts', board: 'lib/board/index.ts', cli: 'lib/cli.ts' },
+  entry: { atomik: 'lib/entries.ts', cli: 'lib/cli.ts' },
   format: ['cjs'],
-  splitting: true,
-  dts: true,
+  dts: { entry: { index: 'lib/index.ts', serial: 'lib/serial/index.ts', board: 'lib/board/index.ts' } },
   sourcemap: true,
   clean: true,
   target: 'node20',

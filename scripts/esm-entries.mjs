@@ -1,12 +1,16 @@
-// Writes the ES module entries after tsup: dist/<entry>.js re-exports its
-// CommonJS twin by name and dist/<entry>.d.ts its types, so `import` and
-// `require` share one copy of every class.
+// Writes the package's entry files after tsup: dist/<entry>.cjs and
+// dist/<entry>.js re-export one part of the single bundle (dist/atomik.cjs)
+// by name, dist/<entry>.d.ts points at the declarations. `import` and
+// `require` of any entry thus share one copy of every class.
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-for (const entry of ['index', 'serial', 'board']) {
-  const names = Object.keys(require(`../dist/${entry}.cjs`)).filter((n) => n !== '__esModule' && n !== 'default');
-  writeFileSync(new URL(`../dist/${entry}.js`, import.meta.url), `export {\n${names.map((n) => `  ${n},\n`).join('')}} from './${entry}.cjs';\n`);
-  writeFileSync(new URL(`../dist/${entry}.d.ts`, import.meta.url), `export * from './${entry}.cjs';\n`);
+const bundle = require('../dist/atomik.cjs');
+const write = (file, text) => writeFileSync(new URL(`../dist/${file}`, import.meta.url), text);
+for (const [entry, part] of [['index', 'main'], ['serial', 'serial'], ['board', 'board']]) {
+  const names = Object.keys(bundle[part]).sort();
+  write(`${entry}.cjs`, `'use strict';\nconst { ${part} } = require('./atomik.cjs');\nmodule.exports = {\n${names.map((n) => `  ${n}: ${part}.${n},\n`).join('')}};\n`);
+  write(`${entry}.js`, `import bundle from './atomik.cjs';\n\nexport const {\n${names.map((n) => `  ${n},\n`).join('')}} = bundle.${part};\n`);
+  write(`${entry}.d.ts`, `export * from './${entry}.cjs';\n`);
 }

@@ -139,12 +139,15 @@ describe.skipIf(noProxy !== null)(`official protocol through a faulty line${noPr
     await acc.load(0, 0n);
     const r = lcg(3);
     let expected = 0n;
+    const start = proxy.stats.bytes;
     proxy.faults = { drop: 0, duplicate: 0, corrupt: 0.01, delayMs: 0 };
     for (let k = 0; k < 300; k++) {
       const d = r.u64() | 1n; // never zero
       expected ^= d;
-      await acc.accum(0, d); // resolves: the protocol has no acknowledgement
+      await acc.accum(0, d); // resolves once written: the protocol has no acknowledgement
     }
+    // The line must have carried all 300 commands (9 bytes each) before the faults stop.
+    for (let waited = 0; proxy.stats.bytes - start < 300 * 9 && waited < 5000; waited += 10) await new Promise((res) => setTimeout(res, 10));
     proxy.faults = { drop: 0, duplicate: 0, corrupt: 0, delayMs: 0 };
     expect(proxy.stats.corrupted).toBeGreaterThan(0);
     let state: bigint | null = null;

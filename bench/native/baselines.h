@@ -6,7 +6,7 @@
 extern "C" {
 #endif
 uint64_t baseline_read_sum(const uint64_t *words, size_t n);
-void baseline_scatter(int add, uint64_t *acc, const uint32_t *idx, const uint64_t *deltas, size_t n);
+void baseline_scatter(int add, uint64_t *acc, uint32_t mask, const uint32_t *idx, const uint64_t *deltas, size_t n);
 #ifdef __cplusplus
 }
 #endif
