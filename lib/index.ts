@@ -2,6 +2,8 @@ export { AtomikContext, type ContextOptions } from './context.js';
 export { AtomikTable, MAX_TABLE_SIZE, type TableOptions } from './table.js';
 export { DeltaMessage, DeltaStream, DELTA_MESSAGE_BYTES, ORIGIN_BITS, COUNTER_BITS, MAX_ORIGIN, MAX_COUNTER, packSeq, unpackSeq, type DeltaStreamOptions, type Receipt } from './message.js';
 export { Fingerprint, positionalTerm, type FingerprintMode, type FingerprintOptions } from './fingerprint.js';
+export { replicate, Replica, type ReplicateOptions, type ReplicaStats } from './replicate/replica.js';
+export { ReplicationError } from './replicate/errors.js';
 export { open, Accumulator, DEFAULT_CONTEXTS, BACKEND_CHOICES, type OpenOptions, type BackendInfo, type BackendChoice } from './open.js';
 export type { Backend, BackendName, ContextStatus } from './backend/types.js';
 export type { BatchOp, BatchResult } from './batch.js';

@@ -156,3 +156,8 @@ export class AtomikTable {
     return this.additive ? BigInt.asUintN(64, this.ref[i]! + this.acc[i]!) : this.ref[i]! ^ this.acc[i]!;
   }
 }
+
+/** A table's words, for in-package code that applies kernels to them in place (replication). */
+export function tableWords(table: AtomikTable): { reference: BigUint64Array; accumulator: BigUint64Array } {
+  return { reference: table['ref'], accumulator: table['acc'] };
+}
