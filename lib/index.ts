@@ -4,6 +4,7 @@ export { DeltaMessage, DeltaStream, DELTA_MESSAGE_BYTES, ORIGIN_BITS, COUNTER_BI
 export { Fingerprint, positionalTerm, type FingerprintMode, type FingerprintOptions } from './fingerprint.js';
 export { replicate, Replica, type ReplicateOptions, type ReplicaStats } from './replicate/replica.js';
 export { ReplicationError } from './replicate/errors.js';
+export { startRedisServer, redisServerMissing, type LocalRedisServer, type RedisServerOptions } from './replicate/redis-server.js';
 export { open, Accumulator, DEFAULT_CONTEXTS, BACKEND_CHOICES, type OpenOptions, type BackendInfo, type BackendChoice } from './open.js';
 export type { Backend, BackendName, ContextStatus } from './backend/types.js';
 export type { BatchOp, BatchResult } from './batch.js';

@@ -7,7 +7,7 @@ import type { Redis, RedisOptions } from 'ioredis';
 import { AtomikTable, tableWords } from '../table.js';
 import type { Group } from '../group.js';
 import { integer, index, u32Array, bigU64Array, sameLength } from '../validate.js';
-import { BATCH_STATUS, BATCH_STATUS_TEXT, MAX_BATCH_UPDATES, encodeBatch, readBatchHeader } from './format.js';
+import { BATCH_STATUS, BATCH_STATUS_TEXT, BATCH_VERSION, MAX_BATCH_UPDATES, encodeBatch, readBatchHeader } from './format.js';
 import { comparePositions, decodeRecord, decodeSnapshot, encodeRecord, encodeSnapshot, type LogPosition } from './snapshot.js';
 import { PUBLISH_SCRIPT, SNAPSHOT_SCRIPT } from './scripts.js';
 import { ReplicationError } from './errors.js';
@@ -229,7 +229,14 @@ export class Replica extends EventEmitter {
       return r;
     });
     try {
-      this.origin = BigInt(await writer.incr(`${this.options.prefix}:{${this.name}}:origins`));
+      const layout = `group=${this.group} contexts=${this.table.size} partitions=${this.parts.length} format=${BATCH_VERSION}`;
+      const tag = `${this.options.prefix}:{${this.name}}`;
+      await writer.set(`${tag}:layout`, layout, 'NX');
+      const stored = await writer.get(`${tag}:layout`);
+      if (stored !== layout) {
+        throw new ReplicationError('ERR_ATOMIK_LAYOUT_MISMATCH', `'${this.name}' is stored as ${stored}; this table is ${layout}`);
+      }
+      this.origin = BigInt(await writer.incr(`${tag}:origins`));
       const ends: string[] = [];
       for (const part of this.parts) {
         await this.loadNewestSnapshot(part, true);
