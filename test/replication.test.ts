@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AtomikTable, replicate, ReplicationError, startRedisServer, type Group, type LocalRedisServer, type Replica } from '../lib/index.js';
 import { encodeBatch } from '../lib/replicate/format.js';
 import { expectedStates, update } from './fixtures/replica-worker.mjs';
-import { dump, redisSkipReason, startReplyLosingProxy, startWorker, type Worker } from './helpers/redis.js';
+import { dump, redisSkipReason, startRedisProxy, startWorker, type Worker } from './helpers/redis.js';
 
 const skip = redisSkipReason();
 let server: LocalRedisServer;
@@ -152,7 +152,7 @@ describe.skipIf(skip)(`replicated tables on redis-server${skip ? ` (skipped: ${s
 
   it('a publish whose reply is lost is retried and applied once', async () => {
     const name = fresh('lost-reply');
-    const proxy = await startReplyLosingProxy(server.port);
+    const proxy = await startRedisProxy(server.port);
     const size = 64;
     const t = new AtomikTable(size, { group: 'xor' });
     const r = await replicate(t, { redis: proxy.url, name });
@@ -210,6 +210,73 @@ describe.skipIf(skip)(`replicated tables on redis-server${skip ? ` (skipped: ${s
     expect(statesOf(c)).toEqual(want);
     expect(rc.stats.appliedEntries).toBeLessThan(published / 2);
     await Promise.all([ra.close(), rb.close(), rc.close()]);
+  });
+
+  it('a replica cut off while the log is trimmed past it reloads the newest snapshot and keeps its own updates', async () => {
+    const name = fresh('partitioned');
+    const size = 8192;
+    const opts = { name, snapshotBytes: 64 * 1024, keepSnapshots: 1, maxBatch: 512 };
+    const proxy = await startRedisProxy(server.port);
+    const lag = new AtomikTable(size, { group: 'xor' });
+    const rl = await replicate(lag, { ...opts, redis: proxy.url });
+    const resyncs: string[] = [];
+    rl.on('resync', (e: { reason: string }) => resyncs.push(e.reason));
+    const a = new AtomikTable(size, { group: 'xor' });
+    const ra = await replicate(a, { ...opts, redis: server.url });
+    play(rl, 'xor', size, 51, 3000);
+    await rl.flush();
+    proxy.pause();
+    play(rl, 'xor', size, 52, 3000); // local updates while cut off
+    for (let round = 0; round < 10; round++) {
+      play(ra, 'xor', size, 60 + round, 5000);
+      await ra.flush();
+      await ra.caughtUp();
+    }
+    expect(ra.stats.snapshots).toBeGreaterThan(1);
+    proxy.resume();
+    await rl.flush();
+    await Promise.all([rl.caughtUp(), ra.caughtUp()]);
+    const sequences: [number, number][] = [
+      [51, 3000],
+      [52, 3000],
+    ];
+    for (let round = 0; round < 10; round++) sequences.push([60 + round, 5000]);
+    const want = expectedStates('xor', size, sequences);
+    expect(statesOf(lag)).toEqual(want);
+    expect(statesOf(a)).toEqual(want);
+    expect(rl.stats.resyncs).toBeGreaterThanOrEqual(1);
+    expect(resyncs.some((r) => r.startsWith('loaded snapshot'))).toBe(true);
+    await Promise.all([rl.close(), ra.close(), proxy.close()]);
+  });
+
+  it('a replica cut off while a whole origin came and went and was trimmed away notices the trim and reloads', async () => {
+    const name = fresh('trimmed-origin');
+    const size = 256;
+    const opts = { name, keepSnapshots: 1 };
+    const proxy = await startRedisProxy(server.port);
+    const lag = new AtomikTable(size, { group: 'add' });
+    const rl = await replicate(lag, { ...opts, redis: proxy.url });
+    proxy.pause();
+    // X publishes five batches, snapshots (trimming them all away) and leaves.
+    const x = await replicate(new AtomikTable(size, { group: 'add' }), { ...opts, redis: server.url });
+    for (let k = 0; k < 5; k++) {
+      play(x, 'add', size, 70 + k, 100);
+      await x.flush();
+    }
+    await x.caughtUp();
+    await x.snapshot();
+    await x.close();
+    // Y starts from that snapshot and publishes one batch of its own.
+    const y = await replicate(new AtomikTable(size, { group: 'add' }), { ...opts, redis: server.url });
+    play(y, 'add', size, 80, 100);
+    await y.flush();
+    expect(await admin.xlen(`atomik:{${name}:0}:log`)).toBe(1);
+    proxy.resume();
+    await rl.caughtUp();
+    const want = expectedStates('add', size, [70, 71, 72, 73, 74, 80].map((seed) => [seed, 100] as [number, number]));
+    expect(statesOf(lag)).toEqual(want);
+    expect(rl.stats.resyncs).toBe(1);
+    await Promise.all([rl.close(), y.close(), proxy.close()]);
   });
 
   it('two partitions: separate hash-tagged streams, exact results', async () => {

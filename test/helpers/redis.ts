@@ -88,22 +88,27 @@ export async function dump(worker: Worker): Promise<bigint[]> {
 }
 
 /**
- * A TCP proxy in front of Redis that can lose a reply: after `armLoseReply()`,
- * the next client chunk containing `marker` is delivered to Redis, Redis's
- * answer is thrown away, and the connection is cut, as when a network fails
- * after the command was sent.
+ * A TCP proxy in front of Redis that fails like a network. After
+ * `armLoseReply(marker)`, the next client chunk containing `marker` is
+ * delivered to Redis, Redis's answer is thrown away, and the connection is
+ * cut. `pause()` holds Redis's answers back (a partitioned replica) until
+ * `resume()`.
  */
-export interface ReplyLosingProxy {
+export interface RedisProxy {
   url: string;
   armLoseReply(marker: string): void;
+  pause(): void;
+  resume(): void;
   /** Connections cut so far. */
   readonly cuts: number;
   close(): Promise<void>;
 }
 
-export async function startReplyLosingProxy(redisPort: number): Promise<ReplyLosingProxy> {
+export async function startRedisProxy(redisPort: number): Promise<RedisProxy> {
   let armed: string | null = null;
   let cuts = 0;
+  let paused = false;
+  const held: (() => void)[] = [];
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
     const upstream = connect(redisPort, '127.0.0.1');
@@ -123,7 +128,9 @@ export async function startReplyLosingProxy(redisPort: number): Promise<ReplyLos
       }
     });
     upstream.on('data', (chunk) => {
-      if (!losing) client.write(chunk);
+      if (losing) return;
+      if (paused) held.push(() => client.write(chunk));
+      else client.write(chunk);
     });
     const close = () => {
       client.destroy();
@@ -137,6 +144,11 @@ export async function startReplyLosingProxy(redisPort: number): Promise<ReplyLos
   return {
     url: `redis://127.0.0.1:${port}`,
     armLoseReply: (marker) => (armed = marker),
+    pause: () => (paused = true),
+    resume: () => {
+      paused = false;
+      for (const send of held.splice(0)) send();
+    },
     get cuts() {
       return cuts;
     },
