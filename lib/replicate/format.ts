@@ -43,7 +43,12 @@ export interface BatchHeader {
 }
 
 function paddedIndexBytes(n: number): number {
-  return (n * 4 + 7) & ~7;
+  return Math.ceil(n / 2) * 8; // n can be up to 2^32 - 1: no 32-bit bit tricks
+}
+
+/** Byte offset of the delta column in an entry of n updates. */
+export function deltaColumnOffset(n: number): number {
+  return BATCH_HEADER_BYTES + paddedIndexBytes(n);
 }
 
 export function batchBytes(n: number): number {

@@ -7,7 +7,7 @@ import type { Redis, RedisOptions } from 'ioredis';
 import { AtomikTable, tableWords } from '../table.js';
 import type { Group } from '../group.js';
 import { integer, index, u32Array, bigU64Array, sameLength } from '../validate.js';
-import { BATCH_STATUS, BATCH_STATUS_TEXT, BATCH_VERSION, MAX_BATCH_UPDATES, encodeBatch, readBatchHeader } from './format.js';
+import { BATCH_HEADER_BYTES, BATCH_STATUS, BATCH_STATUS_TEXT, BATCH_VERSION, MAX_BATCH_UPDATES, deltaColumnOffset, encodeBatch, readBatchHeader } from './format.js';
 import { comparePositions, decodeRecord, decodeSnapshot, encodeRecord, encodeSnapshot, type LogPosition } from './snapshot.js';
 import { PUBLISH_SCRIPT, SNAPSHOT_SCRIPT } from './scripts.js';
 import { ReplicationError } from './errors.js';
@@ -684,8 +684,8 @@ export class Replica extends EventEmitter {
       if (entry.read) continue;
       const view = new DataView(entry.bytes.buffer, entry.bytes.byteOffset);
       const n = entry.updates;
-      const deltasAt = 48 + ((n * 4 + 7) & ~7);
-      for (let k = 0; k < n; k++) undo(view.getUint32(48 + 4 * k, true), view.getBigUint64(deltasAt + 8 * k, true));
+      const deltasAt = deltaColumnOffset(n);
+      for (let k = 0; k < n; k++) undo(view.getUint32(BATCH_HEADER_BYTES + 4 * k, true), view.getBigUint64(deltasAt + 8 * k, true));
     }
     for (let k = 0; k < part.dirtyCount; k++) undo(part.dirty[k]!, this.pend[part.start + part.dirty[k]!]!);
     const record = new Map(part.record);
