@@ -172,3 +172,33 @@ describe('snapshots: golden bytes and damage', () => {
     expect(() => decodeSnapshot(edit((b) => (b[b.length - 1]! ^= 1)))).toThrow('snapshot checksum does not match');
   });
 });
+
+describe('saveTable / loadTable', () => {
+  it('round-trips a table through a file, exactly, and refuses a damaged file', async () => {
+    const { mkdtempSync, readFileSync: read, writeFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { AtomikTable, saveTable, loadTable } = await import('../lib/index.js');
+    const dir = mkdtempSync(join(tmpdir(), 'atomik-file-'));
+    try {
+      const t = new AtomikTable(5, { group: 'add' });
+      t.load(0, 10n);
+      t.accum(0, (1n << 64n) - 3n);
+      t.accum(4, 1n << 63n);
+      const path = join(dir, 'table.akss');
+      saveTable(t, path);
+      expect(read(path).length).toBe(48 + 5 * 8);
+      const back = loadTable(path, { engine: 'js' });
+      expect([back.group, back.size, Array.from(back.states())]).toEqual(['add', 5, [7n, 0n, 0n, 0n, 1n << 63n]]);
+      expect(back.engine.name).toBe('js');
+      const bytes = read(path);
+      bytes[60]! ^= 1;
+      writeFileSync(path, bytes);
+      expect(() => loadTable(path)).toThrow('snapshot checksum does not match');
+      expect(() => saveTable({} as never, path)).toThrow('table must be an AtomikTable');
+      expect(() => loadTable('' as never)).toThrow('path must be a non-empty string');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
