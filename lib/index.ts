@@ -16,7 +16,7 @@ export { jsEngine } from './engine/js.js';
 export { loadNative, type NativeLoad } from './engine/native.js';
 export { U64_MAX } from './validate.js';
 export { SerialBackend, type SerialOptions, type SerialInfo } from './backend/serial.js';
-export { DeviceError, type Unconfirmed } from './serial/framed-client.js';
+export { AtomikError, AtomikTypeError, AtomikRangeError, DeviceError, type AtomikErrorCode, type Unconfirmed } from './errors.js';
 export { probe, type Dialect, type ProbeResult } from './serial/probe.js';
 export { listPorts, findBoards, KNOWN_BOARDS, type ListedPort } from './serial/discover.js';
 export { openSerialTransport, type Transport } from './serial/transport.js';

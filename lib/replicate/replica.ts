@@ -4,7 +4,7 @@
 // exactly once. Snapshots bound the log and let a replica catch up.
 import { EventEmitter } from 'node:events';
 import type { Redis, RedisOptions } from 'ioredis';
-import { AtomikTable, tableWords } from '../table.js';
+import { AtomikTable, tableCore } from '../table.js';
 import type { Group } from '../group.js';
 import { integer, index, u32Array, bigU64Array, sameLength } from '../validate.js';
 import { BATCH_HEADER_BYTES, BATCH_STATUS, BATCH_STATUS_TEXT, BATCH_VERSION, MAX_BATCH_UPDATES, deltaColumnOffset, encodeBatch, readBatchHeader } from './format.js';
@@ -129,9 +129,9 @@ class Partition {
       trim: `${tag}:trimmed-through`,
       lock: `${tag}:snapshot-lock`,
     };
-    const words = tableWords(table);
-    this.ref = words.reference.subarray(start, start + size);
-    this.acc = words.accumulator.subarray(start, start + size);
+    const core = tableCore(table);
+    this.ref = core.ref.subarray(start, start + size);
+    this.acc = core.acc.subarray(start, start + size);
     this.dirty = new Uint32Array(size);
   }
 }
@@ -206,7 +206,7 @@ export class Replica extends EventEmitter {
       const start = p * this.chunk;
       this.parts.push(new Partition(p, start, Math.max(0, Math.min(this.chunk, table.size - start)), table, o.prefix, this.name));
     }
-    this.acc = tableWords(table).accumulator;
+    this.acc = tableCore(table).acc;
     this.pend = new BigUint64Array(table.size);
     this.mark = new Uint8Array(table.size);
   }
