@@ -8,7 +8,7 @@ import { openSerialTransport } from './serial/transport.js';
 const USAGE = `usage:
   atomik devices [--ids VID:PID,...]   list serial ports, marking ATOMiK boards by USB VID:PID
   atomik probe <port> [--baud N]       say which protocol answers on <port> and what it reports
-  atomik emulate [--board host|cortex-m3] [--legacy] [--baud N] [--contexts N] [--link PATH]
+  atomik emulate [--board host|cortex-m3|rtl] [--legacy] [--baud N] [--contexts N] [--link PATH]
                                        start a virtual board and print the port to use`;
 
 function flag(args: string[], name: string): string | undefined {
@@ -73,7 +73,7 @@ async function probeCommand(args: string[]): Promise<void> {
 
 async function emulate(args: string[]): Promise<void> {
   const board = (flag(args, '--board') ?? 'host') as BoardKind;
-  if (board !== 'host' && board !== 'cortex-m3') throw new Error(`--board must be host or cortex-m3, got ${board}`);
+  if (board !== 'host' && board !== 'cortex-m3' && board !== 'rtl') throw new Error(`--board must be host, cortex-m3 or rtl, got ${board}`);
   const legacy = has(args, '--legacy');
   const baud = number(flag(args, '--baud'), '--baud');
   const contexts = number(flag(args, '--contexts'), '--contexts');

@@ -28,7 +28,7 @@ describe('atomik CLI', () => {
     expect([bad.code, bad.stderr.split('\n')[0]]).toEqual([1, "atomik: unknown command 'frobnicate'"]);
     const noPort = await run(['probe']);
     expect([noPort.code, noPort.stderr.trim()]).toEqual([1, 'atomik: probe needs the port to probe (it never writes to a port you did not name)']);
-    expect((await run(['emulate', '--board', 'fpga'])).stderr.trim()).toBe('atomik: --board must be host or cortex-m3, got fpga');
+    expect((await run(['emulate', '--board', 'fpga'])).stderr.trim()).toBe('atomik: --board must be host, cortex-m3 or rtl, got fpga');
     expect((await run(['emulate', '--baud', 'fast'])).stderr.trim()).toBe('atomik: --baud must be a positive integer, got fast');
   });
 
