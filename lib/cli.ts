@@ -17,11 +17,11 @@ const COMMANDS = {
     help: 'say which protocol answers on <port> and what the board reports (writes only to the port named)',
   },
   emulate: {
-    usage: `${NAME} emulate [--board host|cortex-m3] [--legacy] [--baud N] [--contexts N] [--link PATH]`,
+    usage: `${NAME} emulate [--board host|cortex-m3|rtl] [--legacy] [--baud N] [--contexts N] [--link PATH]`,
     help:
-      'start a virtual board and print the port to use: the firmware on a pseudo-terminal (host), or under\n' +
-      'qemu-system-arm (cortex-m3); --legacy speaks the official FPGA protocol; --baud paces the line;\n' +
-      '--link also exposes the port at PATH. Ctrl-C stops it.',
+      'start a virtual board and print the port to use: the firmware on a pseudo-terminal (host), under\n' +
+      'qemu-system-arm (cortex-m3), or our Verilog design under Verilator (rtl); --legacy speaks the\n' +
+      'official FPGA protocol; --baud paces the line; --link also exposes the port at PATH. Ctrl-C stops it.',
   },
 } as const;
 type Command = keyof typeof COMMANDS;
@@ -96,7 +96,7 @@ async function probeCommand(args: string[]): Promise<void> {
 
 async function emulate(args: string[]): Promise<void> {
   const board = (flag(args, '--board') ?? 'host') as BoardKind;
-  if (board !== 'host' && board !== 'cortex-m3') throw new Error(`--board must be host or cortex-m3, got ${board}`);
+  if (board !== 'host' && board !== 'cortex-m3' && board !== 'rtl') throw new Error(`--board must be host, cortex-m3 or rtl, got ${board}`);
   const legacy = has(args, '--legacy');
   const baud = number(flag(args, '--baud'), '--baud');
   const contexts = number(flag(args, '--contexts'), '--contexts');

@@ -15,7 +15,18 @@ export type AtomikErrorCode =
   | 'ERR_ATOMIK_NO_DEVICE'
   | 'ERR_ATOMIK_DEVICE'
   | 'ERR_ATOMIK_MALFORMED_FRAME'
-  | 'ERR_ATOMIK_MISSING_TOOL';
+  | 'ERR_ATOMIK_MISSING_TOOL'
+  | ReplicationErrorCode;
+
+/** The codes of ReplicationError. */
+export type ReplicationErrorCode =
+  | 'ERR_ATOMIK_REPLICA_CLOSED'
+  | 'ERR_ATOMIK_PUBLISH_RETRY'
+  | 'ERR_ATOMIK_BAD_BATCH'
+  | 'ERR_ATOMIK_LOG_LOST'
+  | 'ERR_ATOMIK_GAP'
+  | 'ERR_ATOMIK_BAD_SNAPSHOT'
+  | 'ERR_ATOMIK_LAYOUT_MISMATCH';
 
 export interface AtomikErrorOptions {
   cause?: unknown;
@@ -86,6 +97,21 @@ export class DeviceError extends AtomikError {
   }
 }
 setName(DeviceError, 'DeviceError');
+
+/**
+ * A replicated table's failure (see the README's error table): a closed
+ * replica, a publish being retried, a log entry skipped, entries lost by
+ * Redis or missing from the log, an unreadable snapshot, another layout
+ * stored under the same name.
+ */
+export class ReplicationError extends AtomikError {
+  declare readonly code: ReplicationErrorCode;
+
+  constructor(code: ReplicationErrorCode, message: string, options?: AtomikErrorOptions) {
+    super(code, message, options);
+  }
+}
+setName(ReplicationError, 'ReplicationError');
 
 // The name shows in stack traces and toString(); spelled out so that no bundler can mangle it.
 function setName(cls: { prototype: Error }, name: string): void {

@@ -29,7 +29,7 @@ describe('atomik-node CLI', () => {
     expect([bad.code, bad.stderr.split('\n')[0]]).toEqual([1, "atomik-node: unknown command 'frobnicate'"]);
     const noPort = await run(['probe']);
     expect([noPort.code, noPort.stderr.trim()]).toEqual([1, 'atomik-node: probe needs the port to probe (it never writes to a port you did not name)']);
-    expect((await run(['emulate', '--board', 'fpga'])).stderr.trim()).toBe('atomik-node: --board must be host or cortex-m3, got fpga');
+    expect((await run(['emulate', '--board', 'fpga'])).stderr.trim()).toBe('atomik-node: --board must be host, cortex-m3 or rtl, got fpga');
     expect((await run(['emulate', '--baud', 'fast'])).stderr.trim()).toBe('atomik-node: --baud must be a positive integer, got fast');
   });
 

@@ -3,6 +3,7 @@
 //  - host: firmware/boards/host on Linux (built on first use with make)
 //  - cortex-m3: the firmware image under qemu-system-arm (mps2-an385),
 //    its UART bridged to a PTY by socat
+//  - rtl: our Verilog under Verilator, its UART pins driven from a PTY
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,18 +12,19 @@ import { AtomikError } from '../errors.js';
 import { packageRoot } from '../engine/native.js';
 import { probe } from '../serial/probe.js';
 import { openSerialTransport } from '../serial/transport.js';
+import { buildRtlBoard, rtlClocksPerBit } from './rtl.js';
 
-export type BoardKind = 'host' | 'cortex-m3';
+export type BoardKind = 'host' | 'cortex-m3' | 'rtl';
 
 export interface BoardOptions {
   board?: BoardKind;
-  /** Behave like the official FPGA board (host board only). */
+  /** Behave like the official FPGA board (host and rtl boards). */
   legacy?: boolean;
-  /** Pace the line to this many baud (host board only). */
+  /** Pace the line to this many baud (host board); the rtl board's UART divider is 27 MHz / baud (default 115200). */
   baud?: number;
   /** Number of contexts (host board; default 1024). */
   contexts?: number;
-  /** Host board: also expose the PTY at this path (a symlink), stable across restarts. */
+  /** Host and rtl boards: also expose the PTY at this path (a symlink), stable across restarts. */
   link?: string;
 }
 
@@ -205,6 +207,22 @@ async function untilAnswering(port: string, timeoutMs: number): Promise<void> {
   }
 }
 
+async function startRtl(options: BoardOptions): Promise<VirtualBoard> {
+  if (!options.legacy) throw new Error('the rtl board speaks the official FPGA protocol so far: pass legacy (--legacy)');
+  if (options.contexts !== undefined) throw new Error('the rtl board in the official protocol has one context: --contexts is a host-board option');
+  const binary = buildRtlBoard('legacy', rtlClocksPerBit(options.baud ?? 115200));
+  const child = spawn(binary, options.link === undefined ? [] : ['--link', options.link], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const m = await waitForLine(child, /^PORT (\S+)$/m, 'the rtl board', 5000).catch(async (err: Error) => {
+    child.kill('SIGKILL');
+    throw err;
+  });
+  child.stdout?.resume();
+  child.stderr?.resume();
+  return { board: 'rtl', legacy: true, port: options.link ?? m[1]!, pid: child.pid!, stop: stopper([child]), exited: onExit(child) };
+}
+
 export function startBoard(options: BoardOptions = {}): Promise<VirtualBoard> {
-  return (options.board ?? 'host') === 'host' ? startHost(options) : startCortexM3(options);
+  const board = options.board ?? 'host';
+  if (board === 'rtl') return startRtl(options);
+  return board === 'host' ? startHost(options) : startCortexM3(options);
 }

@@ -6,6 +6,7 @@ import type { Group } from '../group.js';
 import type { Engine } from './types.js';
 import { AtomikRangeError } from '../errors.js';
 import { allBelow } from '../validate.js';
+import { applyBatchJs } from '../replicate/format.js';
 import { MAX_OP, NATIVE_LE, OP, addrAt, opcodeAt, opsView, setValueAt, valueAt } from './ops.js';
 
 const LO = NATIVE_LE ? 0 : 1; // lane holding the low 32 bits of a word
@@ -272,6 +273,7 @@ export const jsEngine: Engine = {
   },
   states: (group, ref, acc, out) => combineInto(group, ref, acc, out, null),
   exec,
+  applyBatch: (group, _ref, acc, partition, entry) => applyBatchJs(group, acc, partition, entry),
   foldXor,
   foldPositional,
 };

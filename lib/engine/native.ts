@@ -19,6 +19,8 @@ export interface NativeBinding {
   load(ref: BigUint64Array, acc: BigUint64Array, idx: Uint32Array, values: BigUint64Array): number;
   states(group: 0 | 1, ref: BigUint64Array, acc: BigUint64Array, out: BigUint64Array): number;
   exec(group: 0 | 1, ref: BigUint64Array, acc: BigUint64Array, ops: BigUint64Array): number;
+  applyBatch(group: 0 | 1, ref: BigUint64Array, acc: BigUint64Array, partition: number, entry: Uint8Array): number;
+  batchChecksum(entry: Uint8Array): bigint;
   foldXor(data: ArrayBufferView): bigint;
   foldPositional(data: ArrayBufferView): bigint;
 }
@@ -124,6 +126,7 @@ function nativeEngineOver(b: NativeBinding): Engine {
     exec(group, ref, acc, ops) {
       if (!check(b.exec(g(group), ref, acc, ops), 'exec')) throw new AtomikRangeError('ERR_ATOMIK_INDEX_OUT_OF_RANGE', 'native exec: an op index is out of range');
     },
+    applyBatch: (group, ref, acc, partition, entry) => b.applyBatch(g(group), ref, acc, partition, entry),
     foldXor: (data) => b.foldXor(data),
     foldPositional: (data) => b.foldPositional(data),
   };
