@@ -164,7 +164,7 @@ for (const { name, skip: noBoardHere, start } of LEGACY_BOARDS) {
     });
 
     it('with verify, every corruption is detected and reported', async () => {
-      const acc = await open({ backend: 'serial', port: proxy.port, lock: false, timeoutMs: 50, verify: true });
+      const acc = await open({ backend: 'serial', port: proxy.port, lock: false, timeoutMs: 250, verify: true });
       await acc.load(0, 0n);
       const r = lcg(4);
       const before = proxy.stats.corrupted;
