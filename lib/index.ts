@@ -4,6 +4,7 @@ export { saveTable, loadTable } from './snapshot-file.js';
 export { DeltaMessage, DeltaStream, DELTA_MESSAGE_BYTES, ORIGIN_BITS, COUNTER_BITS, MAX_ORIGIN, MAX_COUNTER, packSeq, unpackSeq, type DeltaStreamOptions, type Receipt } from './message.js';
 export { Fingerprint, positionalTerm, type FingerprintMode, type FingerprintOptions } from './fingerprint.js';
 export { replicate, Replica, type ReplicateOptions, type ReplicaStats } from './replicate/replica.js';
+export { encodeBatch, readBatchHeader, BATCH_STATUS, type BatchHeader } from './replicate/format.js';
 export { startRedisServer, redisServerMissing, type LocalRedisServer, type RedisServerOptions } from './replicate/redis-server.js';
 export { open, Accumulator, DEFAULT_CONTEXTS, BACKEND_CHOICES, type OpenOptions, type BackendInfo, type BackendChoice } from './open.js';
 export type { Backend, BackendName, ContextStatus } from './backend/types.js';
