@@ -3,7 +3,7 @@
 // Side by side in one run, same Redis, same workloads:
 //   atomik      replicate(): coalesced columnar batches, native apply
 //   stream      the per-message path: DeltaStream's 16-byte messages (4,096 per XADD), receive() one by one
-//   yjs         Yjs updates in the stream: a Y.Map per key of per-replica counts, one transaction per 4,096 updates
+//   yjs         Yjs updates in the stream: one Y.Map of per-replica counts (key/replica -> n, a G-counter), one transaction per 4,096 updates
 //   hincrby     the Redis-native way: pipelined HINCRBY from every process, HGETALL to read
 // Workloads: uniform over 64K keys, and Zipf(1.1) over 64K keys.
 // Also: applying one received batch (4,086 updates into 64K contexts) on
@@ -190,6 +190,7 @@ const variants = {
     const Y = require('yjs');
     const doc = new Y.Doc();
     doc.clientID = k + 1;
+    // Each replica writes only its own entries (key/replica), so concurrent writers never conflict.
     const counts = doc.getMap('counts');
     const log = `${name}:log`;
     const reader = new Redis(url);
@@ -219,9 +220,8 @@ const variants = {
       const end = Math.min(updates, off + CHUNK);
       doc.transact(() => {
         for (let i = off; i < end; i++) {
-          let perKey = counts.get(String(idx[i]));
-          if (!perKey) counts.set(String(idx[i]), (perKey = new Y.Map()));
-          perKey.set(me, (perKey.get(me) ?? 0) + 1);
+          const key = `${idx[i]}/${me}`;
+          counts.set(key, (counts.get(key) ?? 0) + 1);
         }
       });
       for (const u of outgoing) {
@@ -237,7 +237,7 @@ const variants = {
     const done = now();
     reader.disconnect();
     const states = new Array(KEYS).fill(0);
-    counts.forEach((perKey, key) => perKey.forEach((v) => (states[Number(key)] += v)));
+    counts.forEach((v, key) => (states[Number(key.split('/')[0])] += v));
     return { t0, published, done, ages: [], states, bytes, entries: updates, local: updates };
   },
 
@@ -276,7 +276,7 @@ function runChild(cfg) {
   });
 }
 
-async function runVariant(server, variant, workload, replicas, updates) {
+async function runVariant(server, admin, variant, workload, replicas, updates) {
   const name = `bench-${variant}-${workload}-${Date.now()}`;
   const results = await Promise.all(Array.from({ length: replicas }, (_, k) => runChild({ variant, workload, k, replicas, updates, url: server.url, name })));
   const expected = new Array(KEYS).fill(0);
@@ -288,7 +288,7 @@ async function runVariant(server, variant, workload, replicas, updates) {
   const ages = results.flatMap((r) => r.ages).sort((a, b) => a - b);
   const bytes = results.reduce((a, r) => a + (r.bytes ?? 0), 0);
   const entries = results.reduce((a, r) => a + r.entries, 0);
-  const memory = Number(/used_memory:(\d+)/.exec(await new Redis(server.url).info('memory').then((x) => x))?.[1] ?? 0);
+  const memory = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))[1]);
   return {
     variant,
     workload,
@@ -343,6 +343,7 @@ async function main() {
   const quick = process.argv.includes('--quick');
   const replicas = 3;
   const server = await startRedisServer({ fsync: 'everysec' });
+  const admin = new Redis(server.url);
   const sizes = quick
     ? { atomik: 300_000, stream: 100_000, yjs: 5_000, hincrby: 20_000 }
     : { atomik: 6_000_000, stream: 1_000_000, yjs: 40_000, hincrby: 200_000 };
@@ -350,7 +351,8 @@ async function main() {
   try {
     for (const workload of ['uniform', 'zipf']) {
       for (const variant of ['atomik', 'stream', 'yjs', 'hincrby']) {
-        const r = await runVariant(server, variant, workload, replicas, sizes[variant]);
+        const r = await runVariant(server, admin, variant, workload, replicas, sizes[variant]);
+        await admin.flushall();
         runs.push(r);
         const f = (v, d = 1) => (v === null ? '-' : v.toFixed(d));
         console.log(
@@ -362,6 +364,7 @@ async function main() {
       }
     }
   } finally {
+    admin.disconnect();
     await server.dispose();
   }
   const ratios = {};
