@@ -8,7 +8,7 @@
 // Workloads: uniform over 64K keys, and Zipf(1.1) over 64K keys.
 // Also: applying one received batch (4,086 updates into 64K contexts) on
 // each engine, beside a plain JS loop over the same columns.
-//   npm run bench:replication [-- --quick]   writes bench/results/replication.json
+//   npm run bench:replication [-- --quick]   writes bench/results/replication.json and replication.svg (not in quick mode)
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -17,6 +17,7 @@ import { setImmediate as tick } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { AtomikTable, DeltaMessage, DeltaStream, encodeBatch, replicate, startRedisServer } from '../dist/index.js';
 import { createEngines, machine } from './harness.mjs';
+import { renderReplicationChart } from './chart.mjs';
 
 const require = createRequire(import.meta.url);
 const KEYS = 65536;
@@ -379,6 +380,7 @@ async function main() {
   if (!quick) {
     mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
     writeFileSync(new URL('./results/replication.json', import.meta.url), JSON.stringify(doc, null, 2) + '\n');
+    writeFileSync(new URL('./results/replication.svg', import.meta.url), renderReplicationChart(doc));
   }
 }
 
