@@ -243,8 +243,7 @@ export class Replica extends EventEmitter {
       const ends: string[] = [];
       for (const part of this.parts) {
         await this.loadNewestSnapshot(part, true);
-        const last = await writer.xrevrange(part.keys.log, '+', '-', 'COUNT', 1);
-        ends.push(last.length ? last[0]![0] : '0-0');
+        ends.push(await this.logEnd(part));
       }
       this.loops = this.parts.map((part) => this.readLoop(part));
       await Promise.all(this.parts.map((part, i) => this.waitForPosition(part, ends[i]!)));
@@ -651,9 +650,20 @@ export class Replica extends EventEmitter {
     if (this.failure) throw this.failure;
   }
 
+  /**
+   * The position a replica must reach to hold everything logged so far: the
+   * last entry, or the trim point when trimming emptied the log (the entries
+   * up to it are then only in the snapshots).
+   */
+  private async logEnd(part: Partition): Promise<LogPosition> {
+    const [[, last], [, trim]] = (await this.writer.multi().xrevrange(part.keys.log, '+', '-', 'COUNT', 1).get(part.keys.trim).exec()) as [[null, [string, string[]][]], [null, string | null]];
+    const end = last[0]?.[0] ?? '0-0';
+    return trim !== null && comparePositions(trim, end) > 0 ? trim : end;
+  }
+
   /** Resolves once every entry in the log when it is called has been applied here. */
   async caughtUp(): Promise<void> {
-    const ends = await Promise.all(this.parts.map(async (p) => (await this.writer.xrevrange(p.keys.log, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0'));
+    const ends = await Promise.all(this.parts.map((p) => this.logEnd(p)));
     await Promise.all(this.parts.map((p, i) => this.waitForPosition(p, ends[i]!)));
   }
 
