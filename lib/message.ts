@@ -1,9 +1,11 @@
+import { types } from 'node:util';
 import { GROUP_CODE, GROUPS, groupOption, type Group } from './group.js';
 import { resolveEngine, type EngineChoice } from './engine/select.js';
 import type { Engine } from './engine/types.js';
 import { NATIVE_LE } from './engine/ops.js';
 import { crc32 } from './serial/frame.js';
-import { AtomikTable, tableWords } from './table.js';
+import { AtomikTable, tableCore } from './table.js';
+import { AtomikError, AtomikRangeError, AtomikTypeError } from './errors.js';
 import { bytes, integer, u64 } from './validate.js';
 import { DeliveryRecords, RECEIPT, wireCounter } from './delivery.js';
 import { NATIVE_THRESHOLD, loadNative } from './engine/native.js';
@@ -38,23 +40,6 @@ function streamBinding(): StreamBinding | null {
 export const DELTA_MESSAGE_BYTES = 16;
 const U32_MAX = 0xffffffff;
 
-/** Sets the error's `code` (unless it has one) and returns it. */
-function coded<E extends Error>(err: E, code: string): E {
-  const e = err as E & { code?: string };
-  e.code ??= code;
-  return e;
-}
-
-/** Runs a check from validate.ts and gives its error the matching code. */
-function checked<T>(check: () => T): T {
-  try {
-    return check();
-  } catch (err) {
-    if (err instanceof Error) throw coded(err, err instanceof RangeError ? 'ERR_ATOMIK_OUT_OF_RANGE' : 'ERR_ATOMIK_INVALID_ARG_TYPE');
-    throw err;
-  }
-}
-
 // Set while decode() builds a message from bytes, whose fields need no checks.
 let trusted = false;
 
@@ -76,10 +61,10 @@ export class DeltaMessage {
       this.epoch = epoch;
       this.seq = seq;
     } else {
-      this.addr = checked(() => integer(addr, 0, U32_MAX, 'addr'));
-      this.delta = checked(() => u64(delta, 'delta'));
-      this.epoch = checked(() => integer(epoch, 0, Number.MAX_SAFE_INTEGER, 'epoch'));
-      this.seq = checked(() => integer(seq, 0, U32_MAX, 'seq'));
+      this.addr = integer(addr, 0, U32_MAX, 'addr');
+      this.delta = u64(delta, 'delta');
+      this.epoch = integer(epoch, 0, Number.MAX_SAFE_INTEGER, 'epoch');
+      this.seq = integer(seq, 0, U32_MAX, 'seq');
     }
     Object.freeze(this);
   }
@@ -94,9 +79,9 @@ export class DeltaMessage {
   }
 
   static decode(data: Uint8Array | ArrayBufferView | ArrayBuffer): DeltaMessage {
-    const b = data instanceof Uint8Array ? data : checked(() => bytes(data, 'data'));
+    const b = bytes(data, 'data');
     if (b.length !== DELTA_MESSAGE_BYTES) {
-      throw coded(new RangeError(`data must be exactly ${DELTA_MESSAGE_BYTES} bytes, got ${b.length}`), 'ERR_ATOMIK_OUT_OF_RANGE');
+      throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `data must be exactly ${DELTA_MESSAGE_BYTES} bytes, got ${b.length}`);
     }
     // Big-endian words assembled from bytes: cheaper than a DataView per message.
     const word = (at: number) => ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
@@ -131,14 +116,14 @@ export const MAX_ORIGIN = (1 << ORIGIN_BITS) - 1;
 export const MAX_COUNTER = 2 ** COUNTER_BITS - 1;
 /** seq of message number `counter` (1..2^53 - 1) from `origin` (0..255). */
 export function packSeq(origin: number, counter: number): number {
-  checked(() => integer(origin, 0, MAX_ORIGIN, 'origin'));
-  checked(() => integer(counter, 1, Number.MAX_SAFE_INTEGER, 'counter'));
+  integer(origin, 0, MAX_ORIGIN, 'origin');
+  integer(counter, 1, Number.MAX_SAFE_INTEGER, 'counter');
   return origin * 2 ** COUNTER_BITS + wireCounter(counter);
 }
 
 /** The origin and the wire counter carried by a seq. */
 export function unpackSeq(seq: number): { origin: number; counter: number } {
-  checked(() => integer(seq, 0, U32_MAX, 'seq'));
+  integer(seq, 0, U32_MAX, 'seq');
   return { origin: Math.floor(seq / 2 ** COUNTER_BITS), counter: seq % 2 ** COUNTER_BITS };
 }
 
@@ -240,24 +225,24 @@ export class DeltaStream {
   private readonly counts = new Float64Array(4);
 
   constructor(options: DeltaStreamOptions = {}) {
-    if (typeof options !== 'object' || options === null) throw coded(new TypeError('options must be an object'), 'ERR_ATOMIK_INVALID_ARG_TYPE');
+    if (typeof options !== 'object' || options === null) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'options must be an object');
     const table = options.table;
     if (table !== undefined) {
-      if (!(table instanceof AtomikTable)) throw coded(new TypeError('options.table must be an AtomikTable'), 'ERR_ATOMIK_INVALID_ARG_TYPE');
-      if (options.group !== undefined && checked(() => groupOption(options.group)) !== table.group) {
-        throw coded(new TypeError(`options.group '${options.group}' differs from options.table's group '${table.group}'`), 'ERR_ATOMIK_INVALID_ARG_VALUE');
+      if (!(table instanceof AtomikTable)) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'options.table must be an AtomikTable');
+      if (options.group !== undefined && groupOption(options.group) !== table.group) {
+        throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `options.group '${options.group}' differs from options.table's group '${table.group}'`);
       }
-      if (options.engine !== undefined) throw coded(new TypeError('options.engine cannot be given with options.table: the table brings its engine'), 'ERR_ATOMIK_INVALID_ARG_VALUE');
+      if (options.engine !== undefined) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', 'options.engine cannot be given with options.table: the table brings its engine');
       this.group = table.group;
       this.engine = table.engine;
-      const words = tableWords(table);
-      this.ref = words.reference;
-      this.acc = words.accumulator;
+      const core = tableCore(table);
+      this.ref = core.ref;
+      this.acc = core.acc;
       this.slots = null;
       this.addrLimit = table.size;
     } else {
-      this.group = checked(() => groupOption(options.group));
-      this.engine = checked(() => resolveEngine(options.engine));
+      this.group = groupOption(options.group);
+      this.engine = resolveEngine(options.engine);
       this.ref = new BigUint64Array(16);
       this.acc = new BigUint64Array(16);
       this.slots = new Map();
@@ -265,27 +250,27 @@ export class DeltaStream {
     }
     this.table = table;
     this.additive = this.group === 'add';
-    this.origin = options.origin === undefined ? undefined : checked(() => integer(options.origin, MIN_ORIGIN, MAX_ORIGIN, 'options.origin'));
-    this.counterNo = options.counter === undefined ? 0 : checked(() => integer(options.counter, 0, Number.MAX_SAFE_INTEGER - 1, 'options.counter'));
+    this.origin = options.origin === undefined ? undefined : integer(options.origin, MIN_ORIGIN, MAX_ORIGIN, 'options.origin');
+    this.counterNo = options.counter === undefined ? 0 : integer(options.counter, 0, Number.MAX_SAFE_INTEGER - 1, 'options.counter');
     this.nextWire = wireCounter(this.counterNo + 1);
-    const window = options.window === undefined ? DEFAULT_WINDOW : checked(() => integer(options.window, MIN_WINDOW, MAX_WINDOW, 'options.window'));
-    if ((window & (window - 1)) !== 0) throw coded(new RangeError(`options.window must be a power of two, got ${window}`), 'ERR_ATOMIK_OUT_OF_RANGE');
+    const window = options.window === undefined ? DEFAULT_WINDOW : integer(options.window, MIN_WINDOW, MAX_WINDOW, 'options.window');
+    if ((window & (window - 1)) !== 0) throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `options.window must be a power of two, got ${window}`);
     this.window = window;
     this.records = new DeliveryRecords(window);
     this.native = table !== undefined && table.engine.name === 'native' ? streamBinding() : null;
-    this.outboxCapacity = options.outbox === undefined ? 0 : checked(() => integer(options.outbox, 0, 2 ** 24, 'options.outbox'));
+    this.outboxCapacity = options.outbox === undefined ? 0 : integer(options.outbox, 0, 2 ** 24, 'options.outbox');
   }
 
   // ---- arguments --------------------------------------------------------
 
   private addrArg(addr: unknown, name: string): number {
     if (typeof addr === 'number' && addr >= 0 && addr < this.addrLimit && Number.isInteger(addr)) return addr;
-    if (typeof addr !== 'number' || !Number.isInteger(addr)) throw coded(new TypeError(`${name} must be an integer, got ${typeof addr === 'number' ? addr : typeof addr}`), 'ERR_ATOMIK_INVALID_ARG_TYPE');
-    throw coded(new RangeError(`${name} ${addr} is out of range [0, ${this.addrLimit})${this.table ? ' (the table size)' : ''}`), 'ERR_ATOMIK_INDEX_OUT_OF_RANGE');
+    if (typeof addr !== 'number' || !Number.isInteger(addr)) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be an integer, got ${typeof addr === 'number' ? addr : typeof addr}`);
+    throw new AtomikRangeError('ERR_ATOMIK_INDEX_OUT_OF_RANGE', `${name} ${addr} is out of range [0, ${this.addrLimit})${this.table ? ' (the table size)' : ''}`);
   }
 
   private messageArg(msg: unknown): DeltaMessage {
-    if (!(msg instanceof DeltaMessage)) throw coded(new TypeError('msg must be a DeltaMessage'), 'ERR_ATOMIK_INVALID_ARG_TYPE');
+    if (!(msg instanceof DeltaMessage)) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'msg must be a DeltaMessage');
     if (msg.addr >= this.addrLimit) this.addrArg(msg.addr, 'msg.addr');
     return msg;
   }
@@ -323,7 +308,7 @@ export class DeltaStream {
   /** Sets a context's state; sender and receivers load the same value first. Starts a new epoch. */
   load(addr: number, value: bigint): void {
     this.addrArg(addr, 'addr');
-    checked(() => u64(value, 'value'));
+    u64(value, 'value');
     const s = this.slot(addr);
     this.ref[s] = value;
     this.acc[s] = 0n;
@@ -337,10 +322,10 @@ export class DeltaStream {
    */
   accum(addr: number, delta: bigint): DeltaMessage {
     this.addrArg(addr, 'addr');
-    if (typeof delta !== 'bigint' || delta < 0n || delta > 0xffffffffffffffffn) checked(() => u64(delta, 'delta'));
-    if (this.counterNo >= Number.MAX_SAFE_INTEGER - 1) throw coded(new RangeError('the counter reached 2^53 - 1'), 'ERR_ATOMIK_OUT_OF_RANGE');
+    if (typeof delta !== 'bigint' || delta < 0n || delta > 0xffffffffffffffffn) u64(delta, 'delta');
+    if (this.counterNo >= Number.MAX_SAFE_INTEGER - 1) throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', 'the counter reached 2^53 - 1');
     if (this.outboxCapacity > 0 && this.outbox.length >= this.outboxCapacity) {
-      throw coded(new RangeError(`the outbox holds ${this.outboxCapacity} messages (options.outbox): drain it with pending() first`), 'ERR_ATOMIK_OUTBOX_FULL');
+      throw new AtomikError('ERR_ATOMIK_OUTBOX_FULL', `the outbox holds ${this.outboxCapacity} messages (options.outbox): drain it with pending() first`);
     }
     const wire = this.nextWire;
     trusted = true;
@@ -369,12 +354,9 @@ export class DeltaStream {
   private originOf(seq: number, what: string): number {
     const origin = seq >>> COUNTER_BITS;
     if (origin === 0) {
-      throw coded(
-        new RangeError(`${what} ${seq} has origin 0, the numbering of a stream without an origin: give every sender an origin (DeltaStream({ origin: 1..255 }))`),
-        'ERR_ATOMIK_NO_ORIGIN',
-      );
+      throw new AtomikRangeError('ERR_ATOMIK_NO_ORIGIN', `${what} ${seq} has origin 0, the numbering of a stream without an origin: give every sender an origin (DeltaStream({ origin: 1..255 }))`);
     }
-    if ((seq & MAX_COUNTER) === 0) throw coded(new RangeError(`${what} ${seq} carries no counter (wire counter 0)`), 'ERR_ATOMIK_NO_COUNTER');
+    if ((seq & MAX_COUNTER) === 0) throw new AtomikRangeError('ERR_ATOMIK_NO_COUNTER', `${what} ${seq} carries no counter (wire counter 0)`);
     return origin;
   }
 
@@ -409,14 +391,16 @@ export class DeltaStream {
    * gets each message's RECEIPT code.
    */
   receiveMany(data: Uint8Array | ArrayBufferView | ArrayBuffer, receipts?: Uint8Array): ReceiveSummary {
-    const b = data instanceof Uint8Array ? data : checked(() => bytes(data, 'data'));
+    let b = bytes(data, 'data');
+    // Checked once, then read again: memory another thread can change is copied first.
+    if (types.isSharedArrayBuffer(b.buffer)) b = b.slice();
     if (b.length % DELTA_MESSAGE_BYTES !== 0) {
-      throw coded(new RangeError(`data must hold whole ${DELTA_MESSAGE_BYTES}-byte messages, got ${b.length} bytes`), 'ERR_ATOMIK_OUT_OF_RANGE');
+      throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `data must hold whole ${DELTA_MESSAGE_BYTES}-byte messages, got ${b.length} bytes`);
     }
     const n = b.length / DELTA_MESSAGE_BYTES;
     if (receipts !== undefined) {
-      if (!(receipts instanceof Uint8Array)) throw coded(new TypeError('receipts must be a Uint8Array'), 'ERR_ATOMIK_INVALID_ARG_TYPE');
-      if (receipts.length !== n) throw coded(new RangeError(`receipts must have length ${n} (one per message), got ${receipts.length}`), 'ERR_ATOMIK_LENGTH_MISMATCH');
+      if (!(receipts instanceof Uint8Array)) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'receipts must be a Uint8Array');
+      if (receipts.length !== n) throw new AtomikRangeError('ERR_ATOMIK_LENGTH_MISMATCH', `receipts must have length ${n} (one per message), got ${receipts.length}`);
     }
     const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
     const records = this.records;
@@ -432,7 +416,7 @@ export class DeltaStream {
       }
       if (status !== 0) {
         this.checkBatch(view, n);
-        throw coded(new RangeError(`native receive refused the batch (status ${status})`), 'ERR_ATOMIK_INTERNAL');
+        throw new AtomikError('ERR_ATOMIK_INTERNAL', `native receive refused the batch (status ${status})`);
       }
     } else {
       this.checkBatch(view, n);
@@ -485,7 +469,7 @@ export class DeltaStream {
    * most `limit` per origin). Empty when nothing is missing.
    */
   gaps(limit = 1000): Map<number, number[]> {
-    checked(() => integer(limit, 1, U32_MAX, 'limit'));
+    integer(limit, 1, U32_MAX, 'limit');
     const out = new Map<number, number[]>();
     for (const origin of this.records.origins()) {
       if (this.records.highest[origin]! > this.records.through[origin]!) out.set(origin, this.records.missing(origin, limit));
@@ -495,7 +479,7 @@ export class DeltaStream {
 
   /** Delivery record of an origin: everything through `through` arrived; `highest` is the highest counter delivered or refused as ahead. */
   deliveredFrom(origin: number): { through: number; highest: number } {
-    checked(() => integer(origin, MIN_ORIGIN, MAX_ORIGIN, 'origin'));
+    integer(origin, MIN_ORIGIN, MAX_ORIGIN, 'origin');
     return { through: this.records.through[origin]!, highest: this.records.highest[origin]! };
   }
 
@@ -507,10 +491,10 @@ export class DeltaStream {
    * copies of those counters answer 'duplicate' or 'stale'.
    */
   skip(origin: number, through: number): void {
-    checked(() => integer(origin, MIN_ORIGIN, MAX_ORIGIN, 'origin'));
-    checked(() => integer(through, 0, Number.MAX_SAFE_INTEGER - 1, 'through'));
+    integer(origin, MIN_ORIGIN, MAX_ORIGIN, 'origin');
+    integer(through, 0, Number.MAX_SAFE_INTEGER - 1, 'through');
     const r = this.records;
-    if (through < r.through[origin]!) throw coded(new RangeError(`through ${through} is below the delivered prefix ${r.through[origin]} of origin ${origin}`), 'ERR_ATOMIK_OUT_OF_RANGE');
+    if (through < r.through[origin]!) throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `through ${through} is below the delivered prefix ${r.through[origin]} of origin ${origin}`);
     if (!r.has(origin)) r.add(origin);
     r.skip(origin, through);
   }
@@ -528,7 +512,7 @@ export class DeltaStream {
   /** Returns and clears the messages produced since the last call (needs options.outbox). */
   pending(): DeltaMessage[] {
     if (this.outboxCapacity === 0) {
-      throw coded(new TypeError('this stream keeps no outbox: give options.outbox (its capacity), or send the message accum() returns'), 'ERR_ATOMIK_NO_OUTBOX');
+      throw new AtomikError('ERR_ATOMIK_NO_OUTBOX', 'this stream keeps no outbox: give options.outbox (its capacity), or send the message accum() returns');
     }
     const out = this.outbox;
     this.outbox = [];
@@ -551,7 +535,7 @@ export class DeltaStream {
 
   /** The addresses that have a context, in first-use order (a stream that feeds a table: use the table). */
   addresses(): number[] {
-    if (this.slots === null) throw coded(new TypeError('this stream feeds a table: read its contexts there (table.snapshot())'), 'ERR_ATOMIK_INVALID_ARG_VALUE');
+    if (this.slots === null) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', 'this stream feeds a table: read its contexts there (table.snapshot())');
     return [...this.slotAddr];
   }
 
@@ -612,9 +596,9 @@ export class DeltaStream {
    * `engine` chooses the kernels of a stream that keeps its own contexts.
    */
   static restore(data: Uint8Array | ArrayBufferView | ArrayBuffer, options: Pick<DeltaStreamOptions, 'table' | 'engine'> = {}): DeltaStream {
-    const b = checked(() => bytes(data, 'data'));
-    const bad = (why: string) => coded(new RangeError(`data is not a saved DeltaStream: ${why}`), 'ERR_ATOMIK_BAD_STREAM_STATE');
-    if (typeof options !== 'object' || options === null) throw coded(new TypeError('options must be an object'), 'ERR_ATOMIK_INVALID_ARG_TYPE');
+    const b = bytes(data, 'data');
+    const bad = (why: string) => new AtomikRangeError('ERR_ATOMIK_BAD_STREAM_STATE', `data is not a saved DeltaStream: ${why}`);
+    if (typeof options !== 'object' || options === null) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'options must be an object');
     if (b.length < STATE_HEADER_BYTES + 4) throw bad(`${b.length} bytes is too short`);
     const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
     if (v.getUint32(0, true) !== STATE_MAGIC) throw bad('wrong magic');
@@ -634,7 +618,7 @@ export class DeltaStream {
     if (flags & ~STATE_FLAG_CONTEXTS) throw bad(`unknown flags ${flags}`);
     const ownContexts = (flags & STATE_FLAG_CONTEXTS) !== 0;
     if (ownContexts === (options.table !== undefined)) {
-      throw coded(new TypeError(ownContexts ? 'this stream was saved with its own contexts: restore it without options.table' : 'this stream was saved feeding a table: pass it as options.table'), 'ERR_ATOMIK_INVALID_ARG_VALUE');
+      throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', ownContexts ? 'this stream was saved with its own contexts: restore it without options.table' : 'this stream was saved feeding a table: pass it as options.table');
     }
     if (!Number.isSafeInteger(counter) || !Number.isSafeInteger(epoch)) throw bad('counter or epoch out of range');
     if (window < MIN_WINDOW || window > MAX_WINDOW || (window & (window - 1)) !== 0) throw bad(`window ${window} is not a power of two in [${MIN_WINDOW}, ${MAX_WINDOW}]`);

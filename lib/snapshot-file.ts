@@ -2,7 +2,7 @@
 // the replication snapshot format (lib/replicate/BATCH-FORMAT.md) with no
 // delivery record, written atomically.
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { AtomikTable, tableWords, type TableOptions } from './table.js';
+import { AtomikTable, tableCore, type TableOptions } from './table.js';
 import { decodeSnapshot, encodeSnapshot } from './replicate/snapshot.js';
 
 function pathArg(path: unknown): string {
@@ -37,6 +37,6 @@ export function saveTable(table: AtomikTable, path: string): void {
 export function loadTable(path: string, options: Omit<TableOptions, 'group'> = {}): AtomikTable {
   const snap = decodeSnapshot(readFileSync(pathArg(path)));
   const table = new AtomikTable(snap.states.length, { ...options, group: snap.group });
-  tableWords(table).reference.set(snap.states);
+  tableCore(table).ref.set(snap.states);
   return table;
 }

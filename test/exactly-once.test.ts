@@ -3,7 +3,7 @@
 // across restarts, past the 24-bit wire counter, on both engines.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AtomikTable, DeltaMessage, DeltaStream, RECEIPT, jsEngine as jsEngineObject, packSeq, unpackSeq, type Group, type Receipt } from '../lib/index.js';
+import { AtomikError, AtomikTable, DeltaMessage, DeltaStream, RECEIPT, jsEngine as jsEngineObject, packSeq, unpackSeq, type Group, type Receipt } from '../lib/index.js';
 import { ENGINES, nativeBinding } from './helpers/engines.js';
 
 const jsEngine = () => jsEngineObject;
@@ -13,7 +13,7 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const concat = (parts: Uint8Array[]) => Buffer.concat(parts);
 
 /** Asserts fn throws an error of `type` with `code` and a message containing `text`. */
-function throwsCoded(fn: () => unknown, type: ErrorConstructor | RangeErrorConstructor | TypeErrorConstructor, code: string, text: string): void {
+function throwsCoded(fn: () => unknown, type: abstract new (...args: never[]) => Error, code: string, text: string): void {
   let caught: unknown;
   try {
     fn();
@@ -234,11 +234,11 @@ describe('edges', () => {
     for (let k = 0; k < 1000; k++) s.accum(k & 7, 1n);
     const blank = new DeltaStream({ origin: 1 });
     expect(s.save().length).toBe(blank.save().length + 8 * 24); // eight contexts, no queued message
-    throwsCoded(() => s.pending(), TypeError, 'ERR_ATOMIK_NO_OUTBOX', 'options.outbox');
+    throwsCoded(() => s.pending(), AtomikError, 'ERR_ATOMIK_NO_OUTBOX', 'options.outbox');
     const q = new DeltaStream({ origin: 1, outbox: 2 });
     const m1 = q.accum(0, 1n);
     const m2 = q.accum(0, 2n);
-    throwsCoded(() => q.accum(0, 4n), RangeError, 'ERR_ATOMIK_OUTBOX_FULL', 'pending()');
+    throwsCoded(() => q.accum(0, 4n), AtomikError, 'ERR_ATOMIK_OUTBOX_FULL', 'pending()');
     expect([q.read(0), q.counter]).toEqual([3n, 2]);
     expect(q.pending()).toEqual([m1, m2]);
     expect(unpackSeq(q.accum(0, 4n).seq).counter).toBe(3);
@@ -398,6 +398,12 @@ for (const { name, engine, skipReason } of ENGINES) {
       throwsCoded(() => new DeltaStream({ table, engine: 'js' }), TypeError, 'ERR_ATOMIK_INVALID_ARG_VALUE', 'options.engine');
       throwsCoded(() => new DeltaStream({ table: {} as never }), TypeError, 'ERR_ATOMIK_INVALID_ARG_TYPE', 'options.table');
       throwsCoded(() => stream.addresses(), TypeError, 'ERR_ATOMIK_INVALID_ARG_VALUE', 'table');
+      // Bytes in shared memory are copied before they are checked, so another thread cannot change them in between.
+      const shared = new Uint8Array(new SharedArrayBuffer(16 * 20));
+      shared.set(concat(ok.map((m) => m.encode())));
+      const sharedTable = new AtomikTable(16, { engine: engine! });
+      expect(new DeltaStream({ table: sharedTable }).receiveMany(shared)).toEqual({ applied: 20, duplicate: 0, stale: 0, ahead: 0 });
+      expect(sharedTable.read(3)).toBe((1n << 3n) ^ (1n << 19n));
       // Saved with its delivery record, restored next to the table saved at the same point.
       stream.receiveMany(concat(ok.slice(0, 5).map((m) => m.encode())));
       const back = DeltaStream.restore(stream.save(), { table });

@@ -363,14 +363,19 @@ describe.skipIf(skip)(`replicated tables on redis-server${skip ? ` (skipped: ${s
 
   it('bad arguments and options are named errors; local changes are validated before anything is applied', async () => {
     const t = new AtomikTable(8, { group: 'add' });
-    await expect(replicate(t, { redis: server.url, name: 'has space' })).rejects.toThrow(/options.name must be a string/);
+    await expect(replicate(t, { redis: server.url, name: 'has space' })).rejects.toMatchObject({ code: 'ERR_ATOMIK_INVALID_ARG_VALUE', message: expect.stringMatching(/^options.name must be a string of 1-200/) });
     await expect(replicate(t, { redis: server.url, name: 'x', partitions: 0 })).rejects.toThrow(/options.partitions must be in \[1, 8\], got 0/);
     await expect(replicate(t, { redis: server.url, name: 'x', flushMs: -1 })).rejects.toThrow(/options.flushMs/);
-    await expect(replicate({} as AtomikTable, { redis: server.url, name: 'x' })).rejects.toThrow('table must be an AtomikTable');
+    await expect(replicate({} as AtomikTable, { redis: server.url, name: 'x' })).rejects.toMatchObject({ code: 'ERR_ATOMIK_INVALID_ARG_TYPE', message: 'table must be an AtomikTable, got object' });
     await expect(replicate(t, undefined as never)).rejects.toThrow('options must be an object');
+    await expect(replicate(t, { name: 'x' } as never)).rejects.toMatchObject({ code: 'ERR_ATOMIK_INVALID_ARG_TYPE', message: 'options.redis must be a redis:// URL, ioredis options or an ioredis client, got undefined' });
+    await expect(replicate(t, { redis: server.url, name: 'x', maxBatch: 1.5 })).rejects.toMatchObject({ code: 'ERR_ATOMIK_INVALID_ARG_TYPE' });
+    await expect(replicate(t, { redis: server.url, name: 'x', window: 0 })).rejects.toMatchObject({ code: 'ERR_ATOMIK_OUT_OF_RANGE' });
     const r = await replicate(t, { redis: server.url, name: fresh('args') });
-    expect(() => r.accum(8, 1n)).toThrow(RangeError);
-    expect(() => r.accum(0, 1 as never)).toThrow(TypeError);
+    expect(() => r.accum(8, 1n)).toThrow(expect.objectContaining({ code: 'ERR_ATOMIK_INDEX_OUT_OF_RANGE' }));
+    expect(() => r.accum(0, 1 as never)).toThrow(expect.objectContaining({ code: 'ERR_ATOMIK_INVALID_ARG_TYPE' }));
+    expect(() => r.accumMany(Uint32Array.of(0), BigUint64Array.of(1n, 2n))).toThrow(expect.objectContaining({ code: 'ERR_ATOMIK_LENGTH_MISMATCH' }));
+    expect(() => r.accumMany([0] as never, BigUint64Array.of(1n))).toThrow(expect.objectContaining({ code: 'ERR_ATOMIK_INVALID_ARG_TYPE' }));
     expect(() => r.accum(0, -(1n << 63n) - 1n)).toThrow(/delta must be in \[-2\^63, 2\^64\)/);
     expect(() => r.accumMany(Uint32Array.of(0, 9), BigUint64Array.of(1n, 1n))).toThrow(/indices\[1\]/);
     expect(t.read(0)).toBe(0n);

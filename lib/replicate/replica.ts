@@ -3,14 +3,15 @@
 // Redis stream per partition, and applies every other replica's batches
 // exactly once. Snapshots bound the log and let a replica catch up.
 import { EventEmitter } from 'node:events';
+import { types } from 'node:util';
 import type { Redis, RedisOptions } from 'ioredis';
-import { AtomikTable, tableWords } from '../table.js';
+import { AtomikTable, tableCore } from '../table.js';
 import type { Group } from '../group.js';
-import { integer, index, u32Array, bigU64Array, sameLength } from '../validate.js';
+import { describe, integer, index, object, u32Input, u64Input, sameLength } from '../validate.js';
 import { BATCH_HEADER_BYTES, BATCH_STATUS, BATCH_STATUS_TEXT, BATCH_VERSION, MAX_BATCH_UPDATES, deltaColumnOffset, encodeBatch, readBatchHeader } from './format.js';
 import { comparePositions, decodeRecord, decodeSnapshot, encodeRecord, encodeSnapshot, type LogPosition } from './snapshot.js';
 import { PUBLISH_SCRIPT, SNAPSHOT_SCRIPT } from './scripts.js';
-import { ReplicationError } from './errors.js';
+import { AtomikRangeError, AtomikTypeError, ReplicationError } from '../errors.js';
 
 export interface ReplicateOptions {
   /** A redis:// URL, ioredis options, or an ioredis client (its options are reused for our own connections). */
@@ -84,7 +85,8 @@ function asBuffer(bytes: Uint8Array): Buffer {
 
 function validName(value: unknown, name: string): string {
   if (typeof value !== 'string' || !/^[A-Za-z0-9_.:-]{1,200}$/.test(value)) {
-    throw new TypeError(`${name} must be a string of 1-200 letters, digits, '_', '.', ':' or '-', got ${typeof value === 'string' ? JSON.stringify(value) : typeof value}`);
+    const code = typeof value === 'string' ? 'ERR_ATOMIK_INVALID_ARG_VALUE' : 'ERR_ATOMIK_INVALID_ARG_TYPE';
+    throw new AtomikTypeError(code, `${name} must be a string of 1-200 letters, digits, '_', '.', ':' or '-', got ${describe(value)}`);
   }
   return value;
 }
@@ -129,9 +131,9 @@ class Partition {
       trim: `${tag}:trimmed-through`,
       lock: `${tag}:snapshot-lock`,
     };
-    const words = tableWords(table);
-    this.ref = words.reference.subarray(start, start + size);
-    this.acc = words.accumulator.subarray(start, start + size);
+    const core = tableCore(table);
+    this.ref = core.ref.subarray(start, start + size);
+    this.acc = core.acc.subarray(start, start + size);
     this.dirty = new Uint32Array(size);
   }
 }
@@ -180,8 +182,8 @@ export class Replica extends EventEmitter {
   /** @internal use replicate() */
   constructor(table: AtomikTable, options: ReplicateOptions) {
     super();
-    if (!(table instanceof AtomikTable)) throw new TypeError('table must be an AtomikTable');
-    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+    if (!(table instanceof AtomikTable)) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `table must be an AtomikTable, got ${describe(table)}`);
+    object(options, 'options');
     this.table = table;
     this.group = table.group;
     this.additive = table.group === 'add';
@@ -206,7 +208,7 @@ export class Replica extends EventEmitter {
       const start = p * this.chunk;
       this.parts.push(new Partition(p, start, Math.max(0, Math.min(this.chunk, table.size - start)), table, o.prefix, this.name));
     }
-    this.acc = tableWords(table).accumulator;
+    this.acc = tableCore(table).acc;
     this.pend = new BigUint64Array(table.size);
     this.mark = new Uint8Array(table.size);
   }
@@ -264,12 +266,11 @@ export class Replica extends EventEmitter {
 
   /** Applies deltas[k] to context indices[k] for every k, validated as a whole first. */
   accumMany(indices: Uint32Array, deltas: BigUint64Array | BigInt64Array): void {
-    u32Array(indices, 'indices');
-    if (!(deltas instanceof BigUint64Array) && !(deltas instanceof BigInt64Array)) bigU64Array(deltas, 'deltas');
-    sameLength(indices, 'indices', deltas, 'deltas');
-    if (!this.additive && deltas instanceof BigInt64Array) throw new TypeError("deltas must be a BigUint64Array in the 'xor' group (negative deltas are for 'add')");
-    const idx = indices.slice();
-    const d = new BigUint64Array(deltas.buffer.slice(deltas.byteOffset, deltas.byteOffset + deltas.byteLength));
+    // Private copies: the arrays are read once, whatever the caller (or another thread) does next.
+    const idx = u32Input(indices, 'indices').slice();
+    const signed = this.additive && !types.isProxy(deltas) && Object.prototype.toString.call(deltas) === '[object BigInt64Array]';
+    const d = signed ? BigUint64Array.from(new BigInt64Array(deltas as BigInt64Array), (v) => BigInt.asUintN(64, v)) : u64Input(deltas, 'deltas').slice();
+    sameLength(idx, 'indices', d, 'deltas');
     for (let k = 0; k < idx.length; k++) if (idx[k]! >= this.table.size) index(idx[k], this.table.size, `indices[${k}]`);
     for (let k = 0; k < idx.length; k++) this.apply(idx[k]!, d[k]!);
   }
@@ -290,12 +291,12 @@ export class Replica extends EventEmitter {
       if (this.additive && delta < 0n && delta >= -(1n << 63n)) return BigInt.asUintN(64, delta);
     }
     const range = this.additive ? '[-2^63, 2^64)' : '[0, 2^64)';
-    if (typeof delta !== 'bigint') throw new TypeError(`${name} must be a bigint in ${range}, got ${typeof delta}`);
-    throw new RangeError(`${name} must be in ${range} in the '${this.group}' group, got ${delta}n`);
+    if (typeof delta !== 'bigint') throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be a bigint in ${range}, got ${describe(delta)}`);
+    throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `${name} must be in ${range} in the '${this.group}' group, got ${delta}n`);
   }
 
   private apply(i: number, d: bigint): void {
-    if (this.closed) throw new ReplicationError('ERR_ATOMIK_REPLICA_CLOSED', 'the replica is closed', this.failure ?? undefined);
+    if (this.closed) throw new ReplicationError('ERR_ATOMIK_REPLICA_CLOSED', 'the replica is closed', { cause: this.failure ?? undefined });
     const acc = this.acc;
     const pend = this.pend;
     if (this.additive) {
@@ -415,7 +416,7 @@ export class Replica extends EventEmitter {
     if (epoch !== part.sendEpoch || this.closed) return;
     part.inflight--;
     this.stats.retries++;
-    this.emit('retry', new ReplicationError('ERR_ATOMIK_PUBLISH_RETRY', `publishing to ${part.keys.log} failed, retrying: ${err.message}`, err));
+    this.emit('retry', new ReplicationError('ERR_ATOMIK_PUBLISH_RETRY', `publishing to ${part.keys.log} failed, retrying: ${err.message}`, { cause: err }));
     this.rewind(part, part.ackedThrough, Math.min(MAX_BACKOFF_MS, Math.max(50, part.backoffMs * 2)));
   }
 
@@ -612,7 +613,7 @@ export class Replica extends EventEmitter {
       try {
         snap = decodeSnapshot(blob);
       } catch (err) {
-        throw new ReplicationError('ERR_ATOMIK_BAD_SNAPSHOT', `snapshot ${newest} of ${part.keys.log} is unreadable: ${(err as Error).message}`, err);
+        throw new ReplicationError('ERR_ATOMIK_BAD_SNAPSHOT', `snapshot ${newest} of ${part.keys.log} is unreadable: ${(err as Error).message}`, { cause: err });
       }
       if (snap.group !== this.group || snap.states.length !== part.size || snap.partition !== part.index || snap.partitions !== this.parts.length) {
         throw new ReplicationError(
@@ -731,7 +732,9 @@ export class Replica extends EventEmitter {
 /** Starts replicating `table` under `options.name`; resolves once it has caught up with the log. */
 export async function replicate(table: AtomikTable, options: ReplicateOptions): Promise<Replica> {
   const replica = new Replica(table, options);
-  if (options.redis === undefined || options.redis === null) throw new TypeError('options.redis must be a redis:// URL, ioredis options or an ioredis client');
+  if (typeof options.redis !== 'string' && (typeof options.redis !== 'object' || options.redis === null)) {
+    throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `options.redis must be a redis:// URL, ioredis options or an ioredis client, got ${describe(options.redis)}`);
+  }
   await replica.start(options.redis);
   return replica;
 }
