@@ -3,12 +3,14 @@
 // the next `window` counters. Kept as a struct of arrays so that the native
 // kernel (native/stream.c) works on the same memory as this code.
 
+/** A message's u32 seq: the origin in the top 8 bits, the wire counter in the low 24. */
+export const COUNTER_BITS = 24;
 /** Senders' origins are 1..255 (0 is the numbering of a stream without an origin). */
-export const ORIGINS = 256;
+export const ORIGINS = 2 ** (32 - COUNTER_BITS);
 /** The wire counter cycles through 1..WIRE_MAX (0 marks "no counter"). */
-export const WIRE_MAX = 2 ** 24 - 1;
+export const WIRE_MAX = 2 ** COUNTER_BITS - 1;
 /** Wire counters less than this far ahead of a record count as ahead, the rest as behind. */
-const AHEAD_SPAN = 2 ** 23;
+const AHEAD_SPAN = 2 ** (COUNTER_BITS - 1);
 
 /** Receipt codes (see Receipt in message.ts); native/stream.h uses the same numbers. */
 export const RECEIPT = { applied: 0, duplicate: 1, stale: 2, ahead: 3 } as const;
@@ -132,7 +134,7 @@ export class DeliveryRecords {
     let m = 0;
     for (let k = 0, at = 0; k < n; k++, at += 16) {
       const seq = view.getUint32(at + 12, false);
-      const origin = seq >>> 24;
+      const origin = seq >>> COUNTER_BITS;
       if (touched[origin] === 0) {
         touched[origin] = 1;
         touchedList[touchedCount++] = origin;

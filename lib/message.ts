@@ -6,8 +6,8 @@ import { NATIVE_LE } from './engine/ops.js';
 import { crc32 } from './serial/frame.js';
 import { AtomikTable, tableCore } from './table.js';
 import { AtomikError, AtomikRangeError, AtomikTypeError } from './errors.js';
-import { bytes, integer, u64 } from './validate.js';
-import { DeliveryRecords, RECEIPT, wireCounter } from './delivery.js';
+import { bytes, integer, object, u64 } from './validate.js';
+import { COUNTER_BITS, DeliveryRecords, RECEIPT, WIRE_MAX, wireCounter } from './delivery.js';
 import { NATIVE_THRESHOLD, loadNative } from './engine/native.js';
 
 /** native/stream.h: a message's origin has no record yet. */
@@ -109,11 +109,12 @@ export class DeltaMessage {
  * counter relative to what they have delivered (see DeltaStream.receive).
  */
 export const ORIGIN_BITS = 8;
-export const COUNTER_BITS = 24;
+export { COUNTER_BITS };
 export const MIN_ORIGIN = 1;
 export const MAX_ORIGIN = (1 << ORIGIN_BITS) - 1;
 /** The largest wire counter; the wire counter cycles through 1..MAX_COUNTER. */
-export const MAX_COUNTER = 2 ** COUNTER_BITS - 1;
+export const MAX_COUNTER = WIRE_MAX;
+
 /** seq of message number `counter` (1..2^53 - 1) from `origin` (0..255). */
 export function packSeq(origin: number, counter: number): number {
   integer(origin, 0, MAX_ORIGIN, 'origin');
@@ -131,6 +132,8 @@ export function unpackSeq(seq: number): { origin: number; counter: number } {
 export const DEFAULT_WINDOW = 4096;
 export const MIN_WINDOW = 32;
 export const MAX_WINDOW = 2 ** 20;
+/** Largest outbox (messages queued for pending()). */
+const MAX_OUTBOX = 2 ** 24;
 
 export interface DeltaStreamOptions {
   /** 'xor' (default) or 'add'; with `table`, the table's group (giving another one is an error). */
@@ -225,7 +228,7 @@ export class DeltaStream {
   private readonly counts = new Float64Array(4);
 
   constructor(options: DeltaStreamOptions = {}) {
-    if (typeof options !== 'object' || options === null) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'options must be an object');
+    object(options, 'options');
     const table = options.table;
     if (table !== undefined) {
       if (!(table instanceof AtomikTable)) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'options.table must be an AtomikTable');
@@ -258,7 +261,7 @@ export class DeltaStream {
     this.window = window;
     this.records = new DeliveryRecords(window);
     this.native = table !== undefined && table.engine.name === 'native' ? streamBinding() : null;
-    this.outboxCapacity = options.outbox === undefined ? 0 : integer(options.outbox, 0, 2 ** 24, 'options.outbox');
+    this.outboxCapacity = options.outbox === undefined ? 0 : integer(options.outbox, 0, MAX_OUTBOX, 'options.outbox');
   }
 
   // ---- arguments --------------------------------------------------------
@@ -596,9 +599,10 @@ export class DeltaStream {
    * `engine` chooses the kernels of a stream that keeps its own contexts.
    */
   static restore(data: Uint8Array | ArrayBufferView | ArrayBuffer, options: Pick<DeltaStreamOptions, 'table' | 'engine'> = {}): DeltaStream {
-    const b = bytes(data, 'data');
+    let b = bytes(data, 'data');
+    if (types.isSharedArrayBuffer(b.buffer)) b = b.slice();
     const bad = (why: string) => new AtomikRangeError('ERR_ATOMIK_BAD_STREAM_STATE', `data is not a saved DeltaStream: ${why}`);
-    if (typeof options !== 'object' || options === null) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'options must be an object');
+    object(options, 'options');
     if (b.length < STATE_HEADER_BYTES + 4) throw bad(`${b.length} bytes is too short`);
     const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
     if (v.getUint32(0, true) !== STATE_MAGIC) throw bad('wrong magic');
@@ -620,7 +624,11 @@ export class DeltaStream {
     if (ownContexts === (options.table !== undefined)) {
       throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', ownContexts ? 'this stream was saved with its own contexts: restore it without options.table' : 'this stream was saved feeding a table: pass it as options.table');
     }
-    if (!Number.isSafeInteger(counter) || !Number.isSafeInteger(epoch)) throw bad('counter or epoch out of range');
+    if (options.table !== undefined && options.table instanceof AtomikTable && options.table.group !== group) {
+      throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `options.table's group '${options.table.group}' differs from the saved stream's '${group}'`);
+    }
+    if (!(counter < Number.MAX_SAFE_INTEGER) || !Number.isSafeInteger(epoch)) throw bad('counter or epoch out of range');
+    if (outbox > MAX_OUTBOX) throw bad(`outbox capacity ${outbox} above ${MAX_OUTBOX}`);
     if (window < MIN_WINDOW || window > MAX_WINDOW || (window & (window - 1)) !== 0) throw bad(`window ${window} is not a power of two in [${MIN_WINDOW}, ${MAX_WINDOW}]`);
     const recordBytes = RECORD_HEADER_BYTES + window / 8;
     const expected = STATE_HEADER_BYTES + records * recordBytes + contexts * CONTEXT_BYTES + queued * OUTBOX_ENTRY_BYTES + 4;

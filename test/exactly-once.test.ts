@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AtomikError, AtomikTable, DeltaMessage, DeltaStream, RECEIPT, jsEngine as jsEngineObject, packSeq, unpackSeq, type Group, type Receipt } from '../lib/index.js';
 import { ENGINES, nativeBinding } from './helpers/engines.js';
+import { crc32 } from '../lib/serial/frame.js';
 
 const jsEngine = () => jsEngineObject;
 
@@ -303,6 +304,32 @@ describe('restarts', () => {
       throwsCoded(() => DeltaStream.restore(bad), RangeError, 'ERR_ATOMIK_BAD_STREAM_STATE', why);
     }
     throwsCoded(() => DeltaStream.restore(bytes.subarray(0, 20)), RangeError, 'ERR_ATOMIK_BAD_STREAM_STATE', 'too short');
+    // Damage behind a valid checksum: each field is checked on its own.
+    const resealed = (edit: (v: DataView, b: Uint8Array) => void) => {
+      const b = Uint8Array.from(bytes);
+      const v = new DataView(b.buffer);
+      edit(v, b);
+      v.setUint32(b.length - 4, crc32(b.subarray(0, b.length - 4)), true);
+      return b;
+    };
+    const cases: [(v: DataView, b: Uint8Array) => void, string][] = [
+      [(v) => v.setUint8(5, 2), 'unknown group code 2'],
+      [(v) => v.setUint8(7, 3), 'unknown flags 3'],
+      [(v) => v.setBigUint64(8, 2n ** 60n, true), 'counter or epoch'],
+      [(v) => v.setUint32(24, 48, true), 'window 48'],
+      [(v) => v.setUint32(32, 9, true), 'does not match its counts'],
+      [(v) => v.setUint32(40, 2 ** 25, true), 'outbox capacity'],
+      [(v) => v.setUint32(40, 1, true), 'exceed the outbox capacity 1'],
+      [(v) => v.setUint8(48, 0), 'record 0 has origin 0'],
+      [(v) => v.setUint8(48 + 24 + 8, 1), 'record 1 has origin 1'],
+      [(v) => v.setBigUint64(48 + 8, 99n, true), 'above highest'],
+      [(v, b) => (b[48 + 24] = 1), 'marked delivered'],
+    ];
+    for (const [edit, why] of cases) throwsCoded(() => DeltaStream.restore(resealed(edit)), RangeError, 'ERR_ATOMIK_BAD_STREAM_STATE', why);
+    const tableSaved = new DeltaStream({ table: new AtomikTable(4, { group: 'add' }) }).save();
+    throwsCoded(() => DeltaStream.restore(tableSaved, { table: new AtomikTable(4) }), TypeError, 'ERR_ATOMIK_INVALID_ARG_VALUE', "differs from the saved stream's 'add'");
+    throwsCoded(() => DeltaStream.restore(tableSaved, 5 as never), TypeError, 'ERR_ATOMIK_INVALID_ARG_TYPE', 'options');
+    expect(DeltaStream.restore(tableSaved, { table: new AtomikTable(4, { group: 'add' }) }).group).toBe('add');
     throwsCoded(() => DeltaStream.restore(bytes, { table: new AtomikTable(4) }), TypeError, 'ERR_ATOMIK_INVALID_ARG_VALUE', 'without options.table');
     throwsCoded(() => DeltaStream.restore('x' as never), TypeError, 'ERR_ATOMIK_INVALID_ARG_TYPE', 'data');
   });
