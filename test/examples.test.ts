@@ -52,6 +52,16 @@ describe('examples', () => {
     );
   });
 
+  it('restart: a sender restarted from scratch loses updates, one restored from its saved state loses none and doubles none', async () => {
+    expect(await example('restart.mjs')).toBe(
+      [
+        'restarted from scratch       : sent 60, receiver counts 25; applied 25, duplicate 35, stale 0',
+        'restored from its saved state: sent 60, receiver counts 60; applied 60, duplicate 10, stale 0',
+        '',
+      ].join('\n'),
+    );
+  });
+
   it('state sync across worker threads: duplicates break apply(), receive() is exact', async () => {
     const line = (group: string) =>
       `${group}: 4 replicas x 250 updates, 108 messages duplicated, every message reordered; apply(): 0/4 replicas exact; receive(): 4/4 exact, 0 with gaps`;
