@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // atomik: find, probe and emulate ATOMiK boards.
 import { startBoard, type BoardKind } from './board/emulate.js';
+import { flashCommand, runFlash, shellLine, type FlashBoard } from './board/flash.js';
 import { listPorts } from './serial/discover.js';
 import { probe } from './serial/probe.js';
 import { openSerialTransport } from './serial/transport.js';
@@ -9,7 +10,10 @@ const USAGE = `usage:
   atomik devices [--ids VID:PID,...]   list serial ports, marking ATOMiK boards by USB VID:PID
   atomik probe <port> [--baud N]       say which protocol answers on <port> and what it reports
   atomik emulate [--board host|cortex-m3|rtl] [--legacy] [--baud N] [--contexts N] [--link PATH]
-                                       start a virtual board and print the port to use`;
+                                       start a virtual board and print the port to use
+  atomik flash --board tangnano9k|ice40 <bitstream> [--sram] [--dry-run]
+                                       write a bitstream to a board (openFPGALoader / iceprog);
+                                       --sram: until power-off only; --dry-run: print the command`;
 
 function flag(args: string[], name: string): string | undefined {
   const at = args.indexOf(name);
@@ -95,12 +99,26 @@ async function emulate(args: string[]): Promise<void> {
   process.exit(1);
 }
 
+async function flashCommandLine(args: string[]): Promise<void> {
+  const board = flag(args, '--board');
+  if (board === undefined) throw new Error('flash needs --board tangnano9k or --board ice40');
+  const sram = has(args, '--sram');
+  const dryRun = has(args, '--dry-run');
+  const bitstream = args.shift();
+  if (!bitstream) throw new Error('flash needs the bitstream file');
+  noRest(args);
+  const command = flashCommand({ board: board as FlashBoard, bitstream, sram });
+  console.log(shellLine(command.command, command.args));
+  if (!dryRun) await runFlash(command);
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...args] = argv;
   switch (command) {
     case 'devices': return devices(args);
     case 'probe': return probeCommand(args);
     case 'emulate': return emulate(args);
+    case 'flash': return flashCommandLine(args);
     case undefined: case 'help': case '--help': case '-h':
       console.log(USAGE);
       return;
