@@ -8,7 +8,7 @@
 //   npm run bench:stream -- --quick 20K messages, nothing written (CI smoke run)
 import { mkdirSync, writeFileSync } from 'node:fs';
 
-import { AtomikTable, DeltaMessage, DeltaStream, jsEngine } from '../dist/index.js';
+import { AtomikTable, DeltaMessage, DeltaStream } from '../dist/index.js';
 import { createEngines, machine } from './harness.mjs';
 
 const quick = process.argv.includes('--quick');
@@ -23,7 +23,7 @@ const { engines } = createEngines();
 let seed = 12345;
 const rand = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 const senders = Array.from({ length: SENDERS }, (_, k) => new DeltaStream({ origin: k + 1, engine: 'js' }));
-const reference = new AtomikTable(CONTEXTS, { engine: jsEngine });
+const reference = new AtomikTable(CONTEXTS, { engine: 'js' });
 const frames = [];
 for (let i = 0; frames.length < MESSAGES; i++) {
   const addr = Math.floor(rand() * CONTEXTS);
@@ -103,7 +103,7 @@ variants.push({
 
 // ---- check once, then time round-robin ----------------------------------------
 for (const v of variants.slice(0, -1)) {
-  const fresh = v.name.includes('own contexts') ? new DeltaStream({ engine: 'js' }) : new DeltaStream({ table: new AtomikTable(CONTEXTS, { engine: v.name.includes('native') ? engines[1].engine : jsEngine }) });
+  const fresh = v.name.includes('own contexts') ? new DeltaStream({ engine: 'js' }) : new DeltaStream({ table: new AtomikTable(CONTEXTS, { engine: v.name.includes('native') ? 'native' : 'js' }) });
   v.run(fresh);
   const s = fresh.table ?? fresh;
   for (let i = 0; i < CONTEXTS; i += 997) if (s.read(i) !== reference.read(i)) throw new Error(`${v.name}: context ${i} differs from the reference`);
