@@ -1,9 +1,10 @@
 // The backend conformance suite against every backend: the in-process
 // engines, the virtual boards (host framed, host legacy, Cortex-M3 under
-// QEMU) and a real board when ATOMIK_TEST_PORT names one.
+// QEMU, our RTL under Verilator) and a real board when ATOMIK_TEST_PORT names one.
 import { afterAll, beforeAll } from 'vitest';
 import { open, startBoard, type Group, type VirtualBoard } from '../lib/index.js';
 import { backendSuite, type BackendTarget } from './helpers/backend-suite.js';
+import { RTL_TEST_BAUD, noRtl } from './helpers/boards.js';
 import { ENGINES } from './helpers/engines.js';
 import { missing } from './helpers/tools.js';
 
@@ -31,6 +32,7 @@ backendSuite(boardTarget('host board, framed', noCompiler && `${noCompiler} not 
 backendSuite(boardTarget('host board, legacy (official FPGA protocol)', noCompiler && `${noCompiler} not found`, () => startBoard({ legacy: true }), ['xor']));
 const noM3 = missing('make', 'arm-none-eabi-gcc', 'qemu-system-arm', 'socat');
 backendSuite(boardTarget('Cortex-M3 board under QEMU', noM3 && `${noM3} not found`, () => startBoard({ board: 'cortex-m3' }), ['xor', 'add']));
+backendSuite(boardTarget('rtl board under Verilator, legacy (official FPGA protocol)', noRtl, () => startBoard({ board: 'rtl', legacy: true, baud: RTL_TEST_BAUD }), ['xor']));
 
 const realPort = process.env.ATOMIK_TEST_PORT;
 let realGroups: Group[] = ['xor', 'add'];

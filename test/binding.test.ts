@@ -39,6 +39,21 @@ describe.skipIf(b === null)('native binding robustness', () => {
     expect([...acc]).toEqual([7n, 7n, 7n, 7n]);
   });
 
+  it('gather reads every index before overwriting it when out is the index memory', () => {
+    const size = 300;
+    const ref = BigUint64Array.from({ length: size }, (_, i) => BigInt(i) << 40n);
+    const acc = new BigUint64Array(size);
+    for (const shiftBytes of [-256, -64, -8, 0, 8, 64, 256]) {
+      const buf = new ArrayBuffer(4096);
+      const idx = new Uint32Array(buf, 1024, 128);
+      idx.set(Array.from({ length: 128 }, (_, i) => (i * 7 + 3) % size));
+      const want = Array.from(idx, (k) => BigInt(k) << 40n);
+      const out = new BigUint64Array(buf, 1024 + shiftBytes, 128);
+      expect(b!.gather(0, ref, acc, idx, out)).toBe(0);
+      expect([...out]).toEqual(want);
+    }
+  });
+
   it('mismatched lengths and bad groups are rejected', () => {
     const w = (n: number) => new BigUint64Array(n);
     expect(() => b!.scatter(0, w(4), w(3), new Uint32Array(1), w(1))).toThrow(RangeError);

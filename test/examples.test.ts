@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { missing } from './helpers/tools.js';
+import { redisSkipReason } from './helpers/redis.js';
 
 async function example(name: string, ...args: string[]): Promise<string> {
   const file = fileURLToPath(new URL(`../examples/${name}`, import.meta.url));
@@ -63,5 +64,24 @@ describe('examples', () => {
       'virtual host board (framed dialect, add group): 11 events -> count 7\n' +
         'no real board given: pass its port (node examples/hardware.mjs /dev/ttyUSB0) or set ATOMIK_PORT\n',
     );
+  });
+
+  it.skipIf(redisSkipReason() !== null)('replicas: three processes through Redis, one killed and restarted, exact totals', async () => {
+    const env = { ...process.env };
+    delete env.REDIS_URL;
+    const out = (await promisify(execFile)(process.execPath, [fileURLToPath(new URL('../examples/replicas.mjs', import.meta.url))], { env })).stdout;
+    const lines = out.split('\n');
+    expect(lines[0]).toBe('REDIS_URL not set: started a private redis-server (appendfsync always)');
+    const acked = Number(/^killed process B \(kill -9\) after Redis had acknowledged ([\d,]+) of its requests$/.exec(lines[1]!)![1]!.replace(/,/g, ''));
+    expect(acked).toBeGreaterThanOrEqual(5000);
+    expect(lines[2]).toBe('started B again: it takes a new origin id and serves 20,000 more');
+    const served = /^requests served, as every replica counts them: A 30000, B before the kill (\d+) \(>= (\d+) acknowledged\), C 30000, B again 20000$/.exec(lines[3]!)!;
+    const beforeKill = Number(served[1]);
+    expect(beforeKill).toBeGreaterThanOrEqual(acked);
+    const perRoute = lines[4]!.split(', ').map((part) => Number(part.split(' ')[1]));
+    expect(perRoute).toHaveLength(8);
+    const total = 80_000 + beforeKill;
+    expect(perRoute.reduce((a, b) => a + b, 0)).toBe(total);
+    expect(lines[5]).toBe(`all 3 live replicas agree; per-route total ${total} = requests served ${total}: exact`);
   });
 });

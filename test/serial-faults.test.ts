@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AtomikTable, DeviceError, open, openSerialTransport, startBoard, type Accumulator, type BatchResult, type Group, type VirtualBoard } from '../lib/index.js';
+import { LEGACY_BOARDS } from './helpers/boards.js';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
 import { missing } from './helpers/tools.js';
 
@@ -121,66 +122,72 @@ describe.skipIf(noProxy !== null)(`framed protocol through a faulty line${noProx
   }
 });
 
-describe.skipIf(noProxy !== null)(`official protocol through a faulty line${noProxy ? ` (skipped: ${noProxy} not found)` : ''}`, () => {
-  let board: VirtualBoard;
-  let proxy: FaultProxy;
-  beforeAll(async () => {
-    board = await startBoard({ legacy: true });
-    proxy = await startFaultProxy(board.port, 7);
-  });
-  afterAll(async () => {
-    await proxy?.stop();
-    await board?.stop();
-  });
+for (const { name, skip: noBoardHere, start } of LEGACY_BOARDS) {
+  const skip = noProxy ?? noBoardHere;
+  describe.skipIf(skip !== null)(`official protocol through a faulty line, ${name}${skip ? ` (skipped: ${skip})` : ''}`, () => {
+    let board: VirtualBoard;
+    let proxy: FaultProxy;
+    beforeAll(async () => {
+      board = await start();
+      proxy = await startFaultProxy(board.port, 7);
+    });
+    afterAll(async () => {
+      await proxy?.stop();
+      await board?.stop();
+    });
 
-  it('without verify, corruption goes unnoticed: the board ends on a wrong state', async () => {
-    const acc = await open({ backend: 'serial', port: proxy.port, lock: false, timeoutMs: 50 });
-    await acc.load(0, 0n);
-    const r = lcg(3);
-    let expected = 0n;
-    proxy.faults = { drop: 0, duplicate: 0, corrupt: 0.01, delayMs: 0 };
-    for (let k = 0; k < 300; k++) {
-      const d = r.u64() | 1n; // never zero
-      expected ^= d;
-      await acc.accum(0, d); // resolves: the protocol has no acknowledgement
-    }
-    proxy.faults = { drop: 0, duplicate: 0, corrupt: 0, delayMs: 0 };
-    expect(proxy.stats.corrupted).toBeGreaterThan(0);
-    let state: bigint | null = null;
-    try {
-      state = await acc.read(0);
-    } catch (err) {
-      expect(err).toBeInstanceOf(DeviceError); // the damage may also have eaten the reply
-    }
-    expect(state).not.toBe(expected);
-    await acc.close();
-  });
-
-  it('with verify, every corruption is detected and reported', async () => {
-    const acc = await open({ backend: 'serial', port: proxy.port, lock: false, timeoutMs: 50, verify: true });
-    await acc.load(0, 0n);
-    const r = lcg(4);
-    const before = proxy.stats.corrupted;
-    proxy.faults = { drop: 0, duplicate: 0, corrupt: 0.01, delayMs: 0 };
-    let detected = 0;
-    let confirmed = 0;
-    for (let k = 0; k < 300; k++) {
-      try {
-        await acc.accum(0, r.u64() | 1n);
-        confirmed++;
-      } catch (err) {
-        expect(err).toBeInstanceOf(DeviceError);
-        expect((err as Error).message).toMatch(/verify failed|no \d-byte reply/);
-        detected++;
+    it('without verify, corruption goes unnoticed: the board ends on a wrong state', async () => {
+      const acc = await open({ backend: 'serial', port: proxy.port, lock: false, timeoutMs: 50 });
+      await acc.load(0, 0n);
+      const r = lcg(3);
+      let expected = 0n;
+      const bytesBefore = proxy.stats.bytes;
+      proxy.faults = { drop: 0, duplicate: 0, corrupt: 0.01, delayMs: 0 };
+      for (let k = 0; k < 300; k++) {
+        const d = r.u64() | 1n; // never zero
+        expected ^= d;
+        await acc.accum(0, d); // resolves: the protocol has no acknowledgement
       }
-    }
-    proxy.faults = { drop: 0, duplicate: 0, corrupt: 0, delayMs: 0 };
-    expect(proxy.stats.corrupted - before).toBeGreaterThan(0);
-    expect(detected).toBeGreaterThan(0);
-    expect(confirmed + detected).toBe(300);
-    await acc.close();
+      // The writes resolve before the bytes reach the proxy: keep the faults on until they have.
+      while (proxy.stats.bytes - bytesBefore < 300 * 9) await new Promise((res) => setTimeout(res, 5));
+      proxy.faults = { drop: 0, duplicate: 0, corrupt: 0, delayMs: 0 };
+      expect(proxy.stats.corrupted).toBeGreaterThan(0);
+      let state: bigint | null = null;
+      try {
+        state = await acc.read(0);
+      } catch (err) {
+        expect(err).toBeInstanceOf(DeviceError); // the damage may also have eaten the reply
+      }
+      expect(state).not.toBe(expected);
+      await acc.close();
+    });
+
+    it('with verify, every corruption is detected and reported', async () => {
+      const acc = await open({ backend: 'serial', port: proxy.port, lock: false, timeoutMs: 50, verify: true });
+      await acc.load(0, 0n);
+      const r = lcg(4);
+      const before = proxy.stats.corrupted;
+      proxy.faults = { drop: 0, duplicate: 0, corrupt: 0.01, delayMs: 0 };
+      let detected = 0;
+      let confirmed = 0;
+      for (let k = 0; k < 300; k++) {
+        try {
+          await acc.accum(0, r.u64() | 1n);
+          confirmed++;
+        } catch (err) {
+          expect(err).toBeInstanceOf(DeviceError);
+          expect((err as Error).message).toMatch(/verify failed|no \d-byte reply/);
+          detected++;
+        }
+      }
+      proxy.faults = { drop: 0, duplicate: 0, corrupt: 0, delayMs: 0 };
+      expect(proxy.stats.corrupted - before).toBeGreaterThan(0);
+      expect(detected).toBeGreaterThan(0);
+      expect(confirmed + detected).toBe(300);
+      await acc.close();
+    });
   });
-});
+}
 
 describe.skipIf(noBoard !== null)(`a board that stops answering or goes away${noBoard ? ` (skipped: ${noBoard} not found)` : ''}`, () => {
   it('a silent board fails the pending operations with their list, in bounded time', async () => {
@@ -264,25 +271,27 @@ describe.skipIf(noBoard !== null)(`a board that stops answering or goes away${no
   });
 });
 
-describe.skipIf(noBoard !== null)('official protocol quirks on the legacy host board', () => {
-  it('bytes sent while a reply is due are dropped; the client never does that', async () => {
-    const board = await startBoard({ legacy: true });
-    const t = await openSerialTransport(board.port, { lock: false });
-    const received: number[] = [];
-    t.onData((d) => received.push(...d));
-    const A = (v: number) => Uint8Array.of(0x41, 0, 0, 0, 0, 0, 0, 0, v);
-    const settle = () => new Promise((r) => setTimeout(r, 50));
-    await t.write(Uint8Array.of(0x4c, 0, 0, 0, 0, 0, 0, 0, 0)); // L 0
-    await t.write(Uint8Array.from([0x52, ...A(0x11)])); // R and an A in the same breath
-    await settle();
-    await t.write(Uint8Array.of(0x52));
-    await settle();
-    expect(received).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]); // the A was lost
-    await t.close();
-    const acc = await open({ backend: 'serial', port: board.port, lock: false });
-    await Promise.all([acc.read(0), acc.accum(0, 0x11n), acc.read(0)]);
-    expect(await acc.read(0)).toBe(0x11n);
-    await acc.close();
-    await board.stop();
+for (const { name, skip, start } of LEGACY_BOARDS) {
+  describe.skipIf(skip !== null)(`official protocol quirks on the legacy ${name}${skip ? ` (skipped: ${skip})` : ''}`, () => {
+    it('bytes sent while a reply is due are dropped; the client never does that', async () => {
+      const board = await start();
+      const t = await openSerialTransport(board.port, { lock: false });
+      const received: number[] = [];
+      t.onData((d) => received.push(...d));
+      const A = (v: number) => Uint8Array.of(0x41, 0, 0, 0, 0, 0, 0, 0, v);
+      const settle = () => new Promise((r) => setTimeout(r, 50));
+      await t.write(Uint8Array.of(0x4c, 0, 0, 0, 0, 0, 0, 0, 0)); // L 0
+      await t.write(Uint8Array.from([0x52, ...A(0x11)])); // R and an A in the same breath
+      await settle();
+      await t.write(Uint8Array.of(0x52));
+      await settle();
+      expect(received).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]); // the A was lost
+      await t.close();
+      const acc = await open({ backend: 'serial', port: board.port, lock: false });
+      await Promise.all([acc.read(0), acc.accum(0, 0x11n), acc.read(0)]);
+      expect(await acc.read(0)).toBe(0x11n);
+      await acc.close();
+      await board.stop();
+    });
   });
-});
+}

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "device.h"
+#include "golden_fields.h"
 
 static uint8_t out[8192];
 static size_t out_len;
@@ -17,39 +18,6 @@ static void capture(void *user, const uint8_t *data, size_t len) {
   (void)user;
   if (out_len + len <= sizeof out) memcpy(out + out_len, data, len);
   out_len += len;
-}
-
-/*
- * Returns the next string value of "dialect", "send" or "expect" after *at,
- * with the key in *key; the value is NUL-terminated in place.
- */
-static char *next_field(char **at, const char **key) {
-  static const char *const keys[] = {"dialect", "send", "expect"};
-  char *best = NULL;
-  size_t best_len = 0;
-  for (int k = 0; k < 3; k++) {
-    char pattern[32];
-    snprintf(pattern, sizeof pattern, "\"%s\": \"", keys[k]);
-    char *p = strstr(*at, pattern);
-    if (p && (!best || p < best)) {
-      best = p;
-      best_len = strlen(pattern);
-      *key = keys[k];
-    }
-  }
-  if (!best) return NULL;
-  char *value = best + best_len;
-  char *end = strchr(value, '"');
-  if (!end) return NULL;
-  *end = '\0';
-  *at = end + 1;
-  return value;
-}
-
-static size_t unhex(const char *hex, uint8_t *bytes) {
-  size_t n = strlen(hex) / 2;
-  for (size_t i = 0; i < n; i++) sscanf(hex + 2 * i, "%2hhx", &bytes[i]);
-  return n;
 }
 
 int main(int argc, char **argv) {

@@ -1,6 +1,7 @@
 // Chooses the in-process engine: an explicit choice, else ATOMIK_BACKEND,
 // else 'auto' (native when the addon loads, js otherwise). The result says
 // which engine runs and why the other one does not.
+import { AtomikError } from '../errors.js';
 import { oneOf } from '../validate.js';
 import { jsEngine } from './js.js';
 import { createNativeEngine, loadNative } from './native.js';
@@ -43,7 +44,7 @@ export function selectEngine(choice?: unknown, optionName = 'options.engine'): E
   }
   const native = nativeEngineOrError();
   if (wanted === 'native') {
-    if (native instanceof Error) throw new Error(`${source}: ${native.message}`);
+    if (native instanceof Error) throw new AtomikError('ERR_ATOMIK_NATIVE_UNAVAILABLE', `${source}: ${native.message}`);
     return { engine: native, reason: `native requested (${source})`, rejected: { js: `not requested (${source})` } };
   }
   if (native instanceof Error) {

@@ -23,7 +23,7 @@ echo "sanitizer build: $addon"
 # The suites that drive the addon; the serial ones spawn compilers, QEMU and
 # socat, which must not run with the ASan runtime preloaded.
 if [ $# -eq 0 ]; then
-  set -- test/conformance.test.ts test/properties.test.ts test/errors.test.ts test/binding.test.ts \
+  set -- test/conformance.test.ts test/properties.test.ts test/errors.test.ts test/binding.test.ts test/hostile-input.test.ts \
     test/golden.test.ts test/loader.test.ts
 fi
 # Node keeps some allocations until exit on purpose: leak reports would be noise.

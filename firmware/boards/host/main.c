@@ -16,18 +16,17 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "device.h"
+#include "pty.h"
 
 static volatile sig_atomic_t stop;
 static void on_signal(int sig) {
@@ -100,24 +99,6 @@ static void on_tx(void *user, const uint8_t *data, size_t len) {
   }
 }
 
-static int open_pty(char *path, size_t size, int *keep_slave) {
-  int master = posix_openpt(O_RDWR | O_NOCTTY);
-  if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0) return -1;
-  if (ptsname_r(master, path, size) != 0) return -1;
-  /* Raw mode on the slave side, and one descriptor kept open so that the
-     master does not see hang-ups while no client is connected. */
-  int slave = open(path, O_RDWR | O_NOCTTY);
-  if (slave < 0) return -1;
-  struct termios tio;
-  if (tcgetattr(slave, &tio) == 0) {
-    cfmakeraw(&tio);
-    tcsetattr(slave, TCSANOW, &tio);
-  }
-  *keep_slave = slave;
-  fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
-  return master;
-}
-
 static void usage(void) {
   fprintf(stderr, "usage: atomik-host-board [--legacy] [--baud N] [--contexts N] [--name S] [--link PATH]\n");
   exit(2);
@@ -157,7 +138,7 @@ int main(int argc, char **argv) {
   char path[128];
   int slave = -1;
   board b = {0};
-  b.master = open_pty(path, sizeof path, &slave);
+  b.master = atomik_open_pty(path, sizeof path, &slave);
   if (b.master < 0) {
     perror("atomik-host-board: cannot create a pseudo-terminal");
     return 1;

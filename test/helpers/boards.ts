@@ -1,0 +1,32 @@
+// The virtual boards that speak the official FPGA protocol, for the tests
+// that run on each of them.
+import { startBoard, type VirtualBoard } from '../../lib/index.js';
+import { missing } from './tools.js';
+
+/**
+ * The rtl board's UART runs at 16 clocks a bit in the tests (27 MHz /
+ * 1,687,500 baud), so the simulation outruns the host; on the board it is
+ * 234 (115200 baud). The RTL unit tests (make rtl-test) use 16 as well.
+ */
+export const RTL_TEST_BAUD = 1_687_500;
+
+export const noRtl = (() => {
+  const tool = missing('make', 'verilator', 'g++');
+  return tool && `${tool} not found`;
+})();
+
+export interface LegacyBoard {
+  name: string;
+  skip: string | null;
+  start(options?: { link?: string }): Promise<VirtualBoard>;
+}
+
+const noHost = (() => {
+  const tool = missing('make', 'cc');
+  return tool && `${tool} not found`;
+})();
+
+export const LEGACY_BOARDS: LegacyBoard[] = [
+  { name: 'host board', skip: noHost, start: (o = {}) => startBoard({ legacy: true, ...o }) },
+  { name: 'rtl board', skip: noRtl, start: (o = {}) => startBoard({ board: 'rtl', legacy: true, baud: RTL_TEST_BAUD, ...o }) },
+];
