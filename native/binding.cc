@@ -11,6 +11,8 @@
 
 static_assert(sizeof(atomik_op) == 16, "batch ops are 16 bytes");
 
+void RegisterStream(Napi::Env env, Napi::Object exports);  // native/stream_binding.cc
+
 namespace {
 
 template <typename T>
@@ -246,6 +248,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports["foldPositional"] = Napi::Function::New(env, FoldPositional, "foldPositional");
   exports["applyBatch"] = Napi::Function::New(env, ApplyBatch, "applyBatch");
   exports["batchChecksum"] = Napi::Function::New(env, BatchChecksum, "batchChecksum");
+  RegisterStream(env, exports);
   return exports;
 }
 
