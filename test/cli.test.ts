@@ -1,4 +1,4 @@
-// The atomik-node command line, run as a user would (the built dist/cli.js).
+// The atomik-node command line, run as a user would (the built dist/cli.cjs).
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,7 +34,7 @@ describe('atomik-node CLI', () => {
   });
 
   it('every subcommand answers --help and -h with its own usage, and does nothing else', async () => {
-    for (const command of ['devices', 'probe', 'emulate']) {
+    for (const command of ['devices', 'probe', 'emulate', 'flash']) {
       for (const asked of [[command, '--help'], [command, '-h'], ['help', command]]) {
         const r = await run(asked);
         expect([r.code, r.stderr]).toEqual([0, '']);

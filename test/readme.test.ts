@@ -17,7 +17,8 @@ declare const deltas: BigUint64Array, values: BigUint64Array, out: BigUint64Arra
 declare const other: InstanceType<P['AtomikContext']>, msg: InstanceType<P['DeltaMessage']>;
 declare const ops: import('atomik-node').BatchOp[];
 declare const addr: number, epoch: number, seq: number, position: number, delta: bigint, oldChunk: bigint, newChunk: bigint;
-declare const data: Uint8Array, changed: Uint8Array;
+declare const data: Uint8Array, changed: Uint8Array, route: number;
+declare const log: { warn(...args: unknown[]): void };
 `;
 
 function diagnostics(source: string): string[] {
