@@ -60,7 +60,7 @@ describe('atomik flash', () => {
     symlinkSync(process.execPath, join(path, 'node'));
     const r = await run(['flash', '--board', 'tangnano9k', fs], { ...process.env, PATH: path });
     rmSync(path, { recursive: true, force: true });
-    expect([r.code, r.stderr.trim()]).toEqual([1, 'atomik-node: openFPGALoader not found: install it (Debian package openfpgaloader)']);
+    expect([r.code, r.stderr.trim()]).toEqual([1, 'atomik-node: flashing needs openFPGALoader, which is not installed (Debian: apt-get install openfpgaloader)']);
   });
 
   const noIceprog = missing('iceprog');
