@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // atomik-node (also installed as `atomik`): find, probe and emulate ATOMiK boards.
 import { startBoard, type BoardKind } from './board/emulate.js';
+import { flashCommand, runFlash, shellLine, type FlashBoard } from './board/flash.js';
 import { listPorts } from './serial/discover.js';
 import { probe } from './serial/probe.js';
 import { openSerialTransport } from './serial/transport.js';
@@ -22,6 +23,12 @@ const COMMANDS = {
       'start a virtual board and print the port to use: the firmware on a pseudo-terminal (host), under\n' +
       'qemu-system-arm (cortex-m3), or our Verilog design under Verilator (rtl); --legacy speaks the\n' +
       'official FPGA protocol; --baud paces the line; --link also exposes the port at PATH. Ctrl-C stops it.',
+  },
+  flash: {
+    usage: `${NAME} flash --board tangnano9k|ice40 <bitstream> [--sram] [--dry-run]`,
+    help:
+      'write a bitstream to a board through openFPGALoader (tangnano9k) or iceprog (ice40);\n' +
+      '--sram loads it until power-off only; --dry-run prints the command without running it.',
   },
 } as const;
 type Command = keyof typeof COMMANDS;
@@ -118,7 +125,20 @@ async function emulate(args: string[]): Promise<void> {
   process.exit(1);
 }
 
-const RUN: Record<Command, (args: string[]) => Promise<void>> = { devices, probe: probeCommand, emulate };
+async function flashCommandLine(args: string[]): Promise<void> {
+  const board = flag(args, '--board');
+  if (board === undefined) throw new Error('flash needs --board tangnano9k or --board ice40');
+  const sram = has(args, '--sram');
+  const dryRun = has(args, '--dry-run');
+  const bitstream = args.shift();
+  if (!bitstream) throw new Error('flash needs the bitstream file');
+  noRest(args);
+  const command = flashCommand({ board: board as FlashBoard, bitstream, sram });
+  console.log(shellLine(command.command, command.args));
+  if (!dryRun) await runFlash(command);
+}
+
+const RUN: Record<Command, (args: string[]) => Promise<void>> = { devices, probe: probeCommand, emulate, flash: flashCommandLine };
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...args] = argv;

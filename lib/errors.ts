@@ -16,7 +16,16 @@ export type AtomikErrorCode =
   | 'ERR_ATOMIK_DEVICE'
   | 'ERR_ATOMIK_MALFORMED_FRAME'
   | 'ERR_ATOMIK_MISSING_TOOL'
+  | DeltaStreamErrorCode
   | ReplicationErrorCode;
+
+/** The codes of DeltaStream (lib/message.ts). */
+export type DeltaStreamErrorCode =
+  | 'ERR_ATOMIK_NO_ORIGIN'
+  | 'ERR_ATOMIK_NO_COUNTER'
+  | 'ERR_ATOMIK_OUTBOX_FULL'
+  | 'ERR_ATOMIK_NO_OUTBOX'
+  | 'ERR_ATOMIK_BAD_STREAM_STATE';
 
 /** The codes of ReplicationError. */
 export type ReplicationErrorCode =

@@ -31,6 +31,8 @@ export class AtomikTable {
   readonly group: Group;
   readonly engine: Engine;
   readonly #core: TableCore;
+  readonly #acc: BigUint64Array; // the core's, held here too: the scalar accum is the hot path
+  readonly #additive: boolean;
 
   static {
     coreOf = (table) => table.#core;
@@ -43,6 +45,8 @@ export class AtomikTable {
     this.group = groupOption(options.group);
     this.engine = resolveEngine(options.engine);
     this.#core = new TableCore(size, this.group, this.engine);
+    this.#acc = this.#core.acc;
+    this.#additive = this.#core.additive;
   }
 
   load(i: number, value: bigint): void {
@@ -52,7 +56,8 @@ export class AtomikTable {
   accum(i: number, delta: bigint): void {
     index(i, this.size, 'index');
     if (typeof delta !== 'bigint' || delta < 0n || delta > U64_MAX) u64(delta, 'delta');
-    this.#core.accum(i, delta);
+    // BigUint64Array stores wrap modulo 2^64, which is exactly the add group.
+    this.#acc[i] = this.#additive ? this.#acc[i]! + delta : this.#acc[i]! ^ delta;
   }
 
   /** Applies every delta of the array to context i (one engine call). */

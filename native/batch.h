@@ -47,10 +47,13 @@ enum {
 size_t atomik_batch_bytes(uint32_t n);
 
 /*
- * Fletcher-style sums over the entry's little-endian u32 words, the checksum
- * field read as zero: a = sum of words, b = sum of the running a, both mod
- * 2^32; checksum = b << 32 | a. `len` must be a multiple of 8. It detects
- * corrupted and misframed entries; it is not a message authentication code.
+ * Fletcher-style sums in four lanes over the entry's little-endian u32
+ * words w_i, the checksum field read as zero: lane l = i mod 4 keeps
+ * a_l = sum of its words and b_l = sum of its running a_l, all mod 2^32;
+ * checksum = (b_0 + 3 b_1 + 5 b_2 + 7 b_3) << 32 | (a_0 + a_1 + a_2 + a_3).
+ * Four lanes let both C (vectors) and JS (independent chains) run it at
+ * memory speed. It detects damaged, reordered and misframed entries; it is
+ * not a message authentication code.
  */
 uint64_t atomik_batch_checksum(const uint8_t *entry, size_t len);
 

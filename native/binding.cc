@@ -8,9 +8,10 @@
 
 #include "atomik.h"
 #include "batch.h"
-#include "read_ceiling.h"
 
 static_assert(sizeof(atomik_op) == 16, "batch ops are 16 bytes");
+
+void RegisterStream(Napi::Env env, Napi::Object exports);  // native/stream_binding.cc
 
 namespace {
 
@@ -210,13 +211,6 @@ Napi::Value FoldPositional(const Napi::CallbackInfo &info) {
   return Napi::BigInt::New(info.Env(), atomik_fold_positional(data, len));
 }
 
-// readCeiling(words) -> bigint: the benchmark's memory-read baseline.
-Napi::Value ReadCeiling(const Napi::CallbackInfo &info) {
-  View<uint64_t> w = Words(info, 0);
-  if (!w.ok) return info.Env().Undefined();
-  return Napi::BigInt::New(info.Env(), atomik_read_ceiling_sum(w.data, w.length));
-}
-
 // applyBatch(group, reference, accumulator, partition, entry) -> status:
 // one replication entry checked whole, then scattered (native/batch.h).
 Napi::Value ApplyBatch(const Napi::CallbackInfo &info) {
@@ -252,9 +246,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports["exec"] = Napi::Function::New(env, Exec, "exec");
   exports["foldXor"] = Napi::Function::New(env, FoldXor, "foldXor");
   exports["foldPositional"] = Napi::Function::New(env, FoldPositional, "foldPositional");
-  exports["readCeiling"] = Napi::Function::New(env, ReadCeiling, "readCeiling");
   exports["applyBatch"] = Napi::Function::New(env, ApplyBatch, "applyBatch");
   exports["batchChecksum"] = Napi::Function::New(env, BatchChecksum, "batchChecksum");
+  RegisterStream(env, exports);
   return exports;
 }
 

@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { startBoard } from '../lib/index.js';
+import { startBoard } from '../lib/board/index.js';
 import { TOOL_PACKAGES, requireTools } from '../lib/board/emulate.js';
 import { missing } from './helpers/tools.js';
 
-const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const cli = fileURLToPath(new URL('../dist/cli.cjs', import.meta.url));
 const run = async (args: string[], env: NodeJS.ProcessEnv = process.env) => {
   try {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { env });

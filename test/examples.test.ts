@@ -52,9 +52,19 @@ describe('examples', () => {
     );
   });
 
+  it('restart: a sender restarted from scratch loses updates, one restored from its saved state loses none and doubles none', async () => {
+    expect(await example('restart.mjs')).toBe(
+      [
+        'restarted from scratch       : sent 60, receiver counts 25; applied 25, duplicate 35, stale 0',
+        'restored from its saved state: sent 60, receiver counts 60; applied 60, duplicate 10, stale 0',
+        '',
+      ].join('\n'),
+    );
+  });
+
   it('state sync across worker threads: duplicates break apply(), receive() is exact', async () => {
     const line = (group: string) =>
-      `${group}: 4 replicas x 250 updates, 100 messages duplicated, every message reordered; apply(): 0/4 replicas exact; receive(): 4/4 exact, 0 with gaps`;
+      `${group}: 4 replicas x 250 updates, 108 messages duplicated, every message reordered; apply(): 0/4 replicas exact; receive(): 4/4 exact, 0 with gaps`;
     expect(await example('state-sync.mjs')).toBe(`${line('xor')}\n${line('add')}\n`);
     await expect(example('state-sync.mjs', '1')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('usage: node examples/state-sync.mjs [workers: 2..255]') });
   });

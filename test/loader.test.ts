@@ -6,7 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadNative, open, startBoard } from '../lib/index.js';
+import { open } from '../lib/index.js';
+import { loadNative } from '../lib/engine/native.js';
+import { startBoard } from '../lib/board/index.js';
 import { missing } from './helpers/tools.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -2,7 +2,8 @@
 // native engines agree on random sequences of operations.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AtomikContext, AtomikTable, Fingerprint, jsEngine, type BatchOp, type Group } from '../lib/index.js';
+import { AtomikContext, AtomikTable, Fingerprint, type BatchOp, type Group } from '../lib/index.js';
+import { jsEngine } from '../lib/engine/js.js';
 import { ENGINES } from './helpers/engines.js';
 
 const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });

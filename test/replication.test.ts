@@ -171,6 +171,23 @@ describe.skipIf(skip)(`replicated tables on redis-server${skip ? ` (skipped: ${s
     await Promise.all([r.close(), ro.close(), proxy.close()]);
   });
 
+  it('Redis forgetting acknowledged batches that the publisher no longer holds stops it with ERR_ATOMIK_LOG_LOST', async () => {
+    const name = fresh('log-lost');
+    const t = new AtomikTable(8, { group: 'add' });
+    const r = await replicate(t, { redis: server.url, name });
+    const errors: string[] = [];
+    r.on('error', (err: ReplicationError) => errors.push(err.code));
+    r.accum(1, 1n);
+    await r.flush();
+    await r.caughtUp(); // read back: the publisher keeps nothing of batch 1 now
+    await admin.del(`atomik:{${name}:0}:heads`); // as after a crash with appendfsync everysec
+    r.accum(2, 1n);
+    await expect(r.flush()).rejects.toMatchObject({ code: 'ERR_ATOMIK_LOG_LOST', message: expect.stringContaining('Redis lost batch 1 of origin') });
+    expect(errors).toEqual(['ERR_ATOMIK_LOG_LOST']);
+    expect(r.failure?.code).toBe('ERR_ATOMIK_LOG_LOST');
+    expect(() => r.accum(0, 1n)).toThrow(expect.objectContaining({ code: 'ERR_ATOMIK_REPLICA_CLOSED' }));
+  });
+
   it('snapshots trim the log; a late joiner catches up from the snapshot exactly; Redis memory stays bounded', async () => {
     const name = fresh('trim');
     const size = 65536;

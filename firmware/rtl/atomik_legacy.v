@@ -12,10 +12,13 @@
 // finish any command); bytes that arrive while a reply is on the line are
 // dropped; after reset the state and the accumulator are zero.
 //
-// No payload or reply buffer: a payload byte is shifted straight into the
-// reference (L) or XORed into the accumulator's top byte while it rotates
-// (A); a reply rotates both registers a byte at a time. After 8 bytes they
-// are back in place, and nothing can look at them in between.
+// No payload or reply buffer: both registers only ever shift left by a
+// byte. A payload byte of L enters the reference while a zero byte enters
+// the accumulator; a payload byte of A is XORed into the accumulator's top
+// byte as it rotates; a reply rotates both. After 8 bytes they are back in
+// place (or loaded, or cleared), and no command can look at them in between.
+// With no other way to change them, each bit costs a flip-flop with an
+// enable and, for the lowest byte, one LUT.
 // Synchronous, active-high reset.
 `default_nettype none
 module atomik_legacy #(
@@ -63,12 +66,25 @@ module atomik_legacy #(
 
   wire [7:0] state_top = reference[63:56] ^ accumulator[63:56];
   wire last_byte = count == 3'd7;
+  wire take_payload = state == PAYLOAD && rx_valid;
+  wire send_byte = state == REPLY && !tx_busy && !tx_start && !reply_done;
+  wire rotate = send_byte && reply != REPLY_S;
+
+  always @(posedge clk) begin
+    if (rst) begin
+      reference <= 64'd0;
+      accumulator <= 64'd0;
+    end else begin
+      if ((take_payload && is_load) || rotate)
+        reference <= {reference[55:0], take_payload ? rx_data : reference[63:56]};
+      if (take_payload || rotate)
+        accumulator <= {accumulator[55:0], !take_payload ? accumulator[63:56] : is_load ? 8'd0 : accumulator[63:56] ^ rx_data};
+    end
+  end
 
   always @(posedge clk) begin
     tx_start <= 1'b0;
     if (rst) begin
-      reference <= 64'd0;
-      accumulator <= 64'd0;
       state <= IDLE;
       is_load <= 1'b0;
       reply <= REPLY_R;
@@ -92,30 +108,17 @@ module atomik_legacy #(
           end
         PAYLOAD:
           if (rx_valid) begin
-            if (is_load) begin
-              reference <= {reference[55:0], rx_data};
-              accumulator <= 64'd0;
-            end else begin
-              accumulator <= {accumulator[55:0], accumulator[63:56] ^ rx_data};
-            end
             count <= count + 3'd1;
             if (last_byte) state <= IDLE;
           end
         default:  // REPLY: received bytes are dropped until the reply has left
-          if (!tx_busy && !tx_start) begin
-            if (!reply_done) begin
-              tx_start <= 1'b1;
-              tx_data <= reply == REPLY_S ? {clean, 7'd0}
-                       : reply == REPLY_R ? state_top : reference[63:56];
-              if (reply != REPLY_S) begin
-                reference <= {reference[55:0], reference[63:56]};
-                accumulator <= {accumulator[55:0], accumulator[63:56]};
-              end
-              count <= count + 3'd1;
-              reply_done <= reply == REPLY_S || last_byte;
-            end else begin
-              state <= IDLE;
-            end
+          if (send_byte) begin
+            tx_start <= 1'b1;
+            tx_data <= reply == REPLY_S ? {clean, 7'd0} : reply == REPLY_R ? state_top : reference[63:56];
+            count <= count + 3'd1;
+            reply_done <= reply == REPLY_S || last_byte;
+          end else if (!tx_busy && !tx_start) begin
+            state <= IDLE;
           end
       endcase
     end

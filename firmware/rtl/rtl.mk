@@ -2,9 +2,11 @@
 #
 #   make rtl-board [RTL_DESIGN=legacy] [RTL_CPB=234] [RTL_OUT=dir]
 #        RTL_OUT/atomik-rtl-<design>-<cpb>: the design behind a PTY
-#   make rtl-test [RTL_CPB=16]   the RTL unit tests (UART, dialect, golden
+#   make rtl-test [RTL_TEST_CPB=16]   the RTL unit tests (UART, dialect, golden
 #        vectors, differential against the C device core)
 #
+# Every register of the design is reset, so X values are resolved for speed
+# (--x-assign/--x-initial fast).
 # RTL_CPB is the design's clocks per bit: 234 is 115200 baud from the
 # 27 MHz crystal of a Tang Nano 9K; tests use a small value to run fast.
 
@@ -14,10 +16,10 @@ RTL_CPB ?= 234
 RTL_OUT ?= $(BUILD)/rtl
 RTL_UART := rtl/uart_rx.v rtl/uart_tx.v
 RTL_SOURCES_legacy := rtl/atomik_legacy.v $(RTL_UART)
-RTL_SIM := rtl/sim/line.h
-VERILATE = $(VERILATOR) --cc --exe --build -j 2 -Wall --prefix Vdesign \
+RTL_SIM := rtl/sim/line.h rtl/rtl.mk
+VERILATE = $(VERILATOR) --cc --exe --build -j 2 -Wall --prefix Vdesign --x-assign fast --x-initial fast \
   -GCLKS_PER_BIT=$(1) -CFLAGS "-std=c++17 -DCLKS_PER_BIT=$(1) -I$(CURDIR)/rtl/sim -I$(CURDIR)/boards/host -I$(CURDIR)/core -I$(CURDIR)/test -I$(CURDIR)/../native -Wall -Wextra" \
-  -MAKEFLAGS "OPT_FAST=-O2 OPT_SLOW=-O2 OPT_GLOBAL=-O2"
+  -MAKEFLAGS "OPT_FAST=-O3 OPT_SLOW=-O3 OPT_GLOBAL=-O3"
 
 RTL_BOARD := $(RTL_OUT)/atomik-rtl-$(RTL_DESIGN)-$(RTL_CPB)
 .PHONY: rtl-board rtl-test

@@ -23,7 +23,6 @@ export interface NativeBinding {
   batchChecksum(entry: Uint8Array): bigint;
   foldXor(data: ArrayBufferView): bigint;
   foldPositional(data: ArrayBufferView): bigint;
-  readCeiling(words: BigUint64Array): bigint;
 }
 
 /** Must match ATOMIK_ABI_VERSION in native/atomik.h. */
@@ -93,7 +92,20 @@ function check(status: number, what: string): boolean {
   return true;
 }
 
+// Engines made here: the only objects besides jsEngine that the `engine` option accepts.
+const created = new WeakSet<object>();
+
+export function isNativeEngine(value: unknown): value is Engine {
+  return typeof value === 'object' && value !== null && created.has(value);
+}
+
 export function createNativeEngine(b: NativeBinding): Engine {
+  const engine = nativeEngineOver(b);
+  created.add(engine);
+  return engine;
+}
+
+function nativeEngineOver(b: NativeBinding): Engine {
   const g = (group: Group) => GROUP_CODE[group];
   return {
     name: 'native',

@@ -4,7 +4,7 @@
 import { AtomikError } from '../errors.js';
 import { oneOf } from '../validate.js';
 import { jsEngine } from './js.js';
-import { createNativeEngine, loadNative } from './native.js';
+import { createNativeEngine, isNativeEngine, loadNative } from './native.js';
 import type { Engine } from './types.js';
 
 export type EngineChoice = 'auto' | 'js' | 'native';
@@ -65,9 +65,13 @@ export function defaultEngine(): Engine {
   return defaultSelection.engine;
 }
 
-/** Resolves a class's `engine` option: an Engine object, a choice, or the default. */
+/**
+ * Resolves a class's `engine` option: a choice, the default, or an engine
+ * this package made (another instance's `engine`); look-alike objects are
+ * refused, since the kernels trust their engine.
+ */
 export function resolveEngine(option: unknown): Engine {
   if (option === undefined) return defaultEngine();
-  if (typeof option === 'object' && option !== null && 'reduce' in option && 'name' in option) return option as Engine;
+  if (option === jsEngine || isNativeEngine(option)) return option as Engine;
   return selectEngine(option).engine;
 }

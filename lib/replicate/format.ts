@@ -5,6 +5,7 @@
 // checks that both agree.
 import { GROUP_CODE, type Group } from '../group.js';
 import { NATIVE_LE } from '../engine/ops.js';
+import { allBelow } from '../validate.js';
 
 export const BATCH_MAGIC = 0x42444b41; // "AKDB" as a little-endian u32
 export const BATCH_VERSION = 1;
@@ -59,20 +60,52 @@ function u32Words(entry: Uint8Array): Uint32Array | null {
   return NATIVE_LE && entry.byteOffset % 4 === 0 ? new Uint32Array(entry.buffer, entry.byteOffset, entry.length >>> 2) : null;
 }
 
-/** Fletcher-style sums over little-endian u32 words, the checksum field read as 0 (see native/batch.h). */
+/** Four-lane Fletcher sums over little-endian u32 words, the checksum field read as 0 (see native/batch.h). */
 export function batchChecksum(entry: Uint8Array): bigint {
   const words = entry.length >>> 2;
-  const w = u32Words(entry);
-  const view = w ? null : new DataView(entry.buffer, entry.byteOffset, entry.byteLength);
-  let a = 0;
-  let b = 0;
-  for (let i = 0; i < words; i++) {
-    const at = i * 4;
-    const x = at === CHECKSUM_OFFSET || at === CHECKSUM_OFFSET + 4 ? 0 : w ? w[i]! : view!.getUint32(at, true);
-    a = (a + x) >>> 0;
-    b = (b + a) >>> 0;
+  const w = u32Words(entry) ?? littleEndianWords(entry, words);
+  let a0 = 0;
+  let a1 = 0;
+  let a2 = 0;
+  let a3 = 0;
+  let b0 = 0;
+  let b1 = 0;
+  let b2 = 0;
+  let b3 = 0;
+  const whole = words & ~3;
+  for (let i = 0; i < whole; i += 4) {
+    a0 = (a0 + w[i]!) | 0;
+    b0 = (b0 + a0) | 0;
+    a1 = (a1 + w[i + 1]!) | 0;
+    b1 = (b1 + a1) | 0;
+    a2 = (a2 + w[i + 2]!) | 0;
+    b2 = (b2 + a2) | 0;
+    a3 = (a3 + w[i + 3]!) | 0;
+    b3 = (b3 + a3) | 0;
   }
-  return (BigInt(b) << 32n) | BigInt(a);
+  const a = [a0, a1, a2, a3];
+  const b = [b0, b1, b2, b3];
+  for (let i = whole; i < words; i++) {
+    a[i & 3] = (a[i & 3]! + w[i]!) | 0;
+    b[i & 3] = (b[i & 3]! + a[i & 3]!) | 0;
+  }
+  // Take the checksum field's words back out: word w at lane position p
+  // added w to a and (count - p) * w to b.
+  for (let i = CHECKSUM_OFFSET >>> 2; i < (CHECKSUM_OFFSET >>> 2) + 2 && i < words; i++) {
+    const count = Math.floor((words - (i & 3) + 3) / 4);
+    a[i & 3] = (a[i & 3]! - w[i]!) | 0;
+    b[i & 3] = (b[i & 3]! - Math.imul(count - (i >>> 2), w[i]!)) | 0;
+  }
+  const sumA = (a[0]! + a[1]! + a[2]! + a[3]!) >>> 0;
+  const sumB = (b[0]! + Math.imul(3, b[1]!) + Math.imul(5, b[2]!) + Math.imul(7, b[3]!)) >>> 0;
+  return (BigInt(sumB) << 32n) | BigInt(sumA);
+}
+
+function littleEndianWords(entry: Uint8Array, words: number): Uint32Array {
+  const view = new DataView(entry.buffer, entry.byteOffset, entry.byteLength);
+  const out = new Uint32Array(words);
+  for (let i = 0; i < words; i++) out[i] = view.getUint32(4 * i, true);
+  return out;
 }
 
 /**
@@ -155,43 +188,52 @@ export function applyBatchJs(group: Group, acc: BigUint64Array, partition: numbe
   if (batchChecksum(entry) !== new DataView(entry.buffer, entry.byteOffset + CHECKSUM_OFFSET, 8).getBigUint64(0, true)) return BATCH_STATUS.checksum;
   if (header.group !== group) return BATCH_STATUS.group;
   if (n === 0) return BATCH_STATUS.ok;
-  const idxAt = entry.byteOffset + BATCH_HEADER_BYTES;
-  const deltaAt = idxAt + paddedIndexBytes(n);
-  let idx: Uint32Array;
-  let d: Uint32Array;
-  if (NATIVE_LE) {
-    idx = new Uint32Array(entry.buffer, idxAt, n);
-    d = new Uint32Array(entry.buffer, deltaAt, 2 * n);
-  } else {
-    const view = new DataView(entry.buffer, entry.byteOffset, entry.byteLength);
-    idx = new Uint32Array(n);
-    d = new Uint32Array(2 * n);
-    for (let i = 0; i < n; i++) {
-      idx[i] = view.getUint32(BATCH_HEADER_BYTES + 4 * i, true);
-      d[2 * i] = view.getUint32(deltaAt - entry.byteOffset + 8 * i, true);
-      d[2 * i + 1] = view.getUint32(deltaAt - entry.byteOffset + 8 * i + 4, true);
-    }
-  }
-  let max = 0;
-  for (let i = 0; i < n; i++) if (idx[i]! > max) max = idx[i]!;
-  if (max >= acc.length) return BATCH_STATUS.range;
-  // d holds little-endian lanes: [lo, hi] per delta.
+  const [idx, d] = NATIVE_LE ? columnViews(entry, n) : columnCopies(entry, n);
+  if (!allBelow(idx, acc.length)) return BATCH_STATUS.range;
   const a = new Uint32Array(acc.buffer, acc.byteOffset, acc.length * 2);
-  const LO = NATIVE_LE ? 0 : 1;
-  const HI = 1 - LO;
-  if (group === 'xor') {
-    for (let j = 0; j < n; j++) {
-      const k = idx[j]! * 2;
-      a[k + LO] = a[k + LO]! ^ d[2 * j]!;
-      a[k + HI] = a[k + HI]! ^ d[2 * j + 1]!;
-    }
-  } else {
-    for (let j = 0; j < n; j++) {
-      const k = idx[j]! * 2;
-      const lo = a[k + LO]! + d[2 * j]!;
-      a[k + LO] = lo;
-      a[k + HI] = a[k + HI]! + d[2 * j + 1]! + (lo >= TWO32 ? 1 : 0);
-    }
-  }
+  if (group === 'xor') scatterXorLanes(a, idx, d, n);
+  else scatterAddLanes(a, idx, d, n);
   return BATCH_STATUS.ok;
+}
+
+/** The index column and the delta column as 32-bit lanes, in place (little-endian hosts). */
+function columnViews(entry: Uint8Array, n: number): [Uint32Array, Uint32Array] {
+  const at = entry.byteOffset + BATCH_HEADER_BYTES;
+  return [new Uint32Array(entry.buffer, at, n), new Uint32Array(entry.buffer, at + paddedIndexBytes(n), 2 * n)];
+}
+
+/** The same columns decoded into host-order copies (big-endian hosts): [lo, hi] lanes per delta. */
+function columnCopies(entry: Uint8Array, n: number): [Uint32Array, Uint32Array] {
+  const view = new DataView(entry.buffer, entry.byteOffset, entry.byteLength);
+  const deltaAt = deltaColumnOffset(n);
+  const idx = new Uint32Array(n);
+  const d = new Uint32Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    idx[i] = view.getUint32(BATCH_HEADER_BYTES + 4 * i, true);
+    d[2 * i + LO] = view.getUint32(deltaAt + 8 * i, true);
+    d[2 * i + HI] = view.getUint32(deltaAt + 8 * i + 4, true);
+  }
+  return [idx, d];
+}
+
+// The scatter loops on 32-bit lanes ([lo, hi] per little-endian word), kept
+// in small functions of their own so that V8 optimises each one fully.
+const LO = NATIVE_LE ? 0 : 1;
+const HI = 1 - LO;
+
+function scatterXorLanes(a: Uint32Array, idx: Uint32Array, d: Uint32Array, n: number): void {
+  for (let j = 0; j < n; j++) {
+    const k = idx[j]! * 2;
+    a[k + LO] = a[k + LO]! ^ d[2 * j]!;
+    a[k + HI] = a[k + HI]! ^ d[2 * j + 1]!;
+  }
+}
+
+function scatterAddLanes(a: Uint32Array, idx: Uint32Array, d: Uint32Array, n: number): void {
+  for (let j = 0; j < n; j++) {
+    const k = idx[j]! * 2;
+    const lo = a[k + LO]! + d[2 * j]!;
+    a[k + LO] = lo; // the store wraps modulo 2^32
+    a[k + HI] = a[k + HI]! + d[2 * j + 1]! + (lo >= TWO32 ? 1 : 0);
+  }
 }

@@ -7,7 +7,7 @@ import { types } from 'node:util';
 import type { Redis, RedisOptions } from 'ioredis';
 import { AtomikTable, tableCore } from '../table.js';
 import type { Group } from '../group.js';
-import { describe, integer, index, object, u32Input, u64Input, sameLength } from '../validate.js';
+import { U64_MAX, describe, integer, index, object, u32Input, u64Input, sameLength } from '../validate.js';
 import { BATCH_HEADER_BYTES, BATCH_STATUS, BATCH_STATUS_TEXT, BATCH_VERSION, MAX_BATCH_UPDATES, deltaColumnOffset, encodeBatch, readBatchHeader } from './format.js';
 import { comparePositions, decodeRecord, decodeSnapshot, encodeRecord, encodeSnapshot, type LogPosition } from './snapshot.js';
 import { PUBLISH_SCRIPT, SNAPSHOT_SCRIPT } from './scripts.js';
@@ -75,6 +75,7 @@ const DEFAULTS = {
   readCount: 64,
 };
 const BLOCK_MS = 1000;
+const I64_MIN = -(1n << 63n);
 const SNAPSHOT_LOCK_MS = 5000;
 const MAX_BACKOFF_MS = 2000;
 
@@ -242,8 +243,7 @@ export class Replica extends EventEmitter {
       const ends: string[] = [];
       for (const part of this.parts) {
         await this.loadNewestSnapshot(part, true);
-        const last = await writer.xrevrange(part.keys.log, '+', '-', 'COUNT', 1);
-        ends.push(last.length ? last[0]![0] : '0-0');
+        ends.push(await this.logEnd(part));
       }
       this.loops = this.parts.map((part) => this.readLoop(part));
       await Promise.all(this.parts.map((part, i) => this.waitForPosition(part, ends[i]!)));
@@ -287,8 +287,8 @@ export class Replica extends EventEmitter {
 
   private word(delta: unknown, name: string): bigint {
     if (typeof delta === 'bigint') {
-      if (delta >= 0n && delta < 1n << 64n) return delta;
-      if (this.additive && delta < 0n && delta >= -(1n << 63n)) return BigInt.asUintN(64, delta);
+      if (delta >= 0n && delta <= U64_MAX) return delta;
+      if (this.additive && delta < 0n && delta >= I64_MIN) return BigInt.asUintN(64, delta);
     }
     const range = this.additive ? '[-2^63, 2^64)' : '[0, 2^64)';
     if (typeof delta !== 'bigint') throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be a bigint in ${range}, got ${describe(delta)}`);
@@ -650,9 +650,20 @@ export class Replica extends EventEmitter {
     if (this.failure) throw this.failure;
   }
 
+  /**
+   * The position a replica must reach to hold everything logged so far: the
+   * last entry, or the trim point when trimming emptied the log (the entries
+   * up to it are then only in the snapshots).
+   */
+  private async logEnd(part: Partition): Promise<LogPosition> {
+    const [[, last], [, trim]] = (await this.writer.multi().xrevrange(part.keys.log, '+', '-', 'COUNT', 1).get(part.keys.trim).exec()) as [[null, [string, string[]][]], [null, string | null]];
+    const end = last[0]?.[0] ?? '0-0';
+    return trim !== null && comparePositions(trim, end) > 0 ? trim : end;
+  }
+
   /** Resolves once every entry in the log when it is called has been applied here. */
   async caughtUp(): Promise<void> {
-    const ends = await Promise.all(this.parts.map(async (p) => (await this.writer.xrevrange(p.keys.log, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0'));
+    const ends = await Promise.all(this.parts.map((p) => this.logEnd(p)));
     await Promise.all(this.parts.map((p, i) => this.waitForPosition(p, ends[i]!)));
   }
 

@@ -1,6 +1,6 @@
 // The virtual boards that speak the official FPGA protocol, for the tests
 // that run on each of them.
-import { startBoard, type VirtualBoard } from '../../lib/index.js';
+import { startBoard, type VirtualBoard } from '../../lib/board/index.js';
 import { missing } from './tools.js';
 
 /**

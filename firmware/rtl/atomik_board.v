@@ -1,0 +1,54 @@
+// The board top: reset button and power-on reset, the protocol core, LEDs.
+//
+// Reset: the button (active low) passes through a two-flip-flop
+// synchroniser; while it is pressed, and for 2^RESET_BITS clocks after it is
+// released or after configuration (2.4 ms at 27 MHz), the core is held in
+// its synchronous reset. The counter starts from zero because FPGA
+// configuration clears every flip-flop (Gowin and iCE40 alike).
+//
+// LEDs (LED_ACTIVE_LOW inverts them all): 0 an L or A waits for payload
+// bytes (a stuck command shows), 1 the accumulator is clean, 2 busy
+// (receiving or replying), the rest off.
+`default_nettype none
+module atomik_board #(
+    parameter integer CLK_HZ = 27_000_000,
+    parameter integer BAUD = 115_200,
+    parameter integer LEDS = 6,
+    parameter integer LED_ACTIVE_LOW = 1,
+    parameter integer RESET_BITS = 16
+) (
+    input  wire            clk,
+    input  wire            rst_n,
+    input  wire            uart_rx,
+    output wire            uart_tx,
+    output wire [LEDS-1:0] led
+);
+  localparam integer CLKS_PER_BIT = (CLK_HZ + BAUD / 2) / BAUD;
+
+  reg [1:0] pressed = 2'b00;                           // the button, synchronised
+  reg [RESET_BITS-1:0] hold = {RESET_BITS{1'b0}};       // clocks since release
+  reg rst = 1'b1;                                       // registered: one clean net to every reset
+
+  always @(posedge clk) begin
+    pressed <= {pressed[0], !rst_n};
+    if (pressed[1]) begin
+      hold <= {RESET_BITS{1'b0}};
+      rst <= 1'b1;
+    end else if (rst) begin
+      hold <= hold + 1'b1;
+      if (&hold) rst <= 1'b0;
+    end
+  end
+
+  wire busy, pending, clean;
+  atomik_legacy #(.CLKS_PER_BIT(CLKS_PER_BIT)) core (
+      .clk(clk), .rst(rst), .uart_rx(uart_rx), .uart_tx(uart_tx),
+      .busy(busy), .pending(pending), .clean(clean)
+  );
+
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [LEDS+2:0] lit = {{LEDS{1'b0}}, busy, clean, pending};  // a board may have fewer than 3 LEDs
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign led = LED_ACTIVE_LOW != 0 ? ~lit[LEDS-1:0] : lit[LEDS-1:0];
+endmodule
+`default_nettype wire

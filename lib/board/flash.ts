@@ -1,0 +1,54 @@
+// Flashing a bitstream onto a real FPGA board through the usual open tools:
+// openFPGALoader for the Tang Nano 9K, iceprog for iCE40 boards with an
+// FTDI programmer (iCEBreaker, HX8K breakout).
+import { spawn } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+
+export const FLASH_BOARDS = {
+  tangnano9k: { tool: 'openFPGALoader', debian: 'openfpgaloader', extension: '.fs' },
+  ice40: { tool: 'iceprog', debian: 'fpga-icestorm', extension: '.bin' },
+} as const;
+
+export type FlashBoard = keyof typeof FLASH_BOARDS;
+
+export interface FlashOptions {
+  board: FlashBoard;
+  bitstream: string;
+  /** Load the FPGA's SRAM only (lost at power-off) instead of writing the configuration flash. */
+  sram?: boolean;
+}
+
+/** The command that flashes the bitstream; checks the board name and the file first. */
+export function flashCommand(options: FlashOptions): { command: string; args: string[] } {
+  const spec = (FLASH_BOARDS as Record<string, (typeof FLASH_BOARDS)[FlashBoard]>)[options.board];
+  if (!spec) throw new RangeError(`board must be ${Object.keys(FLASH_BOARDS).join(' or ')}, got ${options.board}`);
+  const path = resolve(options.bitstream); // absolute: a file name can never be taken for an option
+  if (extname(path) !== spec.extension) throw new RangeError(`${options.board} bitstreams are ${spec.extension} files, got ${options.bitstream}`);
+  try {
+    accessSync(path, constants.R_OK);
+    if (!statSync(path).isFile()) throw new Error('not a file');
+  } catch {
+    throw new RangeError(`cannot read the bitstream ${options.bitstream}`);
+  }
+  if (options.board === 'tangnano9k') return { command: spec.tool, args: ['-b', 'tangnano9k', ...(options.sram ? [] : ['-f']), path] };
+  return { command: spec.tool, args: [...(options.sram ? ['-S'] : []), path] };
+}
+
+/** Quotes a command for printing, so that it can be pasted into a shell. */
+export function shellLine(command: string, args: string[]): string {
+  return [command, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+/** Runs a command made by flashCommand, its output shown as it comes; rejects when it fails or is missing. */
+export function runFlash({ command, args }: { command: string; args: string[] }): Promise<void> {
+  const debian = Object.values(FLASH_BOARDS).find((b) => b.tool === command)?.debian ?? command;
+  return new Promise((resolveDone, reject) => {
+    const child = spawn(command, args, { stdio: 'inherit' });
+    child.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ENOENT' ? new Error(`${command} not found: install it (Debian package ${debian})`) : err));
+    child.once('exit', (code, signal) => {
+      if (code === 0) resolveDone();
+      else if (code !== null || signal !== null) reject(new Error(`${command} failed (${signal ?? `exit code ${code}`}): ${shellLine(command, args)}`));
+    });
+  });
+}
