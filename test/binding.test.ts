@@ -8,7 +8,7 @@ const junk: unknown[] = [undefined, null, 0, -1, 2 ** 40, NaN, 'x', 1n, {}, [], 
 
 describe.skipIf(b === null)('native binding robustness', () => {
   it('exports the kernels and nothing else (the benchmark baselines are a bench-only build)', () => {
-    expect(Object.keys(b!).sort()).toEqual(['abiVersion', 'applyBatch', 'batchChecksum', 'exec', 'foldPositional', 'foldXor', 'gather', 'load', 'reduce', 'scatter', 'states']);
+    expect(Object.keys(b!).sort()).toEqual(['abiVersion', 'applyBatch', 'batchChecksum', 'exec', 'foldPositional', 'foldXor', 'gather', 'load', 'reduce', 'scatter', 'states', 'streamReceive']);
   });
 
   it('every function rejects arguments of the wrong kind with a TypeError', () => {
