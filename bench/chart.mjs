@@ -52,7 +52,7 @@ export function renderChart(doc) {
 }
 
 export function renderReplicationChart(doc) {
-  const rows = doc.runs.map((r) => ({ ...r, mups: r.updatesPerSecondPerReplica / 1e6 }));
+  const rows = doc.runs.filter((r) => !r.pacedUpdatesPerSecond).map((r) => ({ ...r, mups: r.updatesPerSecondPerReplica / 1e6 }));
   const by = { groupKey: 'workload', seriesKey: 'variant', series: [...new Set(rows.map((r) => r.variant))], groupLabel: (w) => (w === 'zipf' ? 'Zipf(1.1) over 64K keys' : 'uniform over 64K keys') };
   const a = panel(rows, { ...by, metric: 'mups' }, `${doc.replicas} replica processes: updates/s each holds`, 'M/s', 70, 360, 340);
   const b = panel(rows.filter((r) => r.bytesPerUpdate !== null), { ...by, metric: 'bytesPerUpdate' }, 'Bytes on the wire per update', 'B', 530, 340, 340);

@@ -108,7 +108,7 @@ function probes(read, k, replicas) {
 }
 
 const variants = {
-  async atomik({ k, replicas, updates, url, name, idx, ready }) {
+  async atomik({ k, replicas, updates, url, name, idx, ready, rate }) {
     const table = new AtomikTable(KEYS + PROBES, { group: 'add' });
     const replica = await replicate(table, { redis: url, name });
     const probe = probes((i) => table.read(i), k, replicas);
@@ -119,11 +119,16 @@ const variants = {
     };
     await ready('start');
     const t0 = now();
-    for (let off = 0; off < updates; off += CHUNK) {
-      const end = Math.min(updates, off + CHUNK);
+    // Paced runs work in chunks of about a millisecond, so probes are read that often.
+    const chunk = rate ? Math.max(64, Math.round(rate / 1000)) : CHUNK;
+    for (let off = 0; off < updates; off += chunk) {
+      const end = Math.min(updates, off + chunk);
       for (let i = off; i < end; i++) replica.accum(idx[i], 1n);
       probe.step(stamp);
-      await tick();
+      // Paced runs wait for the next chunk's time; unpaced ones only yield.
+      const due = rate ? t0 + (end / rate) * 1000 : 0;
+      if (due > now()) await new Promise((r) => setTimeout(r, due - now()));
+      else await tick();
     }
     await replica.flush();
     const published = now();
@@ -138,8 +143,8 @@ const variants = {
   },
 
   async stream({ k, replicas, updates, url, name, idx, admin, ready }) {
-    const sender = new DeltaStream({ group: 'add', origin: k });
-    const receiver = new DeltaStream({ group: 'add', origin: k });
+    const sender = new DeltaStream({ group: 'add', origin: k + 1 });
+    const receiver = new DeltaStream({ group: 'add' });
     const log = `${name}:log`;
     const reader = new Redis(url);
     let position = '0-0';
@@ -168,8 +173,7 @@ const variants = {
       const out = Buffer.alloc(1 + 16 * (end - off));
       out[0] = k;
       for (let i = off; i < end; i++) {
-        out.set(sender.accum(idx[i], 1n).encode(), 1 + 16 * (i - off));
-        sender.pending(); // keep the outbox empty: messages are sent here
+        out.set(sender.accum(idx[i], 1n).encode(), 1 + 16 * (i - off)); // no outbox: the message is sent here
         receiver.apply(new DeltaMessage(idx[i], 1n)); // the local update, in the replica's own state
       }
       bytes += out.length;
@@ -277,9 +281,9 @@ function runChild(cfg) {
   });
 }
 
-async function runVariant(server, admin, variant, workload, replicas, updates) {
+async function runVariant(server, admin, variant, workload, replicas, updates, rate = 0) {
   const name = `bench-${variant}-${workload}-${Date.now()}`;
-  const results = await Promise.all(Array.from({ length: replicas }, (_, k) => runChild({ variant, workload, k, replicas, updates, url: server.url, name })));
+  const results = await Promise.all(Array.from({ length: replicas }, (_, k) => runChild({ variant, workload, k, replicas, updates, url: server.url, name, rate })));
   const expected = new Array(KEYS).fill(0);
   for (let k = 0; k < replicas; k++) for (const i of keys(workload, k, updates)) expected[i]++;
   const exact = results.every((r) => r.states.every((v, i) => v === expected[i]));
@@ -291,9 +295,10 @@ async function runVariant(server, admin, variant, workload, replicas, updates) {
   const entries = results.reduce((a, r) => a + r.entries, 0);
   const memory = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))[1]);
   return {
-    variant,
+    variant: rate ? `${variant} paced at ${rate / 1e6} M/s` : variant,
     workload,
     replicas,
+    pacedUpdatesPerSecond: rate || null,
     updatesPerReplica: updates,
     exact,
     updatesPerSecondPerReplica: Math.min(...perReplica),
@@ -326,9 +331,10 @@ function applyMicro(quick) {
   };
   const ref = new BigUint64Array(KEYS);
   const acc = new BigUint64Array(KEYS);
+  const { engines } = createEngines();
   for (let pass = 0; pass < 2; pass++) {
     rows.length = 0;
-    for (const { name, engine } of createEngines().engines) {
+    for (const { name, engine } of engines) {
       time(`${name} engine applyBatch (aligned entry)`, () => engine.applyBatch('add', ref, acc, 0, entry));
       time(`${name} engine applyBatch (entry at an odd offset, as Redis clients hand it out)`, () => engine.applyBatch('add', ref, acc, 0, unalignedEntry));
     }
@@ -349,20 +355,27 @@ async function main() {
     ? { atomik: 300_000, stream: 100_000, yjs: 5_000, hincrby: 20_000 }
     : { atomik: 6_000_000, stream: 1_000_000, yjs: 40_000, hincrby: 200_000 };
   const runs = [];
+  function report(r) {
+    runs.push(r);
+    const f = (v, d = 1) => (v === null ? '-' : v.toFixed(d));
+    console.log(
+      `${r.workload.padEnd(8)} ${r.variant.padEnd(24)} ${(r.updatesPerSecondPerReplica / 1e6).toFixed(3).padStart(8)} M updates/s per replica  ` +
+        `${f(r.bytesPerUpdate, 2).padStart(6)} B/update  ${f(r.bytesPerEntry, 2).padStart(6)} B/entry  ` +
+        `visibility p50 ${f(r.visibilityP50Ms)} ms p99 ${f(r.visibilityP99Ms)} ms  ${r.exact ? 'exact' : 'NOT EXACT'}`,
+    );
+    if (!r.exact) process.exitCode = 1;
+  }
   try {
     for (const workload of ['uniform', 'zipf']) {
       for (const variant of ['atomik', 'stream', 'yjs', 'hincrby']) {
         const r = await runVariant(server, admin, variant, workload, replicas, sizes[variant]);
         await admin.flushall();
-        runs.push(r);
-        const f = (v, d = 1) => (v === null ? '-' : v.toFixed(d));
-        console.log(
-          `${workload.padEnd(8)} ${variant.padEnd(8)} ${(r.updatesPerSecondPerReplica / 1e6).toFixed(3).padStart(8)} M updates/s per replica  ` +
-            `${f(r.bytesPerUpdate, 2).padStart(6)} B/update  ${f(r.bytesPerEntry, 2).padStart(6)} B/entry  ` +
-            `visibility p50 ${f(r.visibilityP50Ms)} ms p99 ${f(r.visibilityP99Ms)} ms  ${r.exact ? 'exact' : 'NOT EXACT'}`,
-        );
-        if (!r.exact) process.exitCode = 1;
+        report(r);
       }
+      // Visibility below saturation: the same replicas paced at a fixed rate each.
+      const paced = quick ? 500_000 : 1_000_000;
+      report(await runVariant(server, admin, 'atomik', workload, replicas, paced * (quick ? 1 : 3), paced));
+      await admin.flushall();
     }
   } finally {
     admin.disconnect();

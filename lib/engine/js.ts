@@ -6,7 +6,7 @@ import type { Group } from '../group.js';
 import type { Engine } from './types.js';
 import { AtomikRangeError } from '../errors.js';
 import { allBelow } from '../validate.js';
-import { applyBatchJs } from '../replicate/format.js';
+import { BATCH_STATUS, batchColumns } from '../replicate/format.js';
 import { MAX_OP, NATIVE_LE, OP, addrAt, opcodeAt, opsView, setValueAt, valueAt } from './ops.js';
 
 const LO = NATIVE_LE ? 0 : 1; // lane holding the low 32 bits of a word
@@ -273,7 +273,11 @@ export const jsEngine: Engine = {
   },
   states: (group, ref, acc, out) => combineInto(group, ref, acc, out, null),
   exec,
-  applyBatch: (group, _ref, acc, partition, entry) => applyBatchJs(group, acc, partition, entry),
+  applyBatch(group, ref, acc, partition, entry) {
+    const columns = batchColumns(entry, group, partition);
+    if (typeof columns === 'number') return columns;
+    return scatter(group, ref, acc, columns.indices, columns.deltas) ? BATCH_STATUS.ok : BATCH_STATUS.range;
+  },
   foldXor,
   foldPositional,
 };

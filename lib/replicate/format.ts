@@ -5,7 +5,6 @@
 // checks that both agree.
 import { GROUP_CODE, type Group } from '../group.js';
 import { NATIVE_LE } from '../engine/ops.js';
-import { allBelow } from '../validate.js';
 
 export const BATCH_MAGIC = 0x42444b41; // "AKDB" as a little-endian u32
 export const BATCH_VERSION = 1;
@@ -170,70 +169,36 @@ export function readBatchHeader(entry: Uint8Array): BatchHeader | number {
   };
 }
 
-const TWO32 = 4294967296;
+export interface BatchColumns {
+  indices: Uint32Array;
+  deltas: BigUint64Array;
+}
 
 /**
- * The js engine's applyBatch: the same checks, in the same order, as
- * atomik_batch_apply, then one pass over 32-bit lanes of the accumulator.
+ * The columns of an entry that passes every check but the index range
+ * (header, flags, partition, length, checksum, group; the same checks in the
+ * same order as atomik_batch_apply), or the status that refuses it. On a
+ * little-endian host the columns are views of the entry, copied once first
+ * when it is not 8-byte aligned (Redis clients hand out slices at any
+ * offset); on a big-endian host they are decoded copies.
  */
-export function applyBatchJs(group: Group, acc: BigUint64Array, partition: number, input: Uint8Array): number {
+export function batchColumns(input: Uint8Array, group: Group, partition: number): BatchColumns | number {
   const header = readBatchHeader(input);
   if (typeof header === 'number') return header;
   const n = header.count;
   if (new DataView(input.buffer, input.byteOffset, 16).getUint32(12, true) !== 0) return BATCH_STATUS.format;
   if (header.partition !== partition || input.length !== batchBytes(n)) return BATCH_STATUS.format;
-  // Columns need 8-byte alignment for typed views; Redis clients hand out
-  // slices at any offset, so copy those once.
   const entry = NATIVE_LE && input.byteOffset % 8 === 0 ? input : new Uint8Array(input);
   if (batchChecksum(entry) !== new DataView(entry.buffer, entry.byteOffset + CHECKSUM_OFFSET, 8).getBigUint64(0, true)) return BATCH_STATUS.checksum;
   if (header.group !== group) return BATCH_STATUS.group;
-  if (n === 0) return BATCH_STATUS.ok;
-  const [idx, d] = NATIVE_LE ? columnViews(entry, n) : columnCopies(entry, n);
-  if (!allBelow(idx, acc.length)) return BATCH_STATUS.range;
-  const a = new Uint32Array(acc.buffer, acc.byteOffset, acc.length * 2);
-  if (group === 'xor') scatterXorLanes(a, idx, d, n);
-  else scatterAddLanes(a, idx, d, n);
-  return BATCH_STATUS.ok;
-}
-
-/** The index column and the delta column as 32-bit lanes, in place (little-endian hosts). */
-function columnViews(entry: Uint8Array, n: number): [Uint32Array, Uint32Array] {
   const at = entry.byteOffset + BATCH_HEADER_BYTES;
-  return [new Uint32Array(entry.buffer, at, n), new Uint32Array(entry.buffer, at + paddedIndexBytes(n), 2 * n)];
-}
-
-/** The same columns decoded into host-order copies (big-endian hosts): [lo, hi] lanes per delta. */
-function columnCopies(entry: Uint8Array, n: number): [Uint32Array, Uint32Array] {
+  if (NATIVE_LE) return { indices: new Uint32Array(entry.buffer, at, n), deltas: new BigUint64Array(entry.buffer, at + paddedIndexBytes(n), n) };
   const view = new DataView(entry.buffer, entry.byteOffset, entry.byteLength);
-  const deltaAt = deltaColumnOffset(n);
-  const idx = new Uint32Array(n);
-  const d = new Uint32Array(2 * n);
+  const indices = new Uint32Array(n);
+  const deltas = new BigUint64Array(n);
   for (let i = 0; i < n; i++) {
-    idx[i] = view.getUint32(BATCH_HEADER_BYTES + 4 * i, true);
-    d[2 * i + LO] = view.getUint32(deltaAt + 8 * i, true);
-    d[2 * i + HI] = view.getUint32(deltaAt + 8 * i + 4, true);
+    indices[i] = view.getUint32(BATCH_HEADER_BYTES + 4 * i, true);
+    deltas[i] = view.getBigUint64(deltaColumnOffset(n) + 8 * i, true);
   }
-  return [idx, d];
-}
-
-// The scatter loops on 32-bit lanes ([lo, hi] per little-endian word), kept
-// in small functions of their own so that V8 optimises each one fully.
-const LO = NATIVE_LE ? 0 : 1;
-const HI = 1 - LO;
-
-function scatterXorLanes(a: Uint32Array, idx: Uint32Array, d: Uint32Array, n: number): void {
-  for (let j = 0; j < n; j++) {
-    const k = idx[j]! * 2;
-    a[k + LO] = a[k + LO]! ^ d[2 * j]!;
-    a[k + HI] = a[k + HI]! ^ d[2 * j + 1]!;
-  }
-}
-
-function scatterAddLanes(a: Uint32Array, idx: Uint32Array, d: Uint32Array, n: number): void {
-  for (let j = 0; j < n; j++) {
-    const k = idx[j]! * 2;
-    const lo = a[k + LO]! + d[2 * j]!;
-    a[k + LO] = lo; // the store wraps modulo 2^32
-    a[k + HI] = a[k + HI]! + d[2 * j + 1]! + (lo >= TWO32 ? 1 : 0);
-  }
+  return { indices, deltas };
 }

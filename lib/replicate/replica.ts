@@ -8,7 +8,7 @@ import type { Redis, RedisOptions } from 'ioredis';
 import { AtomikTable, tableCore } from '../table.js';
 import type { Group } from '../group.js';
 import { U64_MAX, describe, integer, index, object, u32Input, u64Input, sameLength } from '../validate.js';
-import { BATCH_HEADER_BYTES, BATCH_STATUS, BATCH_STATUS_TEXT, BATCH_VERSION, MAX_BATCH_UPDATES, deltaColumnOffset, encodeBatch, readBatchHeader } from './format.js';
+import { BATCH_STATUS, BATCH_STATUS_TEXT, BATCH_VERSION, MAX_BATCH_UPDATES, batchColumns, type BatchColumns, encodeBatch, readBatchHeader } from './format.js';
 import { comparePositions, decodeRecord, decodeSnapshot, encodeRecord, encodeSnapshot, type LogPosition } from './snapshot.js';
 import { PUBLISH_SCRIPT, SNAPSHOT_SCRIPT } from './scripts.js';
 import { AtomikRangeError, AtomikTypeError, ReplicationError } from '../errors.js';
@@ -694,10 +694,8 @@ export class Replica extends EventEmitter {
     };
     for (const entry of part.entries.values()) {
       if (entry.read) continue;
-      const view = new DataView(entry.bytes.buffer, entry.bytes.byteOffset);
-      const n = entry.updates;
-      const deltasAt = deltaColumnOffset(n);
-      for (let k = 0; k < n; k++) undo(view.getUint32(BATCH_HEADER_BYTES + 4 * k, true), view.getBigUint64(deltasAt + 8 * k, true));
+      const { indices, deltas } = batchColumns(entry.bytes, this.group, part.index) as BatchColumns; // our own, valid
+      for (let k = 0; k < indices.length; k++) undo(indices[k]!, deltas[k]!);
     }
     for (let k = 0; k < part.dirtyCount; k++) undo(part.dirty[k]!, this.pend[part.start + part.dirty[k]!]!);
     const record = new Map(part.record);
