@@ -6,7 +6,7 @@
   "targets": [
     {
       "target_name": "atomik",
-      "sources": ["native/atomik.c", "native/read_ceiling.c", "native/binding.cc"],
+      "sources": ["native/atomik.c", "native/batch.c", "native/binding.cc", "native/stream.c", "native/stream_binding.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags": ["-O3", "-Wall", "-Wextra"],

@@ -1,12 +1,17 @@
 import { defineConfig } from 'tsup';
 
+// One copy of the code: everything is bundled once into dist/atomik.cjs;
+// dist/<entry>.cjs and dist/<entry>.js only re-export its parts by name
+// (scripts/esm-entries.mjs, run after), so a class is the same object
+// whether it came through import or require, from any entry.
 export default defineConfig({
-  entry: { index: 'lib/index.ts', cli: 'lib/cli.ts' },
-  format: ['esm', 'cjs'],
-  dts: true,
+  entry: { atomik: 'lib/entries.ts', cli: 'lib/cli.ts' },
+  format: ['cjs'],
+  dts: { entry: { index: 'lib/index.ts', serial: 'lib/serial/index.ts', board: 'lib/board/index.ts' } },
   sourcemap: true,
   clean: true,
   target: 'node20',
+  keepNames: true,
   // import.meta.url in the CommonJS build
   shims: true,
 });

@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
+    // Boards are built and started in beforeAll hooks (Verilator, QEMU): minutes on a cold, busy machine.
+    hookTimeout: 180_000,
     reporters: ['default'],
   },
 });

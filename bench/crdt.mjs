@@ -14,7 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
-import { AtomikContext, DeltaMessage, jsEngine, loadNative, packSeq, selectEngine } from '../dist/index.js';
+import { AtomikContext, DeltaMessage, packSeq } from '../dist/index.js';
 import { machine } from './harness.mjs';
 import { renderChart } from './chart.mjs';
 
@@ -36,7 +36,7 @@ const written = (k) => 1000 + k;
 // ---- adapters: one replica set per (library, scenario, N) -------------------------
 
 function atomik(engineName) {
-  const engine = engineName === 'native' ? selectEngine('native').engine : jsEngine;
+  const engine = engineName;
   return (kind, n) => {
     const group = kind === 'counter' ? 'add' : 'xor';
     const make = () => ({ ctx: new AtomikContext({ group, engine }) });
@@ -153,8 +153,16 @@ function deltaCrdts(kind, n) {
   };
 }
 
+function nativeAvailable() {
+  try {
+    return new AtomikContext({ engine: 'native' }) !== null;
+  } catch {
+    return false;
+  }
+}
+
 const libraries = [['atomik (js)', atomik('js')]];
-if (loadNative().binding) libraries.push(['atomik (native)', atomik('native')]);
+if (nativeAvailable()) libraries.push(['atomik (native)', atomik('native')]);
 libraries.push(['automerge', automerge], ['yjs', yjs], ['delta-crdts', deltaCrdts]);
 
 // ---- the scenario -------------------------------------------------------------------

@@ -1,13 +1,37 @@
-// Shared by the benchmarks: the engines to compare and the machine's description.
-import { readFileSync } from 'node:fs';
+// Shared by the benchmarks: the engines to compare, the plain C baselines
+// (a bench-only addon, bench/native) and the machine's description.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
-import { jsEngine, loadNative, selectEngine } from '../dist/index.js';
+import { fileURLToPath } from 'node:url';
+import { AtomikContext } from '../dist/index.js';
 
+const require = createRequire(import.meta.url);
+
+/** The engines behind the public `engine` option; `unavailable` says why native is missing. */
 export function createEngines() {
-  const load = loadNative();
-  const engines = [{ name: 'js', engine: jsEngine }];
-  if (load.binding) engines.push({ name: 'native', engine: selectEngine('native').engine });
-  return { engines, binding: load.binding };
+  const engines = [{ name: 'js', engine: new AtomikContext({ engine: 'js' }).engine }];
+  let unavailable = null;
+  try {
+    engines.push({ name: 'native', engine: new AtomikContext({ engine: 'native' }).engine });
+  } catch (err) {
+    unavailable = err.message;
+  }
+  return { engines, unavailable, baselines: loadBaselines() };
+}
+
+/** The bench-only addon of plain C loops (readSum, scatter), built on first use; null when it cannot be built. */
+export function loadBaselines() {
+  const dir = fileURLToPath(new URL('./native/', import.meta.url));
+  const file = `${dir}build/Release/baselines.node`;
+  try {
+    if (!existsSync(file)) execFileSync(process.execPath, [require.resolve('node-gyp/bin/node-gyp.js'), 'rebuild', '--directory', dir], { stdio: 'pipe' });
+    return require(file);
+  } catch (err) {
+    console.warn(`plain C baselines unavailable: ${err.message.split('\n')[0]}`);
+    return null;
+  }
 }
 
 function cpuModel() {

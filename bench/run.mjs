@@ -6,11 +6,11 @@
 //   npm run bench -- --quick small sizes, nothing written (CI smoke run)
 import { mkdirSync, writeFileSync } from 'node:fs';
 
-import { AtomikContext, AtomikTable, Fingerprint, loadNative, open } from '../dist/index.js';
+import { AtomikContext, AtomikTable, Fingerprint, open } from '../dist/index.js';
 import { createEngines, machine } from './harness.mjs';
 
 const quick = process.argv.includes('--quick');
-const { engines, binding } = createEngines();
+const { engines, unavailable, baselines } = createEngines();
 const results = [];
 
 /** Median wall time of fn over `reps` runs after one warm-up, in seconds. */
@@ -109,13 +109,13 @@ for (const n of quick ? [1 << 20] : [1 << 20, 64 << 20]) {
   const deltas = fill(n, 5);
   const bytes = n * 8;
   const variants = [];
-  if (binding) variants.push(['memory-read ceiling (plain C loop)', () => { sink ^= binding.readCeiling(deltas); }]);
+  if (baselines) variants.push(['memory-read ceiling (plain C loop)', () => { sink ^= baselines.readSum(deltas); }]);
   for (const { name, engine } of engines) {
     for (const group of ['xor', 'add']) variants.push([`${name} ${group}`, () => { sink ^= engine.reduce(group, deltas); }]);
   }
   const times = timeSideBySide(variants.map((v) => v[1]), reps);
   const rows = variants.map(([variant], k) => record('reduce', label, variant, times[k], n, bytes));
-  const ceiling = binding ? rows[0] : null;
+  const ceiling = baselines ? rows[0] : null;
   if (ceiling) for (const row of rows.slice(1)) row.ofCeiling = ceiling.seconds / row.seconds;
   if (n === 1 << 20) {
     record('reduce', label, 'plain JS bigint loop (baseline)', time(() => {
@@ -127,6 +127,7 @@ for (const n of quick ? [1 << 20] : [1 << 20, 64 << 20]) {
 }
 
 // ---- table scatter and gather ------------------------------------------------
+const find = (group, name, variant) => results.find((r) => r.group === group && r.name === name && r.variant === variant);
 for (const size of quick ? [1024, 65536] : [1024, 65536, 16 << 20]) {
   const label = size === 1024 ? '1K contexts' : size === 65536 ? '64K contexts' : '16M contexts';
   const n = quick ? 1 << 18 : 1 << 22;
@@ -136,11 +137,19 @@ for (const size of quick ? [1024, 65536] : [1024, 65536, 16 << 20]) {
   const out = new BigUint64Array(n);
   const tables = engines.map(({ name, engine }) => [name, new AtomikTable(size, { engine })]);
   const fns = tables.flatMap(([, t]) => [() => t.scatter(idx, deltas), () => t.gather(idx, out)]);
+  // The plain C loop over the same arrays (no checks), for native scatter's share of it.
+  const plain = new BigUint64Array(size);
+  if (baselines) fns.push(() => baselines.scatter(false, plain, idx, deltas));
   const times = timeSideBySide(fns, reps);
   tables.forEach(([name], k) => {
     record('scatter', label, name, times[2 * k], n);
     record('gather', label, name, times[2 * k + 1], n);
   });
+  if (baselines) {
+    const loop = record('scatter', label, 'plain C loop (baseline)', times[fns.length - 1], n);
+    const native = find('scatter', label, 'native');
+    if (native) native.ofPlainLoop = loop.seconds / native.seconds;
+  }
   if (size === 65536) {
     const t = new AtomikTable(size, { engine: 'js' });
     const m = n >> 2;
@@ -162,7 +171,6 @@ for (const size of quick ? [1024, 65536] : [1024, 65536, 16 << 20]) {
 }
 
 // ---- report ----------------------------------------------------------------------
-const find = (group, name, variant) => results.find((r) => r.group === group && r.name === name && r.variant === variant);
 /** How many times faster a is than b, per item. */
 const ratio = (a, b) => (a && b ? a.itemsPerSecond / b.itemsPerSecond : null);
 const local = results.find((r) => r.variant.startsWith('plain JS x ^= d on a local'));
@@ -173,18 +181,21 @@ const summary = {
   'native reduce 1M xor vs js': ratio(find('reduce', '1M deltas', 'native xor'), find('reduce', '1M deltas', 'js xor')),
   'native scatter 64K vs js engine (target >= 10)': ratio(find('scatter', '64K contexts', 'native'), find('scatter', '64K contexts', 'js')),
   'native scatter 64K vs plain JS bigint loop': ratio(find('scatter', '64K contexts', 'native'), find('scatter', '64K contexts', 'plain JS bigint loop (baseline)')),
+  'native scatter 1K, share of the plain C loop (target >= 0.90)': find('scatter', '1K contexts', 'native')?.ofPlainLoop ?? null,
+  'native scatter 64K, share of the plain C loop (target >= 0.90)': find('scatter', '64K contexts', 'native')?.ofPlainLoop ?? null,
+  'native scatter 16M, share of the plain C loop (target >= 0.90)': find('scatter', '16M contexts', 'native')?.ofPlainLoop ?? null,
   'native gather 64K vs js engine': ratio(find('gather', '64K contexts', 'native'), find('gather', '64K contexts', 'js')),
   'native positional fingerprint vs js': ratio(find('fingerprint', '1 MiB', 'native positional'), find('fingerprint', '1 MiB', 'js positional')),
 };
 
 const fmt = (v, digits = 2) => (v === null || v === undefined ? '-' : v >= 100 ? v.toFixed(0) : v.toFixed(digits));
 console.log(`machine: ${machine().cpu} (${machine().cores} cores, ${machine().memoryGiB} GiB), ${machine().os}, node ${process.version}`);
-console.log(`engines: ${engines.map((e) => e.name).join(', ')}${binding ? '' : ` (native unavailable: ${loadNative().error})`}\n`);
+console.log(`engines: ${engines.map((e) => e.name).join(', ')}${unavailable ? ` (native unavailable: ${unavailable})` : ''}\n`);
 console.log('| group | size | variant | time | M items/s | GB/s | note |');
 console.log('|---|---|---|---|---|---|---|');
 for (const r of results) {
   const t = r.seconds < 1e-3 ? `${fmt(r.seconds * 1e6)} µs` : `${fmt(r.seconds * 1e3)} ms`;
-  const note = r.ofCeiling ? `${fmt(r.ofCeiling * 100, 0)}% of ceiling` : r.vsBaseline ? `${fmt(r.vsBaseline)}x baseline time` : '';
+  const note = r.ofCeiling ? `${fmt(r.ofCeiling * 100, 0)}% of ceiling` : r.ofPlainLoop ? `${fmt(r.ofPlainLoop * 100, 0)}% of the plain C loop` : r.vsBaseline ? `${fmt(r.vsBaseline)}x baseline time` : '';
   console.log(`| ${r.group} | ${r.name} | ${r.variant} | ${t} | ${fmt(r.itemsPerSecond / 1e6)} | ${fmt(r.gigabytesPerSecond)} | ${note} |`);
 }
 console.log('\nsummary:');

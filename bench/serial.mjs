@@ -10,7 +10,8 @@
 //   npm run bench:serial -- --quick fewer operations, nothing written
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { open, startBoard } from '../dist/index.js';
+import { open } from '../dist/index.js';
+import { startBoard } from '../dist/board.js';
 import { machine } from './harness.mjs';
 
 const quick = process.argv.includes('--quick');

@@ -1,7 +1,8 @@
 // `npm start`: the seed's three patterns (counter, register, state sync) run
 // on the in-process engine and on a board. The board is the one ATOMIK_PORT
 // names, or else a virtual host board started here (nothing else is probed).
-import { open, startBoard } from '../dist/index.js';
+import { open } from '../dist/index.js';
+import { startBoard } from '../dist/board.js';
 
 const hex = (v) => '0x' + v.toString(16).padStart(16, '0');
 

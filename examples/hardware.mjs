@@ -2,7 +2,8 @@
 // then on a real board when its port is given. The board does the
 // accumulating; the host only sends deltas and reads the count.
 //   node examples/hardware.mjs [port]      (or ATOMIK_PORT=/dev/ttyUSB0)
-import { open, startBoard } from '../dist/index.js';
+import { open } from '../dist/index.js';
+import { startBoard } from '../dist/board.js';
 
 const events = [1, 1, 1, -1, 1, 1, -1, 1, 1, 1, 1]; // true count 7
 const MINUS_ONE = (1n << 64n) - 1n;

@@ -21,7 +21,7 @@ if (!isMainThread) {
   // A replica: makes its updates, then applies what the channel delivers twice
   // over, once naively (apply) and once exactly once (receive).
   const { origin, group, updates } = workerData;
-  const own = new DeltaStream({ group, origin });
+  const own = new DeltaStream({ group, origin }); // origins 1..255: 0 is the numbering of a stream without one
   const naive = new DeltaStream({ group });
   const once = new DeltaStream({ group });
   for (let k = 0; k < updates; k++) {
@@ -45,13 +45,13 @@ if (!isMainThread) {
 } else {
   const workers = Number(process.argv[2] ?? 4);
   const updates = Number(process.argv[3] ?? 250);
-  if (!(Number.isInteger(workers) && workers >= 2 && workers <= 255) || !(Number.isInteger(updates) && updates >= 1 && updates < 2 ** 24)) {
-    console.error('usage: node examples/state-sync.mjs [workers: 2..255] [updates-per-worker: 1..16777215]');
+  if (!(Number.isInteger(workers) && workers >= 2 && workers <= 255) || !(Number.isInteger(updates) && updates >= 1 && updates <= 1e7)) {
+    console.error('usage: node examples/state-sync.mjs [workers: 2..255] [updates-per-worker: 1..10000000]');
     process.exit(2);
   }
   for (const group of ['xor', 'add']) {
     const expected = new DeltaStream({ group });
-    const replicas = Array.from({ length: workers }, (_, origin) => new Worker(new URL(import.meta.url), { workerData: { origin, group, updates } }));
+    const replicas = Array.from({ length: workers }, (_, origin) => new Worker(new URL(import.meta.url), { workerData: { origin: origin + 1, group, updates } }));
     let duplicated = 0;
     let inFlight = 0;
     let drained = () => {};

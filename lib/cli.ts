@@ -1,19 +1,45 @@
 #!/usr/bin/env node
-// atomik: find, probe and emulate ATOMiK boards.
+// atomik-node (also installed as `atomik`): find, probe and emulate ATOMiK boards.
 import { startBoard, type BoardKind } from './board/emulate.js';
 import { flashCommand, runFlash, shellLine, type FlashBoard } from './board/flash.js';
 import { listPorts } from './serial/discover.js';
 import { probe } from './serial/probe.js';
 import { openSerialTransport } from './serial/transport.js';
 
-const USAGE = `usage:
-  atomik devices [--ids VID:PID,...]   list serial ports, marking ATOMiK boards by USB VID:PID
-  atomik probe <port> [--baud N]       say which protocol answers on <port> and what it reports
-  atomik emulate [--board host|cortex-m3|rtl] [--legacy] [--baud N] [--contexts N] [--link PATH]
-                                       start a virtual board and print the port to use
-  atomik flash --board tangnano9k|ice40 <bitstream> [--sram] [--dry-run]
-                                       write a bitstream to a board (openFPGALoader / iceprog);
-                                       --sram: until power-off only; --dry-run: print the command`;
+const NAME = 'atomik-node';
+
+const COMMANDS = {
+  devices: {
+    usage: `${NAME} devices [--ids VID:PID,...]`,
+    help: 'list serial ports, marking ATOMiK boards by USB VID:PID (default 0403:6010, the Tang Nano 9K)',
+  },
+  probe: {
+    usage: `${NAME} probe <port> [--baud N]`,
+    help: 'say which protocol answers on <port> and what the board reports (writes only to the port named)',
+  },
+  emulate: {
+    usage: `${NAME} emulate [--board host|cortex-m3|rtl] [--legacy] [--baud N] [--contexts N] [--link PATH]`,
+    help:
+      'start a virtual board and print the port to use: the firmware on a pseudo-terminal (host), under\n' +
+      'qemu-system-arm (cortex-m3), or our Verilog design under Verilator (rtl); --legacy speaks the\n' +
+      'official FPGA protocol; --baud paces the line; --link also exposes the port at PATH. Ctrl-C stops it.',
+  },
+  flash: {
+    usage: `${NAME} flash --board tangnano9k|ice40 <bitstream> [--sram] [--dry-run]`,
+    help:
+      'write a bitstream to a board through openFPGALoader (tangnano9k) or iceprog (ice40);\n' +
+      '--sram loads it until power-off only; --dry-run prints the command without running it.',
+  },
+} as const;
+type Command = keyof typeof COMMANDS;
+
+const USAGE = `usage:\n${Object.values(COMMANDS)
+  .map((c) => `  ${c.usage}\n      ${c.help.split('\n')[0]}`)
+  .join('\n')}\n  ${NAME} <command> --help`;
+
+function commandHelp(command: Command): string {
+  return `usage: ${COMMANDS[command].usage}\n\n${COMMANDS[command].help}`;
+}
 
 function flag(args: string[], name: string): string | undefined {
   const at = args.indexOf(name);
@@ -46,7 +72,7 @@ async function devices(args: string[]): Promise<void> {
   noRest(args);
   const ports = await listPorts(ids);
   if (ports.length === 0) {
-    console.log('no serial ports found (virtual boards are not listed: use the path atomik emulate prints)');
+    console.log(`no serial ports found (virtual boards are not listed: use the path ${NAME} emulate prints)`);
     return;
   }
   for (const p of ports) {
@@ -112,22 +138,24 @@ async function flashCommandLine(args: string[]): Promise<void> {
   if (!dryRun) await runFlash(command);
 }
 
+const RUN: Record<Command, (args: string[]) => Promise<void>> = { devices, probe: probeCommand, emulate, flash: flashCommandLine };
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...args] = argv;
-  switch (command) {
-    case 'devices': return devices(args);
-    case 'probe': return probeCommand(args);
-    case 'emulate': return emulate(args);
-    case 'flash': return flashCommandLine(args);
-    case undefined: case 'help': case '--help': case '-h':
-      console.log(USAGE);
-      return;
-    default:
-      throw new Error(`unknown command '${command}'\n${USAGE}`);
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    const topic = command === 'help' ? args[0] : undefined;
+    console.log(topic !== undefined && topic in COMMANDS ? commandHelp(topic as Command) : USAGE);
+    return;
   }
+  if (!(command in COMMANDS)) throw new Error(`unknown command '${command}'\n${USAGE}`);
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(commandHelp(command as Command));
+    return;
+  }
+  return RUN[command as Command](args);
 }
 
 main(process.argv.slice(2)).catch((err: Error) => {
-  console.error(`atomik: ${err.message}`);
+  console.error(`${NAME}: ${err.message}`);
   process.exit(1);
 });

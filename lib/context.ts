@@ -1,7 +1,8 @@
 import { combine, groupOption, inverse, type Group } from './group.js';
 import { resolveEngine, type EngineChoice } from './engine/select.js';
 import type { Engine } from './engine/types.js';
-import { U64_MAX, bigU64Array, u64 } from './validate.js';
+import { AtomikTypeError } from './errors.js';
+import { U64_MAX, bigU64Array, object, u64 } from './validate.js';
 
 const REF = 0;
 const ACC = 1;
@@ -27,9 +28,10 @@ export class AtomikContext {
   private readonly words = new BigUint64Array(2); // [reference, accumulator]
   private count = 0;
   private readonly additive: boolean;
+  readonly #brand = true; // only real contexts have it: merge() refuses look-alikes and Proxies
 
   constructor(options: ContextOptions = {}) {
-    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+    object(options, 'options');
     this.group = groupOption(options.group);
     this.additive = this.group === 'add';
     this.engine = resolveEngine(options.engine);
@@ -51,9 +53,9 @@ export class AtomikContext {
 
   /** Applies every delta of the array (one engine call). */
   accumMany(deltas: BigUint64Array): void {
-    bigU64Array(deltas, 'deltas');
-    this.words[ACC] = combine(this.group, this.words[ACC]!, this.engine.reduce(this.group, deltas));
-    this.count += deltas.length;
+    const d = bigU64Array(deltas, 'deltas');
+    this.words[ACC] = combine(this.group, this.words[ACC]!, this.engine.reduce(this.group, d));
+    this.count += d.length;
   }
 
   /** The current state: reference (+) accumulator. */
@@ -82,11 +84,11 @@ export class AtomikContext {
 
   /** Folds another context's accumulator (and delta count) into this one. */
   merge(other: AtomikContext): void {
-    if (!(other instanceof AtomikContext)) throw new TypeError('other must be an AtomikContext');
+    if (typeof other !== 'object' || other === null || !(#brand in other)) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'other must be an AtomikContext');
     if (other.group !== this.group) {
-      throw new TypeError(`other must use the same group: this is '${this.group}', other is '${other.group}'`);
+      throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `other must use the same group: this is '${this.group}', other is '${other.group}'`);
     }
-    this.words[ACC] = combine(this.group, this.words[ACC]!, other.accumulator);
+    this.words[ACC] = combine(this.group, this.words[ACC]!, other.words[ACC]!);
     this.count += other.count;
   }
 

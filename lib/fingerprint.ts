@@ -1,7 +1,9 @@
 import { AtomikContext } from './context.js';
 import { resolveEngine, type EngineChoice } from './engine/select.js';
 import type { Engine } from './engine/types.js';
-import { bytes, integer, oneOf, u64 } from './validate.js';
+import { AtomikTypeError } from './errors.js';
+import { positionalTerm } from './engine/js.js';
+import { bytes, integer, object, oneOf, u64 } from './validate.js';
 
 export type FingerprintMode = 'xor-fold' | 'positional';
 
@@ -16,19 +18,7 @@ export interface FingerprintOptions {
   engine?: EngineChoice | Engine;
 }
 
-const MASK = (1n << 64n) - 1n;
-const KEY = 0x9e3779b97f4a7c15n;
-
-function mix64(z: bigint): bigint {
-  z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & MASK;
-  z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & MASK;
-  return z ^ (z >> 31n);
-}
-
-/** The positional fold's term for one chunk at one position (see native/atomik.h). */
-export function positionalTerm(chunk: bigint, position: number): bigint {
-  return mix64(chunk ^ ((BigInt(position) + 1n) * KEY & MASK));
-}
+export { positionalTerm };
 
 /**
  * Change detection by fingerprint: load() the reference data, update() with
@@ -41,7 +31,7 @@ export class Fingerprint {
   private readonly ctx = new AtomikContext({ engine: 'js' });
 
   constructor(options: FingerprintOptions = {}) {
-    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+    object(options, 'options');
     this.mode = options.mode === undefined ? 'xor-fold' : oneOf(options.mode, ['xor-fold', 'positional'] as const, 'options.mode');
     this.engine = resolveEngine(options.engine);
   }
@@ -76,7 +66,7 @@ export class Fingerprint {
     u64(oldChunk, 'oldChunk');
     u64(newChunk, 'newChunk');
     if (this.mode === 'positional') {
-      if (position === undefined) throw new TypeError("position is required in 'positional' mode");
+      if (position === undefined) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', "position is required in 'positional' mode");
       integer(position, 0, Number.MAX_SAFE_INTEGER, 'position');
       this.ctx.accum(positionalTerm(oldChunk, position) ^ positionalTerm(newChunk, position));
     } else {

@@ -1,20 +1,20 @@
+// atomik-node: what an application uses. Serial ports and boards have
+// their own entries (atomik-node/serial, atomik-node/board).
 export { AtomikContext, type ContextOptions } from './context.js';
 export { AtomikTable, MAX_TABLE_SIZE, type TableOptions } from './table.js';
-export { DeltaMessage, DeltaStream, DELTA_MESSAGE_BYTES, ORIGIN_BITS, COUNTER_BITS, MAX_ORIGIN, MAX_COUNTER, packSeq, unpackSeq, type DeltaStreamOptions, type Receipt } from './message.js';
+export { saveTable, loadTable } from './snapshot-file.js';
+export { DeltaMessage, DeltaStream, DELTA_MESSAGE_BYTES, ORIGIN_BITS, COUNTER_BITS, MIN_ORIGIN, MAX_ORIGIN, MAX_COUNTER, DEFAULT_WINDOW, MIN_WINDOW, MAX_WINDOW, RECEIPT, packSeq, unpackSeq, type DeltaStreamOptions, type Receipt, type ReceiveSummary } from './message.js';
 export { Fingerprint, positionalTerm, type FingerprintMode, type FingerprintOptions } from './fingerprint.js';
+export { replicate, Replica, type ReplicateOptions, type ReplicaStats } from './replicate/replica.js';
+export { encodeBatch, readBatchHeader, BATCH_STATUS, type BatchHeader } from './replicate/format.js';
+export { startRedisServer, redisServerMissing, type LocalRedisServer, type RedisServerOptions } from './replicate/redis-server.js';
 export { open, Accumulator, DEFAULT_CONTEXTS, BACKEND_CHOICES, type OpenOptions, type BackendInfo, type BackendChoice } from './open.js';
-export type { Backend, BackendName, ContextStatus } from './backend/types.js';
+export type { BackendName, ContextStatus } from './backend/types.js';
+export type { SerialInfo } from './backend/serial.js';
+export type { HelloInfo } from './serial/frame.js';
 export type { BatchOp, BatchResult } from './batch.js';
 export { GROUPS, combine, inverse, type Group } from './group.js';
-export { selectEngine, type EngineChoice, type EngineSelection } from './engine/select.js';
+export type { EngineChoice } from './engine/select.js';
 export type { Engine } from './engine/types.js';
-export { jsEngine } from './engine/js.js';
-export { loadNative, type NativeLoad } from './engine/native.js';
 export { U64_MAX } from './validate.js';
-export { SerialBackend, type SerialOptions, type SerialInfo } from './backend/serial.js';
-export { DeviceError, type Unconfirmed } from './serial/framed-client.js';
-export { probe, type Dialect, type ProbeResult } from './serial/probe.js';
-export { listPorts, findBoards, KNOWN_BOARDS, type ListedPort } from './serial/discover.js';
-export { openSerialTransport, type Transport } from './serial/transport.js';
-export type { HelloInfo } from './serial/frame.js';
-export { startBoard, type BoardKind, type BoardOptions, type VirtualBoard } from './board/emulate.js';
+export { AtomikError, AtomikTypeError, AtomikRangeError, DeviceError, ReplicationError, type AtomikErrorCode, type DeltaStreamErrorCode, type ReplicationErrorCode, type Unconfirmed } from './errors.js';

@@ -9,7 +9,8 @@ import { selectEngine, type EngineChoice } from './engine/select.js';
 import { groupOption, type Group } from './group.js';
 import type { AtomikTable } from './table.js';
 import { MAX_TABLE_SIZE } from './table.js';
-import { bigU64Array, index, integer, oneOf, sameLength, u32Array, u64 } from './validate.js';
+import { AtomikError, AtomikRangeError, AtomikTypeError } from './errors.js';
+import { apart, bigU64Array, index, integer, object, oneOf, sameLength, u32Input, u64, u64Input } from './validate.js';
 
 export type BackendChoice = EngineChoice | 'serial';
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'js', 'native', 'serial'];
@@ -81,7 +82,7 @@ export class Accumulator {
   }
 
   private open(): void {
-    if (this.closed) throw new Error('the accumulator is closed');
+    if (this.closed) throw new AtomikError('ERR_ATOMIK_CLOSED', 'the accumulator is closed');
   }
 
   private ctx(i: unknown): number {
@@ -103,15 +104,15 @@ export class Accumulator {
   }
 
   accumMany(i: number, deltas: BigUint64Array): Promise<void> {
-    return this.guard(() => this.backend.accumMany(this.ctx(i), bigU64Array(deltas, 'deltas')));
+    return this.guard(() => this.backend.accumMany(this.ctx(i), u64Input(deltas, 'deltas')));
   }
 
   scatter(indices: Uint32Array, deltas: BigUint64Array): Promise<void> {
     return this.guard(() => {
-      u32Array(indices, 'indices');
-      bigU64Array(deltas, 'deltas');
-      sameLength(indices, 'indices', deltas, 'deltas');
-      return this.backend.scatter(indices, deltas); // checks the index range in the same pass as its work
+      const idx = u32Input(indices, 'indices');
+      const d = u64Input(deltas, 'deltas');
+      sameLength(idx, 'indices', d, 'deltas');
+      return this.backend.scatter(idx, d); // checks the index range in the same pass as its work
     });
   }
 
@@ -120,11 +121,13 @@ export class Accumulator {
   }
 
   gather(indices: Uint32Array, out?: BigUint64Array): Promise<BigUint64Array> {
-    return this.guard(() => {
-      u32Array(indices, 'indices');
-      const target = out === undefined ? new BigUint64Array(indices.length) : bigU64Array(out, 'out');
-      sameLength(indices, 'indices', target, 'out');
-      return this.backend.gather(indices, target);
+    return this.guard(async () => {
+      const idx = u32Input(indices, 'indices');
+      const result = out ?? new BigUint64Array(idx.length);
+      const target = bigU64Array(result, 'out');
+      sameLength(idx, 'indices', target, 'out');
+      await this.backend.gather(apart(idx, target), target);
+      return result;
     });
   }
 
@@ -163,7 +166,7 @@ async function serialAccumulator(options: OpenOptions, group: Group, port: strin
   const backend = await SerialBackend.open({ ...options, port }, group);
   if (options.contexts !== undefined && options.contexts > backend.contexts) {
     await backend.close();
-    throw new RangeError(`options.contexts is ${options.contexts}, but the device on ${port} has ${backend.contexts}`);
+    throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `options.contexts is ${options.contexts}, but the device on ${port} has ${backend.contexts}`);
   }
   const rejected = { js: `${why}: a serial device was chosen`, native: `${why}: a serial device was chosen` };
   return new Accumulator(backend, { backend: 'serial', reason: `${reason} (${backend.serial.dialect} dialect)`, rejected, serial: backend.serial });
@@ -173,7 +176,7 @@ async function openSerial(options: OpenOptions, group: Group, why: string): Prom
   const port = options.port ?? process.env.ATOMIK_PORT;
   if (port) return serialAccumulator(options, group, port, port === options.port ? `serial: options.port=${port}` : `serial: ATOMIK_PORT=${port}`, why);
   const boards = await findBoards(options.usbIds);
-  if (boards.length === 0) throw new Error(`${why}: no port given (options.port or ATOMIK_PORT) and no board found by USB VID:PID (${usbIdList(options)})`);
+  if (boards.length === 0) throw new AtomikError('ERR_ATOMIK_NO_DEVICE', `${why}: no port given (options.port or ATOMIK_PORT) and no board found by USB VID:PID (${usbIdList(options)})`);
   const board = boards[0]!;
   return serialAccumulator(options, group, board.path, `serial: ${board.path} identified by USB ${board.vendorId}:${board.productId}`, why);
 }
@@ -199,12 +202,12 @@ async function discoverSerial(options: OpenOptions, group: Group): Promise<Accum
 
 /** Opens an accumulator; see OpenOptions. */
 export async function open(options: OpenOptions = {}): Promise<Accumulator> {
-  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  object(options, 'options');
   const contexts = options.contexts === undefined ? DEFAULT_CONTEXTS : integer(options.contexts, 1, MAX_TABLE_SIZE, 'options.contexts');
   const group = groupOption(options.group);
   const choice = options.backend === undefined ? 'auto' : oneOf(options.backend, BACKEND_CHOICES, 'options.backend');
-  if (options.port !== undefined && typeof options.port !== 'string') throw new TypeError('options.port must be a string');
-  if (options.discover !== undefined && typeof options.discover !== 'boolean') throw new TypeError('options.discover must be a boolean');
+  if (options.port !== undefined && typeof options.port !== 'string') throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'options.port must be a string');
+  if (options.discover !== undefined && typeof options.discover !== 'boolean') throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'options.discover must be a boolean');
   const fromEnv = choice === 'auto' ? envBackend() : undefined;
   if (choice === 'serial' || fromEnv === 'serial') return openSerial(options, group, choice === 'serial' ? "options.backend='serial'" : 'ATOMIK_BACKEND=serial');
   const auto = choice === 'auto' && (fromEnv === undefined || fromEnv === 'auto');

@@ -1,12 +1,16 @@
 // One error vocabulary for every public method, in front of every engine:
 // TypeError for a value of the wrong kind, RangeError for a value out of
-// range, each naming the argument. Checks run before any state changes.
+// range, each naming the argument and carrying a code (lib/errors.ts).
+// Checks run before any state changes.
+import { types } from 'node:util';
+import { AtomikRangeError, AtomikTypeError } from './errors.js';
 
 export const U64_LIMIT = 1n << 64n;
 export const U64_MAX = U64_LIMIT - 1n;
 
-function describe(value: unknown): string {
+export function describe(value: unknown): string {
   if (value === null) return 'null';
+  if (types.isProxy(value)) return 'a Proxy';
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (typeof value === 'string') return JSON.stringify(value.length > 32 ? value.slice(0, 32) + '…' : value);
@@ -18,10 +22,10 @@ function describe(value: unknown): string {
 /** A 64-bit word: a bigint in [0, 2^64). Numbers are refused: above 2^53 they lose bits. */
 export function u64(value: unknown, name: string): bigint {
   if (typeof value !== 'bigint') {
-    throw new TypeError(`${name} must be a bigint in [0, 2^64), got ${describe(value)}`);
+    throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be a bigint in [0, 2^64), got ${describe(value)}`);
   }
   if (value < 0n || value > U64_MAX) {
-    throw new RangeError(`${name} must be in [0, 2^64), got ${value}n`);
+    throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `${name} must be in [0, 2^64), got ${value}n`);
   }
   return value;
 }
@@ -29,10 +33,10 @@ export function u64(value: unknown, name: string): bigint {
 /** An integer index in [0, size). */
 export function index(value: unknown, size: number, name: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw new TypeError(`${name} must be an integer, got ${describe(value)}`);
+    throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be an integer, got ${describe(value)}`);
   }
   if (value < 0 || value >= size) {
-    throw new RangeError(`${name} ${value} is out of range [0, ${size})`);
+    throw new AtomikRangeError('ERR_ATOMIK_INDEX_OUT_OF_RANGE', `${name} ${value} is out of range [0, ${size})`);
   }
   return value;
 }
@@ -40,42 +44,122 @@ export function index(value: unknown, size: number, name: string): number {
 /** A count or size: an integer in [min, max]. */
 export function integer(value: unknown, min: number, max: number, name: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw new TypeError(`${name} must be an integer, got ${describe(value)}`);
+    throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be an integer, got ${describe(value)}`);
   }
   if (value < min || value > max) {
-    throw new RangeError(`${name} must be in [${min}, ${max}], got ${value}`);
+    throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `${name} must be in [${min}, ${max}], got ${value}`);
   }
   return value;
+}
+
+// TypedArrays are read through the intrinsic accessors, never through the
+// object: a Proxy, a subclass or an own property cannot change what the
+// kernels see, and a detached buffer is named as such.
+const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const intrinsic = (key: PropertyKey) => Object.getOwnPropertyDescriptor(TypedArrayPrototype, key)!.get!;
+const tagOf = intrinsic(Symbol.toStringTag) as (this: unknown) => string | undefined;
+const lengthOf = intrinsic('length') as (this: ArrayBufferView) => number;
+const bufferOf = intrinsic('buffer') as (this: ArrayBufferView) => ArrayBufferLike;
+const byteOffsetOf = intrinsic('byteOffset') as (this: ArrayBufferView) => number;
+
+function isDetached(buffer: ArrayBufferLike): boolean {
+  if (types.isSharedArrayBuffer(buffer)) return false;
+  try {
+    new Uint8Array(buffer as ArrayBuffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+type TypedArrayClass<T> = { new (buffer: ArrayBufferLike, byteOffset: number, length: number): T; readonly name: string };
+
+/**
+ * A plain view of the caller's TypedArray of type `cls`: same memory, no
+ * subclass, no own properties. Rejects Proxies, other types, detached
+ * buffers and objects whose `length` is not their element count.
+ */
+function typedView<T extends ArrayBufferView>(value: unknown, cls: TypedArrayClass<T>, name: string): T {
+  const tag = types.isProxy(value) ? undefined : Reflect.apply(tagOf, value, []);
+  if (tag !== cls.name) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be a ${cls.name}, got ${describe(value)}`);
+  const view = value as T & { length: number };
+  const length = Reflect.apply(lengthOf, view, []);
+  const buffer = Reflect.apply(bufferOf, view, []);
+  if (length === 0 && isDetached(buffer)) {
+    throw new AtomikTypeError('ERR_ATOMIK_DETACHED_BUFFER', `${name} is a view of a detached ArrayBuffer`);
+  }
+  const claimed = view.length;
+  if (claimed !== length) {
+    throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be a ${cls.name}; its length property says ${describe(claimed)} but it holds ${length} elements`);
+  }
+  return new cls(buffer, Reflect.apply(byteOffsetOf, view, []), length);
 }
 
 export function bigU64Array(value: unknown, name: string): BigUint64Array {
-  if (!(value instanceof BigUint64Array)) {
-    throw new TypeError(`${name} must be a BigUint64Array, got ${describe(value)}`);
-  }
-  return value;
+  return typedView(value, BigUint64Array, name);
 }
 
 export function u32Array(value: unknown, name: string): Uint32Array {
-  if (!(value instanceof Uint32Array)) {
-    throw new TypeError(`${name} must be a Uint32Array, got ${describe(value)}`);
-  }
-  return value;
+  return typedView(value, Uint32Array, name);
 }
 
+/**
+ * An array the call only reads: a plain view, or a private copy when it
+ * lives in a SharedArrayBuffer, so another thread cannot change it between
+ * the checks and the work.
+ */
+export function u32Input(value: unknown, name: string): Uint32Array {
+  const view = u32Array(value, name);
+  return types.isSharedArrayBuffer(view.buffer) ? view.slice() : view;
+}
+
+export function u64Input(value: unknown, name: string): BigUint64Array {
+  const view = bigU64Array(value, name);
+  return types.isSharedArrayBuffer(view.buffer) ? view.slice() : view;
+}
+
+/** `indices`, copied when `out` overlaps them: a kernel writing out must still read every index as given. */
+export function apart(indices: Uint32Array, out: ArrayBufferView): Uint32Array {
+  if (indices.buffer !== out.buffer) return indices;
+  const overlap = indices.byteOffset < out.byteOffset + out.byteLength && out.byteOffset < indices.byteOffset + indices.byteLength;
+  return overlap ? indices.slice() : indices;
+}
+
+const dataViewBuffer = Object.getOwnPropertyDescriptor(DataView.prototype, 'buffer')!.get!;
+const dataViewOffset = Object.getOwnPropertyDescriptor(DataView.prototype, 'byteOffset')!.get!;
+const dataViewLength = Object.getOwnPropertyDescriptor(DataView.prototype, 'byteLength')!.get!;
+const byteLengthOf = intrinsic('byteLength') as (this: ArrayBufferView) => number;
+
+/** Bytes: any TypedArray, DataView, ArrayBuffer or SharedArrayBuffer, as a plain Uint8Array over the same memory. */
 export function bytes(value: unknown, name: string): Uint8Array {
-  if (value instanceof Uint8Array) return value;
-  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  if (value instanceof ArrayBuffer) return new Uint8Array(value);
-  throw new TypeError(`${name} must be a Uint8Array, Buffer, ArrayBufferView or ArrayBuffer, got ${describe(value)}`);
+  let view: [ArrayBufferLike, number, number];
+  if (types.isProxy(value)) {
+    view = badBytes(value, name);
+  } else if (types.isTypedArray(value)) {
+    view = [Reflect.apply(bufferOf, value, []), Reflect.apply(byteOffsetOf, value, []), Reflect.apply(byteLengthOf, value, [])];
+  } else if (types.isDataView(value)) {
+    view = [Reflect.apply(dataViewBuffer, value, []), 0, 0];
+    if (!isDetached(view[0])) view = [view[0], Reflect.apply(dataViewOffset, value, []), Reflect.apply(dataViewLength, value, [])];
+  } else if (types.isAnyArrayBuffer(value)) {
+    view = [value, 0, isDetached(value) ? 0 : new Uint8Array(value).length];
+  } else {
+    view = badBytes(value, name);
+  }
+  const [buffer, offset, length] = view;
+  if (length === 0 && isDetached(buffer)) throw new AtomikTypeError('ERR_ATOMIK_DETACHED_BUFFER', `${name} is a view of a detached ArrayBuffer`);
+  return new Uint8Array(buffer, offset, length);
+}
+
+function badBytes(value: unknown, name: string): never {
+  throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be a Uint8Array, Buffer, ArrayBufferView or ArrayBuffer, got ${describe(value)}`);
 }
 
 export function sameLength(a: ArrayLike<unknown>, aName: string, b: ArrayLike<unknown>, bName: string): void {
   if (a.length !== b.length) {
-    throw new RangeError(`${aName} (length ${a.length}) and ${bName} (length ${b.length}) must have the same length`);
+    throw new AtomikRangeError('ERR_ATOMIK_LENGTH_MISMATCH', `${aName} (length ${a.length}) and ${bName} (length ${b.length}) must have the same length`);
   }
 }
 
-/** The largest index in `indices` must be below `size`; reports the first offender. */
 /** True when every index is below `size`: one branch-free pass (a max), no early exit. */
 export function allBelow(indices: Uint32Array, size: number): boolean {
   let max = 0;
@@ -83,15 +167,22 @@ export function allBelow(indices: Uint32Array, size: number): boolean {
   return indices.length === 0 || max < size;
 }
 
+/** Every index must be below `size`; reports the first offender. */
 export function indicesInRange(indices: Uint32Array, size: number, name: string): void {
   if (allBelow(indices, size)) return;
   const at = indices.findIndex((v) => v >= size);
-  throw new RangeError(`${name}[${at}] = ${indices[at]} is out of range [0, ${size})`);
+  throw new AtomikRangeError('ERR_ATOMIK_INDEX_OUT_OF_RANGE', `${name}[${at}] = ${indices[at]} is out of range [0, ${size})`);
 }
 
 export function oneOf<T extends string>(value: unknown, allowed: readonly T[], name: string): T {
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw new TypeError(`${name} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}`);
+    throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `${name} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}`);
   }
   return value as T;
+}
+
+/** An object argument, e.g. an options bag. */
+export function object<T>(value: T, name: string): T {
+  if (typeof value !== 'object' || value === null) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be an object`);
+  return value;
 }

@@ -86,9 +86,27 @@ uint64_t atomik_reduce(atomik_group g, const uint64_t *deltas, size_t n) {
   return g == ATOMIK_ADD ? reduce_add(deltas, n) : reduce_xor(deltas, n);
 }
 
+/*
+ * Indices live in caller memory that another thread may write during a call
+ * (a SharedArrayBuffer). Every index is loaded once into a local and checked
+ * before that same local is used, so no change can make a kernel touch
+ * memory outside the table; the relaxed atomic load keeps the compiler from
+ * loading it twice.
+ */
+static inline uint32_t load_index(const uint32_t *p) {
+#if defined(__GNUC__) || defined(__clang__)
+  return __atomic_load_n(p, __ATOMIC_RELAXED);
+#else
+  return *(const volatile uint32_t *)p;
+#endif
+}
+
 static int indices_in_range(const uint32_t *idx, size_t n, uint32_t size) {
   uint32_t max = 0;
-  for (size_t i = 0; i < n; i++) max = idx[i] > max ? idx[i] : max;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t k = load_index(&idx[i]);
+    max = k > max ? k : max;
+  }
   return n == 0 || max < size;
 }
 
@@ -96,28 +114,73 @@ static int table_usable(const atomik_table *t, size_t n) {
   return n == 0 || (t->reference != NULL && t->accumulator != NULL);
 }
 
+/* Takes back the first n deltas of a scatter that met a bad index. */
+static void scatter_undo(atomik_table *t, const uint32_t *idx, const uint64_t *deltas, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    uint32_t k = load_index(&idx[i]);
+    if (k < t->size) t->accumulator[k] = atomik_combine(t->group, t->accumulator[k], atomik_inverse(t->group, deltas[i]));
+  }
+}
+
 int atomik_table_scatter(atomik_table *t, const uint32_t *idx,
                          const uint64_t *deltas, size_t n) {
   if (t->group != ATOMIK_XOR && t->group != ATOMIK_ADD) return ATOMIK_EGROUP;
-  if (!table_usable(t, n) || !indices_in_range(idx, n, t->size)) return ATOMIK_ERANGE;
+  if (!table_usable(t, n)) return ATOMIK_ERANGE;
   uint64_t *acc = t->accumulator;
+  const uint32_t size = t->size;
+  size_t i = 0;
+  /* One pass: each index is read once, checked and applied. */
   if (t->group == ATOMIK_ADD) {
-    for (size_t i = 0; i < n; i++) acc[idx[i]] += deltas[i];
+    for (; i < n; i++) {
+      uint32_t k = load_index(&idx[i]);
+      if (k >= size) break;
+      acc[k] += deltas[i];
+    }
   } else {
-    for (size_t i = 0; i < n; i++) acc[idx[i]] ^= deltas[i];
+    for (; i < n; i++) {
+      uint32_t k = load_index(&idx[i]);
+      if (k >= size) break;
+      acc[k] ^= deltas[i];
+    }
   }
-  return ATOMIK_OK;
+  if (i == n) return ATOMIK_OK;
+  scatter_undo(t, idx, deltas, i);
+  return ATOMIK_ERANGE;
+}
+
+/*
+ * How many leading elements of a gather must run in ascending order when
+ * out overlaps idx; the rest run descending. Writing out[i] overwrites the
+ * indices at byte distance (out - idx) + 8i; ascending is safe while those
+ * are at or below i, descending once they are at or above i. Types align
+ * both pointers, so the distance is a multiple of 4.
+ */
+static size_t gather_split(const uint32_t *idx, const uint64_t *out, size_t n) {
+  uintptr_t p = (uintptr_t)idx, o = (uintptr_t)out;
+  if (o >= p + 4 * (uintptr_t)n || p >= o + 8 * (uintptr_t)n) return n; /* disjoint */
+  if (o >= p) return 0;
+  size_t s = (size_t)((p - o) / 4);
+  return s < n ? s : n;
 }
 
 int atomik_table_gather(const atomik_table *t, const uint32_t *idx,
                         uint64_t *out, size_t n) {
   if (t->group != ATOMIK_XOR && t->group != ATOMIK_ADD) return ATOMIK_EGROUP;
-  if (!table_usable(t, n) || !indices_in_range(idx, n, t->size)) return ATOMIK_ERANGE;
+  if (!table_usable(t, n)) return ATOMIK_ERANGE;
   const uint64_t *ref = t->reference, *acc = t->accumulator;
-  if (t->group == ATOMIK_ADD) {
-    for (size_t i = 0; i < n; i++) out[i] = ref[idx[i]] + acc[idx[i]];
-  } else {
-    for (size_t i = 0; i < n; i++) out[i] = ref[idx[i]] ^ acc[idx[i]];
+  const uint32_t size = t->size;
+  const atomik_group g = t->group;
+  const size_t split = gather_split(idx, out, n);
+  /* One pass: each index is read once, before anything can overwrite it. */
+  for (size_t i = 0; i < split; i++) {
+    uint32_t k = load_index(&idx[i]);
+    if (k >= size) return ATOMIK_ERANGE;
+    out[i] = atomik_combine(g, ref[k], acc[k]);
+  }
+  for (size_t i = n; i > split; i--) {
+    uint32_t k = load_index(&idx[i - 1]);
+    if (k >= size) return ATOMIK_ERANGE;
+    out[i - 1] = atomik_combine(g, ref[k], acc[k]);
   }
   return ATOMIK_OK;
 }
@@ -126,8 +189,10 @@ int atomik_table_load(atomik_table *t, const uint32_t *idx,
                       const uint64_t *values, size_t n) {
   if (!table_usable(t, n) || !indices_in_range(idx, n, t->size)) return ATOMIK_ERANGE;
   for (size_t i = 0; i < n; i++) {
-    t->reference[idx[i]] = values[i];
-    t->accumulator[idx[i]] = 0;
+    uint32_t k = load_index(&idx[i]); /* checked again: the memory may have changed */
+    if (k >= t->size) return ATOMIK_ERANGE;
+    t->reference[k] = values[i];
+    t->accumulator[k] = 0;
   }
   return ATOMIK_OK;
 }
@@ -147,7 +212,7 @@ int atomik_table_exec(atomik_table *t, atomik_op *ops, size_t n, size_t *bad) {
   if (!table_usable(t, n)) return ATOMIK_ERANGE;
   for (size_t i = 0; i < n; i++) {
     int status = ATOMIK_OK;
-    if (ops[i].opcode > ATOMIK_OP_SWAP_TO) status = ATOMIK_EOP;
+    if (ops[i].opcode > ATOMIK_OP_MAX) status = ATOMIK_EOP;
     else if (ops[i].addr >= t->size) status = ATOMIK_ERANGE;
     if (status != ATOMIK_OK) {
       if (bad != NULL) *bad = i;
@@ -157,7 +222,9 @@ int atomik_table_exec(atomik_table *t, atomik_op *ops, size_t n, size_t *bad) {
   const atomik_group g = t->group;
   for (size_t i = 0; i < n; i++) {
     atomik_op *op = &ops[i];
-    uint64_t *ref = &t->reference[op->addr], *acc = &t->accumulator[op->addr];
+    const uint32_t addr = load_index(&op->addr);
+    if (addr >= t->size) return ATOMIK_ERANGE; /* changed since the check: never trust it */
+    uint64_t *ref = &t->reference[addr], *acc = &t->accumulator[addr];
     uint64_t state = atomik_combine(g, *ref, *acc);
     switch (op->opcode) {
       case ATOMIK_OP_LOAD: *ref = op->value; *acc = 0; break;
@@ -165,7 +232,8 @@ int atomik_table_exec(atomik_table *t, atomik_op *ops, size_t n, size_t *bad) {
       case ATOMIK_OP_READ: op->value = state; break;
       case ATOMIK_OP_SWAP: *ref = state; *acc = 0; op->value = state; break;
       case ATOMIK_OP_STATUS: op->value = *acc == 0; break;
-      default: /* ATOMIK_OP_SWAP_TO */ *ref = op->value; *acc = 0; op->value = state; break;
+      case ATOMIK_OP_SWAP_TO: *ref = op->value; *acc = 0; op->value = state; break;
+      default: return ATOMIK_EOP; /* changed since the check */
     }
   }
   return ATOMIK_OK;

@@ -72,8 +72,13 @@ uint64_t atomik_reduce(atomik_group g, const uint64_t *deltas, size_t n);
 
 /*
  * A table is two caller-owned arrays of `size` words. The kernels below
- * check every index against `size` before touching memory and either do
- * all of the work or none of it.
+ * check every index against `size` before touching memory, reading it once
+ * for each use, so no input (not even indices another thread rewrites
+ * during the call) makes them read or write outside the arrays. On
+ * ATOMIK_ERANGE the table is unchanged (scatter takes back what it applied;
+ * load and exec check everything first); gather may have written part of
+ * `out`. All-or-nothing assumes the indices do not change during the call:
+ * callers copy shared memory first.
  */
 typedef struct {
   uint64_t *reference;
@@ -85,7 +90,7 @@ typedef struct {
 /* accumulator[idx[i]] (+)= deltas[i] for every i. */
 int atomik_table_scatter(atomik_table *t, const uint32_t *idx,
                          const uint64_t *deltas, size_t n);
-/* out[i] = state of context idx[i]. */
+/* out[i] = state of context idx[i]; correct when out overlaps idx. */
 int atomik_table_gather(const atomik_table *t, const uint32_t *idx,
                         uint64_t *out, size_t n);
 /* reference[idx[i]] = values[i], accumulator[idx[i]] = 0. */
@@ -99,14 +104,17 @@ void atomik_table_states(const atomik_table *t, uint64_t *out);
  * layout as the reference kernel module plus two opcodes of ours.
  * Results are written back into `value`.
  */
+/* Generated from lib/operations.ts by `npm run generate`: do not edit. */
 enum {
-  ATOMIK_OP_LOAD = 0,    /* value -> reference, accumulator = 0 */
-  ATOMIK_OP_ACCUM = 1,   /* accumulator (+)= value */
-  ATOMIK_OP_READ = 2,    /* value <- state */
-  ATOMIK_OP_SWAP = 3,    /* value <- state; reference = state */
+  ATOMIK_OP_LOAD = 0,    /* reference = value, accumulator = identity */
+  ATOMIK_OP_ACCUM = 1,   /* accumulator (+)= delta */
+  ATOMIK_OP_READ = 2,    /* value <- the state */
+  ATOMIK_OP_SWAP = 3,    /* value <- the state before; the new reference is that state */
   ATOMIK_OP_STATUS = 4,  /* value <- 1 if the accumulator is the identity, else 0 */
-  ATOMIK_OP_SWAP_TO = 5  /* value <- state; reference = old value field */
+  ATOMIK_OP_SWAP_TO = 5  /* value <- the state before; the new reference is the operand */
 };
+#define ATOMIK_OP_MAX 5
+/* End of generated section. */
 
 typedef struct {
   uint8_t opcode;

@@ -7,9 +7,11 @@
 #include <string>
 
 #include "atomik.h"
-#include "read_ceiling.h"
+#include "batch.h"
 
 static_assert(sizeof(atomik_op) == 16, "batch ops are 16 bytes");
+
+void RegisterStream(Napi::Env env, Napi::Object exports);  // native/stream_binding.cc
 
 namespace {
 
@@ -209,11 +211,29 @@ Napi::Value FoldPositional(const Napi::CallbackInfo &info) {
   return Napi::BigInt::New(info.Env(), atomik_fold_positional(data, len));
 }
 
-// readCeiling(words) -> bigint: the benchmark's memory-read baseline.
-Napi::Value ReadCeiling(const Napi::CallbackInfo &info) {
-  View<uint64_t> w = Words(info, 0);
-  if (!w.ok) return info.Env().Undefined();
-  return Napi::BigInt::New(info.Env(), atomik_read_ceiling_sum(w.data, w.length));
+// applyBatch(group, reference, accumulator, partition, entry) -> status:
+// one replication entry checked whole, then scattered (native/batch.h).
+Napi::Value ApplyBatch(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  atomik_group g;
+  atomik_table t;
+  if (!GroupArg(info, 0, &g) || !TableArgs(info, 1, g, &t)) return env.Undefined();
+  if (info.Length() < 4 || !info[3].IsNumber()) return Fail(env, "argument 3 must be a partition number");
+  int64_t partition = info[3].As<Napi::Number>().Int64Value();
+  if (partition < 0 || partition > UINT16_MAX) return Fail(env, "argument 3 must be a partition number");
+  const uint8_t *data;
+  size_t len;
+  if (!BytesArg(info, 4, &data, &len)) return env.Undefined();
+  if (data == nullptr) return Napi::Number::New(env, ATOMIK_BATCH_EFORMAT);
+  return Napi::Number::New(env, atomik_batch_apply(&t, static_cast<uint16_t>(partition), data, len));
+}
+
+// batchChecksum(entry) -> bigint
+Napi::Value BatchChecksum(const Napi::CallbackInfo &info) {
+  const uint8_t *data;
+  size_t len;
+  if (!BytesArg(info, 0, &data, &len)) return info.Env().Undefined();
+  return Napi::BigInt::New(info.Env(), data == nullptr ? 0 : atomik_batch_checksum(data, len));
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -226,7 +246,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports["exec"] = Napi::Function::New(env, Exec, "exec");
   exports["foldXor"] = Napi::Function::New(env, FoldXor, "foldXor");
   exports["foldPositional"] = Napi::Function::New(env, FoldPositional, "foldPositional");
-  exports["readCeiling"] = Napi::Function::New(env, ReadCeiling, "readCeiling");
+  exports["applyBatch"] = Napi::Function::New(env, ApplyBatch, "applyBatch");
+  exports["batchChecksum"] = Napi::Function::New(env, BatchChecksum, "batchChecksum");
+  RegisterStream(env, exports);
   return exports;
 }
 

@@ -1,4 +1,4 @@
-// The atomik command line, run as a user would (the built dist/cli.js).
+// The atomik-node command line, run as a user would (the built dist/cli.js).
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { startBoard } from '../lib/index.js';
+import { startBoard } from '../lib/board/index.js';
+import { TOOL_PACKAGES, requireTools } from '../lib/board/emulate.js';
 import { missing } from './helpers/tools.js';
 
-const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const cli = fileURLToPath(new URL('../dist/cli.cjs', import.meta.url));
 const run = async (args: string[], env: NodeJS.ProcessEnv = process.env) => {
   try {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { env });
@@ -21,15 +22,59 @@ const run = async (args: string[], env: NodeJS.ProcessEnv = process.env) => {
 };
 const noBoard = missing('make', 'cc');
 
-describe('atomik CLI', () => {
+describe('atomik-node CLI', () => {
   it('prints usage, and rejects unknown commands and missing arguments', async () => {
-    expect((await run(['help'])).stdout).toMatch(/^usage:\n  atomik devices/);
+    expect((await run(['help'])).stdout).toMatch(/^usage:\n  atomik-node devices/);
     const bad = await run(['frobnicate']);
-    expect([bad.code, bad.stderr.split('\n')[0]]).toEqual([1, "atomik: unknown command 'frobnicate'"]);
+    expect([bad.code, bad.stderr.split('\n')[0]]).toEqual([1, "atomik-node: unknown command 'frobnicate'"]);
     const noPort = await run(['probe']);
-    expect([noPort.code, noPort.stderr.trim()]).toEqual([1, 'atomik: probe needs the port to probe (it never writes to a port you did not name)']);
-    expect((await run(['emulate', '--board', 'fpga'])).stderr.trim()).toBe('atomik: --board must be host, cortex-m3 or rtl, got fpga');
-    expect((await run(['emulate', '--baud', 'fast'])).stderr.trim()).toBe('atomik: --baud must be a positive integer, got fast');
+    expect([noPort.code, noPort.stderr.trim()]).toEqual([1, 'atomik-node: probe needs the port to probe (it never writes to a port you did not name)']);
+    expect((await run(['emulate', '--board', 'fpga'])).stderr.trim()).toBe('atomik-node: --board must be host, cortex-m3 or rtl, got fpga');
+    expect((await run(['emulate', '--baud', 'fast'])).stderr.trim()).toBe('atomik-node: --baud must be a positive integer, got fast');
+  });
+
+  it('every subcommand answers --help and -h with its own usage, and does nothing else', async () => {
+    for (const command of ['devices', 'probe', 'emulate']) {
+      for (const asked of [[command, '--help'], [command, '-h'], ['help', command]]) {
+        const r = await run(asked);
+        expect([r.code, r.stderr]).toEqual([0, '']);
+        expect(r.stdout).toMatch(new RegExp(`^usage: atomik-node ${command}( |\n)`));
+      }
+    }
+    expect((await run(['probe', '/dev/nonexistent', '--help'])).code).toBe(0); // never opens the port
+  });
+
+  it('requireTools names the Debian package of every tool a board needs', () => {
+    const saved = process.env.PATH;
+    process.env.PATH = mkdtempSync(join(tmpdir(), 'atomik-empty-'));
+    try {
+      for (const [tool, pkg] of Object.entries(TOOL_PACKAGES)) {
+        let message = '';
+        try {
+          requireTools('the board', tool);
+        } catch (err) {
+          message = `${(err as { code: string }).code}: ${(err as Error).message}`;
+        }
+        expect(message).toBe(`ERR_ATOMIK_MISSING_TOOL: the board needs ${tool}, which is not installed (Debian: apt-get install ${pkg})`);
+      }
+    } finally {
+      rmSync(process.env.PATH, { recursive: true, force: true });
+      process.env.PATH = saved;
+    }
+    expect(() => requireTools('the board', 'sh')).not.toThrow();
+  });
+
+  it('a missing tool is one line naming the Debian package', async () => {
+    const bin = mkdtempSync(join(tmpdir(), 'atomik-path-'));
+    symlinkSync(process.execPath, join(bin, 'node'));
+    const r = await run(['emulate', '--board', 'cortex-m3'], { ...process.env, PATH: bin });
+    rmSync(bin, { recursive: true, force: true });
+    expect(r.code).toBe(1);
+    // make is checked only when the firmware image must be built first
+    expect([
+      'atomik-node: the cortex-m3 board needs qemu-system-arm, which is not installed (Debian: apt-get install qemu-system-arm)\n',
+      'atomik-node: building the cortex-m3 firmware needs make, which is not installed (Debian: apt-get install make)\n',
+    ]).toContain(r.stderr);
   });
 
   it('devices explains a missing udevadm instead of crashing', async () => {
@@ -39,7 +84,7 @@ describe('atomik CLI', () => {
     const r = await run(['devices'], { ...process.env, PATH: bin });
     rmSync(bin, { recursive: true, force: true });
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toBe('atomik: cannot list serial ports: udevadm is missing (install the udev package), or pass the port path explicitly (spawn udevadm ENOENT)');
+    expect(r.stderr.trim()).toBe('atomik-node: cannot list serial ports: udevadm is missing (install the udev package), or pass the port path explicitly (spawn udevadm ENOENT)');
   });
 
   it.skipIf(noBoard !== null)('probe names the dialect and what the board reports', async () => {

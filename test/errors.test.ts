@@ -173,7 +173,7 @@ describe('bad input, messages and streams', () => {
   });
 
   it('DeltaStream checks addresses, deltas and messages, keeping its state', () => {
-    const s = new DeltaStream();
+    const s = new DeltaStream({ outbox: 4 });
     s.load(1, 5n);
     s.accum(1, 2n);
     expectThrow(() => s.accum(-1, 1n), RangeError, 'addr');

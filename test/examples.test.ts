@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { missing } from './helpers/tools.js';
+import { redisSkipReason } from './helpers/redis.js';
 
 async function example(name: string, ...args: string[]): Promise<string> {
   const file = fileURLToPath(new URL(`../examples/${name}`, import.meta.url));
@@ -51,9 +52,19 @@ describe('examples', () => {
     );
   });
 
+  it('restart: a sender restarted from scratch loses updates, one restored from its saved state loses none and doubles none', async () => {
+    expect(await example('restart.mjs')).toBe(
+      [
+        'restarted from scratch       : sent 60, receiver counts 25; applied 25, duplicate 35, stale 0',
+        'restored from its saved state: sent 60, receiver counts 60; applied 60, duplicate 10, stale 0',
+        '',
+      ].join('\n'),
+    );
+  });
+
   it('state sync across worker threads: duplicates break apply(), receive() is exact', async () => {
     const line = (group: string) =>
-      `${group}: 4 replicas x 250 updates, 100 messages duplicated, every message reordered; apply(): 0/4 replicas exact; receive(): 4/4 exact, 0 with gaps`;
+      `${group}: 4 replicas x 250 updates, 108 messages duplicated, every message reordered; apply(): 0/4 replicas exact; receive(): 4/4 exact, 0 with gaps`;
     expect(await example('state-sync.mjs')).toBe(`${line('xor')}\n${line('add')}\n`);
     await expect(example('state-sync.mjs', '1')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('usage: node examples/state-sync.mjs [workers: 2..255]') });
   });
@@ -63,5 +74,24 @@ describe('examples', () => {
       'virtual host board (framed dialect, add group): 11 events -> count 7\n' +
         'no real board given: pass its port (node examples/hardware.mjs /dev/ttyUSB0) or set ATOMIK_PORT\n',
     );
+  });
+
+  it.skipIf(redisSkipReason() !== null)('replicas: three processes through Redis, one killed and restarted, exact totals', async () => {
+    const env = { ...process.env };
+    delete env.REDIS_URL;
+    const out = (await promisify(execFile)(process.execPath, [fileURLToPath(new URL('../examples/replicas.mjs', import.meta.url))], { env })).stdout;
+    const lines = out.split('\n');
+    expect(lines[0]).toBe('REDIS_URL not set: started a private redis-server (appendfsync always)');
+    const acked = Number(/^killed process B \(kill -9\) after Redis had acknowledged ([\d,]+) of its requests$/.exec(lines[1]!)![1]!.replace(/,/g, ''));
+    expect(acked).toBeGreaterThanOrEqual(5000);
+    expect(lines[2]).toBe('started B again: it takes a new origin id and serves 20,000 more');
+    const served = /^requests served, as every replica counts them: A 30000, B before the kill (\d+) \(>= (\d+) acknowledged\), C 30000, B again 20000$/.exec(lines[3]!)!;
+    const beforeKill = Number(served[1]);
+    expect(beforeKill).toBeGreaterThanOrEqual(acked);
+    const perRoute = lines[4]!.split(', ').map((part) => Number(part.split(' ')[1]));
+    expect(perRoute).toHaveLength(8);
+    const total = 80_000 + beforeKill;
+    expect(perRoute.reduce((a, b) => a + b, 0)).toBe(total);
+    expect(lines[5]).toBe(`all 3 live replicas agree; per-route total ${total} = requests served ${total}: exact`);
   });
 });

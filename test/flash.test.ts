@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { flashCommand, shellLine } from '../lib/board/flash.js';
 import { missing } from './helpers/tools.js';
 
-const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const cli = fileURLToPath(new URL('../dist/cli.cjs', import.meta.url));
 const run = async (args: string[], env: NodeJS.ProcessEnv = process.env) => {
   try {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { env });
@@ -47,12 +47,12 @@ describe('atomik flash', () => {
       const r = await run(args);
       return [r.code, r.stdout, r.stderr.trim()];
     };
-    expect(await err(['flash', fs])).toEqual([1, '', 'atomik: flash needs --board tangnano9k or --board ice40']);
-    expect(await err(['flash', '--board', 'ecp5', fs])).toEqual([1, '', 'atomik: board must be tangnano9k or ice40, got ecp5']);
-    expect(await err(['flash', '--board', 'ice40'])).toEqual([1, '', 'atomik: flash needs the bitstream file']);
-    expect(await err(['flash', '--board', 'ice40', fs])).toEqual([1, '', `atomik: ice40 bitstreams are .bin files, got ${fs}`]);
-    expect(await err(['flash', '--board', 'tangnano9k', join(dir, 'missing.fs')])).toEqual([1, '', `atomik: cannot read the bitstream ${join(dir, 'missing.fs')}`]);
-    expect(await err(['flash', '--board', 'ice40', bin, 'extra'])).toEqual([1, '', 'atomik: unexpected argument(s): extra']);
+    expect(await err(['flash', fs])).toEqual([1, '', 'atomik-node: flash needs --board tangnano9k or --board ice40']);
+    expect(await err(['flash', '--board', 'ecp5', fs])).toEqual([1, '', 'atomik-node: board must be tangnano9k or ice40, got ecp5']);
+    expect(await err(['flash', '--board', 'ice40'])).toEqual([1, '', 'atomik-node: flash needs the bitstream file']);
+    expect(await err(['flash', '--board', 'ice40', fs])).toEqual([1, '', `atomik-node: ice40 bitstreams are .bin files, got ${fs}`]);
+    expect(await err(['flash', '--board', 'tangnano9k', join(dir, 'missing.fs')])).toEqual([1, '', `atomik-node: cannot read the bitstream ${join(dir, 'missing.fs')}`]);
+    expect(await err(['flash', '--board', 'ice40', bin, 'extra'])).toEqual([1, '', 'atomik-node: unexpected argument(s): extra']);
   });
 
   it('says which package to install when the tool is missing', async () => {
@@ -60,7 +60,7 @@ describe('atomik flash', () => {
     symlinkSync(process.execPath, join(path, 'node'));
     const r = await run(['flash', '--board', 'tangnano9k', fs], { ...process.env, PATH: path });
     rmSync(path, { recursive: true, force: true });
-    expect([r.code, r.stderr.trim()]).toEqual([1, 'atomik: openFPGALoader not found: install it (Debian package openfpgaloader)']);
+    expect([r.code, r.stderr.trim()]).toEqual([1, 'atomik-node: flashing needs openFPGALoader, which is not installed (Debian: apt-get install openfpgaloader)']);
   });
 
   const noIceprog = missing('iceprog');
@@ -69,6 +69,6 @@ describe('atomik flash', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe(`iceprog '${bin}'\n`);
     expect(r.stderr).toContain("Can't find iCE FTDI USB device");
-    expect(r.stderr.trim().split('\n').at(-1)).toBe(`atomik: iceprog failed (exit code 2): iceprog '${bin}'`);
+    expect(r.stderr.trim().split('\n').at(-1)).toBe(`atomik-node: iceprog failed (exit code 2): iceprog '${bin}'`);
   });
 });

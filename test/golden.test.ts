@@ -31,7 +31,7 @@ describe('DeltaMessage wire form', () => {
   });
 
   it('DeltaStream numbers messages and round-trips them through bytes', () => {
-    const sender = new DeltaStream();
+    const sender = new DeltaStream({ outbox: 16 });
     const receiver = new DeltaStream();
     sender.load(0, 0xcafen);
     receiver.load(0, 0xcafen);

@@ -6,7 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadNative, open, startBoard } from '../lib/index.js';
+import { open } from '../lib/index.js';
+import { loadNative } from '../lib/engine/native.js';
+import { startBoard } from '../lib/board/index.js';
 import { missing } from './helpers/tools.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -72,6 +74,21 @@ describe('loader and engine selection', () => {
     expect(r.info.backend).toBe('native');
     expect(r.info.reason).toMatch(/^auto: the native addon loaded from .*\.node$/);
   });
+
+  // Prebuilds are tagged glibc; node-gyp-build takes the C library from LIBC (musl on Alpine).
+  const glibcPrebuild = `${root}prebuilds/linux-${process.arch}/atomik-node.glibc.node`;
+  it.skipIf(process.platform !== 'linux' || (!existsSync(glibcPrebuild) && process.env.ATOMIK_EXPECT_NATIVE !== 'prebuild'))(
+    'musl (Alpine) is never offered the glibc prebuild: js takes over (needs npm run prebuild)',
+    () => {
+      type Info = { info: { backend: string; reason: string; rejected: { native?: string } } };
+      const script = `import { open } from ${JSON.stringify(esm)};${openInfo}`;
+      const musl = run(script, { PREBUILDS_ONLY: '1', LIBC: 'musl' }) as Info;
+      expect(musl.info.backend).toBe('js');
+      expect(musl.info.rejected.native).toMatch(new RegExp(`No native build was found for platform=linux arch=${process.arch} .* libc=musl node=`));
+      const glibc = run(script, { PREBUILDS_ONLY: '1', LIBC: 'glibc' }) as Info;
+      expect(glibc.info.reason).toBe(`auto: the native addon loaded from ${glibcPrebuild}`);
+    },
+  );
 
   it('the CommonJS entry works like the ES module one', () => {
     const r = run(

@@ -2,7 +2,8 @@
 // native engines agree on random sequences of operations.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AtomikContext, AtomikTable, Fingerprint, jsEngine, type BatchOp, type Group } from '../lib/index.js';
+import { AtomikContext, AtomikTable, Fingerprint, type BatchOp, type Group } from '../lib/index.js';
+import { jsEngine } from '../lib/engine/js.js';
 import { ENGINES } from './helpers/engines.js';
 
 const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
@@ -118,6 +119,93 @@ describe('properties', () => {
             }
           }
           expect([...nat.states()]).toEqual([...js.states()]);
+        }),
+      );
+    });
+
+    // The same operations with hostile placement: indices in shared memory,
+    // gather output overlapping the indices, arrays as subclasses, ops as
+    // getters. Both engines must give the plain result.
+    it('on aliased, shared and exotic arguments', () => {
+      const placement = fc.constantFrom('plain', 'shared', 'subclass', 'aliased');
+      const step = fc.record({
+        kind: fc.constantFrom('scatter', 'gather', 'loadMany', 'batch'),
+        placement,
+        shift: fc.integer({ min: -40, max: 40 }),
+        entries: fc.array(fc.tuple(fc.nat({ max: 70 }), u64), { minLength: 1, maxLength: 90 }),
+      });
+      class Sub extends Uint32Array {}
+      const place = (values: number[], where: string, shift: number): Uint32Array => {
+        if (where === 'shared') {
+          const idx = new Uint32Array(new SharedArrayBuffer(4 * values.length));
+          idx.set(values);
+          return idx;
+        }
+        if (where === 'subclass') return Sub.from(values);
+        if (where === 'aliased') {
+          const buf = new ArrayBuffer(4096);
+          const idx = new Uint32Array(buf, 8 * 90 + 8 * (shift & ~1) + 256, values.length);
+          idx.set(values);
+          return idx;
+        }
+        return Uint32Array.from(values);
+      };
+      // gather's out overlapping the indices, `shift` words away
+      const outFor = (idx: Uint32Array, where: string, shift: number) =>
+        where === 'aliased' ? new BigUint64Array(idx.buffer, idx.byteOffset + 4 * shift - ((idx.byteOffset + 4 * shift) % 8), idx.length) : undefined;
+      fc.assert(
+        fc.property(group, fc.array(step, { maxLength: 10 }), (g, steps) => {
+          const js = new AtomikTable(64, { group: g, engine: jsEngine });
+          const nat = new AtomikTable(64, { group: g, engine: native! });
+          const plain = new AtomikTable(64, { group: g, engine: jsEngine });
+          // distinct states everywhere, so an index read after it was overwritten shows
+          const everyIndex = Uint32Array.from({ length: 64 }, (_, i) => i);
+          const distinct = BigUint64Array.from(everyIndex, (i) => 0x9e3779b97f4a7c15n * BigInt(i + 1) & ((1n << 64n) - 1n));
+          for (const t of [js, nat, plain]) t.loadMany(everyIndex, distinct);
+          for (const { kind, placement: where, shift, entries } of steps) {
+            const values = BigUint64Array.from(entries, (e) => e[1]);
+            const run = (t: AtomikTable): unknown => {
+              const idx = place(entries.map((e) => e[0]), where, shift);
+              try {
+                if (kind === 'scatter') t.scatter(idx, values);
+                else if (kind === 'loadMany') t.loadMany(idx, values);
+                else if (kind === 'gather') return [...t.gather(idx, outFor(idx, where, shift))];
+                else {
+                  let reads = 0;
+                  const ops = entries.map(([index, value]) => ({
+                    op: 'accum' as const,
+                    get index() {
+                      reads++;
+                      return index;
+                    },
+                    get delta() {
+                      return reads > entries.length * 2 ? 0n : value;
+                    },
+                  }));
+                  return t.batch(ops);
+                }
+              } catch (err) {
+                return (err as { code: string }).code;
+              }
+              return null;
+            };
+            const expected = (() => {
+              try {
+                const idx = Uint32Array.from(entries, (e) => e[0]);
+                if (kind === 'scatter') plain.scatter(idx, values);
+                else if (kind === 'loadMany') plain.loadMany(idx, values);
+                else if (kind === 'gather') return [...plain.gather(idx)];
+                else return plain.batch(entries.map(([index, delta]) => ({ op: 'accum' as const, index, delta })));
+              } catch (err) {
+                return (err as { code: string }).code;
+              }
+              return null;
+            })();
+            expect(run(js)).toEqual(expected);
+            expect(run(nat)).toEqual(expected);
+          }
+          expect([...js.states()]).toEqual([...plain.states()]);
+          expect([...nat.states()]).toEqual([...plain.states()]);
         }),
       );
     });

@@ -7,11 +7,11 @@ import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { startBoard } from '../lib/index.js';
+import { startBoard } from '../lib/board/index.js';
 import { RTL_TEST_BAUD, noRtl } from './helpers/boards.js';
 
 const firmware = fileURLToPath(new URL('../firmware', import.meta.url));
-const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const cli = fileURLToPath(new URL('../dist/cli.cjs', import.meta.url));
 
 describe.skipIf(noRtl !== null)(`RTL under Verilator${noRtl ? ` (skipped: ${noRtl})` : ''}`, () => {
   it('unit tests: UART, both dialects, golden vectors, differential runs against the C core', async () => {

@@ -7,9 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AtomikTable, DeviceError, open, openSerialTransport, startBoard, type Accumulator, type BatchResult, type Group, type VirtualBoard } from '../lib/index.js';
+import { AtomikTable, DeviceError, open, type Accumulator, type BatchResult, type Group } from '../lib/index.js';
+import { openSerialTransport } from '../lib/serial/index.js';
+import { startBoard, startFaultProxy, type FaultProxy, type VirtualBoard } from '../lib/board/index.js';
 import { FRAMED_BOARDS, LEGACY_BOARDS } from './helpers/boards.js';
-import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy.js';
 import { missing } from './helpers/tools.js';
 
 const noBoard = missing('make', 'cc');
@@ -166,7 +167,7 @@ for (const { name, skip: noBoardHere, start } of LEGACY_BOARDS) {
     });
 
     it('with verify, every corruption is detected and reported', async () => {
-      const acc = await open({ backend: 'serial', port: proxy.port, lock: false, timeoutMs: 50, verify: true });
+      const acc = await open({ backend: 'serial', port: proxy.port, lock: false, timeoutMs: 250, verify: true });
       await acc.load(0, 0n);
       const r = lcg(4);
       const before = proxy.stats.corrupted;

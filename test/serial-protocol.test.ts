@@ -17,8 +17,8 @@ import {
   encodeFrame,
   encodeOpen,
   encodeOps,
-  type WireOp,
 } from '../lib/serial/frame.js';
+import type { Op } from '../lib/operations.js';
 import { DeviceError } from '../lib/serial/framed-client.js';
 
 interface Step {
@@ -33,7 +33,7 @@ const golden = JSON.parse(readFileSync(new URL('../firmware/golden-vectors.json'
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const bytes = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
 
-function wireOps(ops: NonNullable<Step['request']>['ops']): WireOp[] {
+function wireOps(ops: NonNullable<Step['request']>['ops']): Op[] {
   return ops!.map((o) => {
     if (o.op === 'accumRun') return { op: 'accumRun', index: o.index, deltas: BigUint64Array.from(o.deltas!, BigInt) };
     if (o.value !== undefined) return { op: o.op as 'load' | 'accum' | 'swapTo', index: o.index, value: BigInt(o.value) };
@@ -143,7 +143,7 @@ describe('frame decoder', () => {
   });
 
   it('decodeResults, decodeHello and decodeError reject payloads of the wrong size', () => {
-    const ops: WireOp[] = [{ op: 'read', index: 0 }, { op: 'status', index: 1 }];
+    const ops: Op[] = [{ op: 'read', index: 0 }, { op: 'status', index: 1 }];
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 40 }), (payload) => {
         if (payload.length === 9) expect(decodeResults(ops, payload)).toHaveLength(2);

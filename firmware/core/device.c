@@ -146,17 +146,13 @@ static void reply_hello(atomik_device *d, uint16_t seq) {
 
 /* ---- batches --------------------------------------------------------------------- */
 
+static const uint8_t OPERAND_BYTES[] = ATOMIK_BOP_OPERAND_BYTES;
+static const uint8_t EXEC_OP[] = ATOMIK_BOP_EXEC_OP;
+static const uint8_t RESULT_BYTES[] = ATOMIK_OP_RESULT_BYTES;
+
+/* Operand bytes after the opcode (a run adds 8 per delta); 0 for an unknown op. */
 static size_t operand_bytes(uint8_t op) {
-  switch (op) {
-    case ATOMIK_BOP_LOAD:
-    case ATOMIK_BOP_ACCUM:
-    case ATOMIK_BOP_SWAP_TO: return 10;
-    case ATOMIK_BOP_READ:
-    case ATOMIK_BOP_SWAP:
-    case ATOMIK_BOP_STATUS: return 2;
-    case ATOMIK_BOP_ACCUM_RUN: return 4; /* + 8 per delta */
-    default: return 0;
-  }
+  return op <= ATOMIK_BOP_MAX ? OPERAND_BYTES[op] : 0;
 }
 
 /*
@@ -185,32 +181,40 @@ static uint8_t validate_batch(const atomik_device *d, const uint8_t *p, size_t l
   return 0;
 }
 
-/* Applies a validated batch; writes results to out and returns their size. */
+/*
+ * Runs a validated batch through the library's executor: decodes the wire
+ * ops into atomik_op records (a run becomes one ACCUM of its combined
+ * deltas), executes them, and writes the results to out. Returns their size.
+ */
 static size_t apply_batch(atomik_device *d, const uint8_t *p, size_t len, uint8_t *out) {
-  atomik_table *t = &d->table;
-  const atomik_group g = t->group;
-  size_t pos = 0, w = 0;
+  const atomik_group g = d->table.group;
+  size_t pos = 0, n = 0, w = 0;
   while (pos < len) {
     uint8_t op = p[pos];
-    uint16_t i = be16(p + pos + 1);
-    uint64_t *ref = &t->reference[i], *acc = &t->accumulator[i];
-    uint64_t state = atomik_combine(g, *ref, *acc);
     const uint8_t *arg = p + pos + 3;
-    switch (op) {
-      case ATOMIK_BOP_LOAD: *ref = be64(arg); *acc = 0; break;
-      case ATOMIK_BOP_ACCUM: *acc = atomik_combine(g, *acc, be64(arg)); break;
-      case ATOMIK_BOP_READ: put64(out + w, state); w += 8; break;
-      case ATOMIK_BOP_SWAP: *ref = state; *acc = 0; put64(out + w, state); w += 8; break;
-      case ATOMIK_BOP_SWAP_TO: *ref = be64(arg); *acc = 0; put64(out + w, state); w += 8; break;
-      case ATOMIK_BOP_STATUS: out[w++] = *acc == 0; break;
-      default: { /* ATOMIK_BOP_ACCUM_RUN */
-        uint16_t count = be16(arg);
-        for (uint16_t k = 0; k < count; k++) *acc = atomik_combine(g, *acc, be64(arg + 2 + 8 * k));
-        pos += 8 * (size_t)count;
-        break;
-      }
+    atomik_op *rec = &d->ops[n++];
+    memset(rec, 0, sizeof *rec);
+    rec->opcode = EXEC_OP[op];
+    rec->addr = be16(p + pos + 1);
+    if (op == ATOMIK_BOP_ACCUM_RUN) {
+      uint16_t count = be16(arg);
+      uint64_t run = 0; /* the identity of both groups */
+      for (uint16_t k = 0; k < count; k++) run = atomik_combine(g, run, be64(arg + 2 + 8 * k));
+      rec->value = run;
+      pos += 8 * (size_t)count;
+    } else if (operand_bytes(op) == 10) {
+      rec->value = be64(arg);
     }
     pos += 1 + operand_bytes(op);
+  }
+  if (atomik_table_exec(&d->table, d->ops, n, NULL) != ATOMIK_OK) return 0; /* validated: cannot happen */
+  for (size_t i = 0; i < n; i++) {
+    if (RESULT_BYTES[d->ops[i].opcode] == 8) {
+      put64(out + w, d->ops[i].value);
+      w += 8;
+    } else if (RESULT_BYTES[d->ops[i].opcode] == 1) {
+      out[w++] = (uint8_t)d->ops[i].value;
+    }
   }
   return w;
 }

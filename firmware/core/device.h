@@ -45,7 +45,8 @@ enum {
   ATOMIK_FT_ERROR = 0x83
 };
 
-/* Batch operations */
+/* Generated from lib/operations.ts by `npm run generate`: do not edit. */
+/* Batch operations on the wire (PROTOCOL.md) */
 enum {
   ATOMIK_BOP_LOAD = 0x01,
   ATOMIK_BOP_ACCUM = 0x02,
@@ -55,6 +56,14 @@ enum {
   ATOMIK_BOP_STATUS = 0x06,
   ATOMIK_BOP_ACCUM_RUN = 0x07
 };
+#define ATOMIK_BOP_MAX 0x07
+/* By wire opcode: operand bytes after the opcode (0: no such op; a run adds 8 per delta). */
+#define ATOMIK_BOP_OPERAND_BYTES { 0, 10, 10, 2, 2, 10, 2, 4 }
+/* By wire opcode: the executor opcode it runs as (a run is combined into one). */
+#define ATOMIK_BOP_EXEC_OP { 0xFF, ATOMIK_OP_LOAD, ATOMIK_OP_ACCUM, ATOMIK_OP_READ, ATOMIK_OP_SWAP, ATOMIK_OP_SWAP_TO, ATOMIK_OP_STATUS, ATOMIK_OP_ACCUM }
+/* By executor opcode: its result bytes in a RESULT payload. */
+#define ATOMIK_OP_RESULT_BYTES { 0, 0, 8, 8, 1, 8 }
+/* End of generated section. */
 
 /* Error codes */
 enum {
@@ -95,6 +104,7 @@ typedef struct {
   atomik_replay replay[ATOMIK_REPLAY_DEPTH];
   unsigned replay_next;
   uint8_t scratch[ATOMIK_FRAME_OVERHEAD + ATOMIK_MAX_REPLY_PAYLOAD];
+  atomik_op ops[ATOMIK_MAX_OPS]; /* a batch, decoded for atomik_table_exec */
   /* legacy receiver */
   uint8_t lg_cmd, lg_have, lg_buf[8];
 } atomik_device;

@@ -1,9 +1,10 @@
 // The serial backend: the Backend interface carried out on a device, in
 // either dialect. Arguments arrive validated (see Accumulator).
-import type { BatchOp, BatchResult } from '../batch.js';
 import type { Group } from '../group.js';
-import { DeviceError, FramedClient, type FramedClientOptions } from '../serial/framed-client.js';
-import type { HelloInfo, WireOp } from '../serial/frame.js';
+import { DeviceError } from '../errors.js';
+import { FramedClient, type FramedClientOptions } from '../serial/framed-client.js';
+import type { HelloInfo } from '../serial/frame.js';
+import type { Op, OpResult } from '../operations.js';
 import { LegacyClient } from '../serial/legacy-client.js';
 import { probe, type Dialect } from '../serial/probe.js';
 import { openSerialTransport, type Transport } from '../serial/transport.js';
@@ -131,7 +132,7 @@ export class SerialBackend implements Backend {
 
   async swap(index: number, reference?: bigint): Promise<bigint> {
     if (this.framed) {
-      const op: WireOp = reference === undefined ? { op: 'swap', index } : { op: 'swapTo', index, value: reference };
+      const op: Op = reference === undefined ? { op: 'swap', index } : { op: 'swapTo', index, value: reference };
       return (await this.framed.submit([op]))[0] as bigint;
     }
     // The official protocol has no swap: read, then load the new reference.
@@ -145,26 +146,17 @@ export class SerialBackend implements Backend {
     return { clean: await this.legacy!.isClean() };
   }
 
-  async batch(ops: readonly BatchOp[]): Promise<BatchResult[]> {
-    if (this.framed) {
-      const wire: WireOp[] = ops.map((o) => {
-        switch (o.op) {
-          case 'load': return { op: 'load', index: o.index, value: o.value };
-          case 'accum': return { op: 'accum', index: o.index, value: o.delta };
-          case 'read': return { op: 'read', index: o.index };
-          case 'status': return { op: 'status', index: o.index };
-          case 'swap': return o.reference === undefined ? { op: 'swap', index: o.index } : { op: 'swapTo', index: o.index, value: o.reference };
-        }
-      });
-      return this.framed.submit(wire);
-    }
-    const results: BatchResult[] = [];
+  async batch(ops: readonly Op[]): Promise<OpResult[]> {
+    if (this.framed) return this.framed.submit([...ops]);
+    const results: OpResult[] = [];
     for (const o of ops) {
       switch (o.op) {
         case 'load': await this.load(0, o.value); results.push(null); break;
-        case 'accum': await this.accum(0, o.delta); results.push(null); break;
+        case 'accum': await this.accum(0, o.value); results.push(null); break;
+        case 'accumRun': await this.accumMany(0, o.deltas); results.push(null); break;
         case 'read': results.push(await this.read(0)); break;
-        case 'swap': results.push(await this.swap(0, o.reference)); break;
+        case 'swap': results.push(await this.swap(0)); break;
+        case 'swapTo': results.push(await this.swap(0, o.value)); break;
         case 'status': results.push((await this.status(0)).clean); break;
       }
     }

@@ -1,4 +1,4 @@
-import type { BatchOp, BatchResult } from '../batch.js';
+import type { Op, OpResult } from '../operations.js';
 import type { Group } from '../group.js';
 
 export type BackendName = 'js' | 'native' | 'serial';
@@ -28,6 +28,7 @@ export interface Backend {
   gather(indices: Uint32Array, out: BigUint64Array): Promise<BigUint64Array>;
   swap(index: number, reference?: bigint): Promise<bigint>;
   status(index: number): Promise<ContextStatus>;
-  batch(ops: readonly BatchOp[]): Promise<BatchResult[]>;
+  /** Ops arrive validated, in the internal shape. */
+  batch(ops: readonly Op[]): Promise<OpResult[]>;
   close(): Promise<void>;
 }

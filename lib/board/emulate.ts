@@ -5,9 +5,10 @@
 //    its UART bridged to a PTY by socat
 //  - rtl: our Verilog under Verilator, its UART pins driven from a PTY
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
+import { AtomikError } from '../errors.js';
 import { packageRoot } from '../engine/native.js';
 import { probe } from '../serial/probe.js';
 import { openSerialTransport } from '../serial/transport.js';
@@ -42,10 +43,42 @@ export interface VirtualBoard {
 
 const firmwareDir = () => join(packageRoot(), 'firmware');
 
+/** The Debian package of each command a virtual board needs. */
+export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
+  make: 'make',
+  cc: 'gcc',
+  'arm-none-eabi-gcc': 'gcc-arm-none-eabi',
+  'qemu-system-arm': 'qemu-system-arm',
+  socat: 'socat',
+};
+
+function onPath(command: string): boolean {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    try {
+      accessSync(join(dir, command), constants.X_OK);
+      return true;
+    } catch {
+      // not in this directory
+    }
+  }
+  return false;
+}
+
+/** Throws, in one line naming the Debian package, when a command is not installed (ERR_ATOMIK_MISSING_TOOL). */
+export function requireTools(what: string, ...commands: string[]): void {
+  for (const command of commands) {
+    if (!onPath(command)) {
+      throw new AtomikError('ERR_ATOMIK_MISSING_TOOL', `${what} needs ${command}, which is not installed (Debian: apt-get install ${TOOL_PACKAGES[command] ?? command})`);
+    }
+  }
+}
+
 /** Builds a firmware target with make when its output is missing; throws with make's output on failure. */
 export function buildFirmware(target: 'host' | 'cortex-m3', output: string): string {
   const path = join(firmwareDir(), 'build', output);
   if (existsSync(path)) return path;
+  requireTools(`building the ${target} firmware`, ...(target === 'host' ? ['make', 'cc'] : ['make', 'arm-none-eabi-gcc']));
   try {
     execFileSync('make', ['-C', firmwareDir(), target], { stdio: 'pipe' });
   } catch (err) {
@@ -117,6 +150,7 @@ async function startCortexM3(options: BoardOptions): Promise<VirtualBoard> {
     throw new Error('the cortex-m3 board runs the framed firmware as built: --legacy, --baud, --contexts and --link are host-board options');
   }
   const image = buildFirmware('cortex-m3', 'atomik-cortex-m3.elf');
+  requireTools('the cortex-m3 board', 'qemu-system-arm', 'socat');
   const dir = mkdtempSync(join(tmpdir(), 'atomik-m3-'));
   const socket = join(dir, 'uart.sock');
   const tty = join(dir, 'tty');

@@ -4,8 +4,10 @@
 // lane into the high one.
 import type { Group } from '../group.js';
 import type { Engine } from './types.js';
+import { AtomikRangeError } from '../errors.js';
 import { allBelow } from '../validate.js';
-import { NATIVE_LE, OP, addrAt, opcodeAt, opsView, setValueAt, valueAt } from './ops.js';
+import { BATCH_STATUS, batchColumns } from '../replicate/format.js';
+import { MAX_OP, NATIVE_LE, OP, addrAt, opcodeAt, opsView, setValueAt, valueAt } from './ops.js';
 
 const LO = NATIVE_LE ? 0 : 1; // lane holding the low 32 bits of a word
 const HI = 1 - LO;
@@ -92,6 +94,11 @@ function combineInto(group: Group, ref: BigUint64Array, acc: BigUint64Array, out
 function exec(group: Group, ref: BigUint64Array, acc: BigUint64Array, ops: BigUint64Array): void {
   const view = opsView(ops);
   const count = ops.length / 2;
+  // Everything is checked before anything runs, as in the C executor.
+  for (let i = 0; i < count; i++) {
+    if (opcodeAt(view, i) > MAX_OP) throw new AtomikRangeError('ERR_ATOMIK_INVALID_ARG_VALUE', `ops[${i}] has unknown opcode ${opcodeAt(view, i)}`);
+    if (addrAt(view, i) >= ref.length) throw new AtomikRangeError('ERR_ATOMIK_INDEX_OUT_OF_RANGE', `ops[${i}] index ${addrAt(view, i)} is out of range [0, ${ref.length})`);
+  }
   for (let i = 0; i < count; i++) {
     const k = addrAt(view, i);
     const state = group === 'xor' ? ref[k]! ^ acc[k]! : BigInt.asUintN(64, ref[k]! + acc[k]!);
@@ -119,8 +126,6 @@ function exec(group: Group, ref: BigUint64Array, acc: BigUint64Array, ops: BigUi
         acc[k] = 0n;
         setValueAt(view, i, state);
         break;
-      default:
-        throw new RangeError(`ops[${i}] has unknown opcode ${opcodeAt(view, i)}`);
     }
   }
 }
@@ -189,7 +194,7 @@ function xorShiftZ(s: number): void {
   zHi = (zHi ^ (zHi >>> s)) >>> 0;
 }
 
-/** SplitMix64 finaliser on z. */
+/** SplitMix64 finaliser on z: the package's one copy in TypeScript (native/atomik.c has C's). */
 function mixZ(): void {
   xorShiftZ(30);
   mulZ(0xbf58476d, 0x1ce4e5b9);
@@ -203,6 +208,17 @@ const KEY_LO = 0x7f4a7c15;
 const SALT_HI = 0xa0761d64;
 const SALT_LO = 0x78bd642f;
 
+/** z = mix(chunk ^ key(position)): one chunk's term of the positional fold. */
+function termZ(cLo: number, cHi: number, position: number): void {
+  const p = position + 1;
+  zHi = Math.floor(p / TWO32);
+  zLo = p >>> 0;
+  mulZ(KEY_HI, KEY_LO); // key(position)
+  zHi = (zHi ^ cHi) >>> 0;
+  zLo = (zLo ^ cLo) >>> 0;
+  mixZ();
+}
+
 function foldPositional(data: Uint8Array): bigint {
   const n = data.length;
   zHi = Math.floor(n / TWO32) ^ SALT_HI;
@@ -211,17 +227,25 @@ function foldPositional(data: Uint8Array): bigint {
   let hi = zHi;
   let lo = zLo;
   forEachChunk(data, (cLo, cHi, position) => {
-    const p = position + 1;
-    zHi = Math.floor(p / TWO32);
-    zLo = p >>> 0;
-    mulZ(KEY_HI, KEY_LO); // key(position)
-    zHi = (zHi ^ cHi) >>> 0;
-    zLo = (zLo ^ cLo) >>> 0;
-    mixZ();
+    termZ(cLo, cHi, position);
     hi ^= zHi;
     lo ^= zLo;
   });
   return join(hi, lo);
+}
+
+/** The SplitMix64 finaliser of a 64-bit value. */
+export function mix64(z: bigint): bigint {
+  zHi = Number(z >> 32n) >>> 0;
+  zLo = Number(z & 0xffffffffn);
+  mixZ();
+  return join(zHi, zLo);
+}
+
+/** The positional fold's term for one chunk (a u64) at one position (see native/atomik.h). */
+export function positionalTerm(chunk: bigint, position: number): bigint {
+  termZ(Number(chunk & 0xffffffffn), Number(chunk >> 32n) >>> 0, position);
+  return join(zHi, zLo);
 }
 
 export const jsEngine: Engine = {
@@ -249,6 +273,11 @@ export const jsEngine: Engine = {
   },
   states: (group, ref, acc, out) => combineInto(group, ref, acc, out, null),
   exec,
+  applyBatch(group, ref, acc, partition, entry) {
+    const columns = batchColumns(entry, group, partition);
+    if (typeof columns === 'number') return columns;
+    return scatter(group, ref, acc, columns.indices, columns.deltas) ? BATCH_STATUS.ok : BATCH_STATUS.range;
+  },
   foldXor,
   foldPositional,
 };

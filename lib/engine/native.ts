@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GROUP_CODE, type Group } from '../group.js';
+import { AtomikRangeError } from '../errors.js';
 import { jsEngine } from './js.js';
 import type { Engine } from './types.js';
 
@@ -18,9 +19,10 @@ export interface NativeBinding {
   load(ref: BigUint64Array, acc: BigUint64Array, idx: Uint32Array, values: BigUint64Array): number;
   states(group: 0 | 1, ref: BigUint64Array, acc: BigUint64Array, out: BigUint64Array): number;
   exec(group: 0 | 1, ref: BigUint64Array, acc: BigUint64Array, ops: BigUint64Array): number;
+  applyBatch(group: 0 | 1, ref: BigUint64Array, acc: BigUint64Array, partition: number, entry: Uint8Array): number;
+  batchChecksum(entry: Uint8Array): bigint;
   foldXor(data: ArrayBufferView): bigint;
   foldPositional(data: ArrayBufferView): bigint;
-  readCeiling(words: BigUint64Array): bigint;
 }
 
 /** Must match ATOMIK_ABI_VERSION in native/atomik.h. */
@@ -86,11 +88,24 @@ const ATOMIK_ERANGE = -1;
 /** Maps a C status to the Engine contract: false for an index out of range. */
 function check(status: number, what: string): boolean {
   if (status === ATOMIK_ERANGE) return false;
-  if (status !== 0) throw new RangeError(`native ${what} rejected its arguments (status ${status})`);
+  if (status !== 0) throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `native ${what} rejected its arguments (status ${status})`);
   return true;
 }
 
+// Engines made here: the only objects besides jsEngine that the `engine` option accepts.
+const created = new WeakSet<object>();
+
+export function isNativeEngine(value: unknown): value is Engine {
+  return typeof value === 'object' && value !== null && created.has(value);
+}
+
 export function createNativeEngine(b: NativeBinding): Engine {
+  const engine = nativeEngineOver(b);
+  created.add(engine);
+  return engine;
+}
+
+function nativeEngineOver(b: NativeBinding): Engine {
   const g = (group: Group) => GROUP_CODE[group];
   return {
     name: 'native',
@@ -109,8 +124,9 @@ export function createNativeEngine(b: NativeBinding): Engine {
     },
     states: (group, ref, acc, out) => void check(b.states(g(group), ref, acc, out), 'states'),
     exec(group, ref, acc, ops) {
-      if (!check(b.exec(g(group), ref, acc, ops), 'exec')) throw new RangeError('native exec: an op index is out of range');
+      if (!check(b.exec(g(group), ref, acc, ops), 'exec')) throw new AtomikRangeError('ERR_ATOMIK_INDEX_OUT_OF_RANGE', 'native exec: an op index is out of range');
     },
+    applyBatch: (group, ref, acc, partition, entry) => b.applyBatch(g(group), ref, acc, partition, entry),
     foldXor: (data) => b.foldXor(data),
     foldPositional: (data) => b.foldPositional(data),
   };

@@ -1,9 +1,12 @@
 // Mixed-batch encoding shared by both engines and the C library
 // (atomik_op): 16 bytes per op in native byte order:
 // u8 opcode, 3 pad bytes, u32 addr, u64 value (results are written back).
+// The opcodes come from lib/operations.ts.
 import { endianness } from 'node:os';
+import { MAX_RECORD_OP, RECORD_OP } from '../operations.js';
 
-export const OP = { load: 0, accum: 1, read: 2, swap: 3, status: 4, swapTo: 5 } as const;
+export const OP = RECORD_OP;
+export const MAX_OP = MAX_RECORD_OP;
 export type OpCode = (typeof OP)[keyof typeof OP];
 
 export const NATIVE_LE = endianness() === 'LE';

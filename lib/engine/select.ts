@@ -1,9 +1,10 @@
 // Chooses the in-process engine: an explicit choice, else ATOMIK_BACKEND,
 // else 'auto' (native when the addon loads, js otherwise). The result says
 // which engine runs and why the other one does not.
+import { AtomikError } from '../errors.js';
 import { oneOf } from '../validate.js';
 import { jsEngine } from './js.js';
-import { createNativeEngine, loadNative } from './native.js';
+import { createNativeEngine, isNativeEngine, loadNative } from './native.js';
 import type { Engine } from './types.js';
 
 export type EngineChoice = 'auto' | 'js' | 'native';
@@ -43,7 +44,7 @@ export function selectEngine(choice?: unknown, optionName = 'options.engine'): E
   }
   const native = nativeEngineOrError();
   if (wanted === 'native') {
-    if (native instanceof Error) throw new Error(`${source}: ${native.message}`);
+    if (native instanceof Error) throw new AtomikError('ERR_ATOMIK_NATIVE_UNAVAILABLE', `${source}: ${native.message}`);
     return { engine: native, reason: `native requested (${source})`, rejected: { js: `not requested (${source})` } };
   }
   if (native instanceof Error) {
@@ -64,9 +65,13 @@ export function defaultEngine(): Engine {
   return defaultSelection.engine;
 }
 
-/** Resolves a class's `engine` option: an Engine object, a choice, or the default. */
+/**
+ * Resolves a class's `engine` option: a choice, the default, or an engine
+ * this package made (another instance's `engine`); look-alike objects are
+ * refused, since the kernels trust their engine.
+ */
 export function resolveEngine(option: unknown): Engine {
   if (option === undefined) return defaultEngine();
-  if (typeof option === 'object' && option !== null && 'reduce' in option && 'name' in option) return option as Engine;
+  if (option === jsEngine || isNativeEngine(option)) return option as Engine;
   return selectEngine(option).engine;
 }

@@ -22,6 +22,11 @@ export interface Engine {
   states(group: Group, reference: BigUint64Array, accumulator: BigUint64Array, out: BigUint64Array): void;
   /** Runs encoded ops (see ops.ts) in order, writing results back. */
   exec(group: Group, reference: BigUint64Array, accumulator: BigUint64Array, ops: BigUint64Array): void;
+  /**
+   * Checks one replication entry whole (lib/replicate/BATCH-FORMAT.md) and
+   * applies it to the accumulator, all or nothing; returns a BATCH_STATUS code.
+   */
+  applyBatch(group: Group, reference: BigUint64Array, accumulator: BigUint64Array, partition: number, entry: Uint8Array): number;
   /** Reference fingerprint: XOR of little-endian 64-bit chunks, last one zero-padded. */
   foldXor(data: Uint8Array): bigint;
   /** Position-aware fingerprint (see native/atomik.h). */

@@ -1,5 +1,9 @@
 // The framed protocol, host side: frames, checksums, batch operations and
 // replies, exactly as firmware/PROTOCOL.md specifies (big-endian throughout).
+import { AtomikRangeError } from '../errors.js';
+import { OPERATIONS, WIRE_OP, toResult, type Op, type OpResult } from '../operations.js';
+
+export { WIRE_OP };
 
 export const SYNC = 0xa5;
 export const HEADER_BYTES = 7;
@@ -9,7 +13,6 @@ export const HELLO_PROBE = Uint8Array.of(0x7e, 0x61, 0x74, 0x6f, 0x6d, 0x69, 0x6
 export const RESYNC = new Uint8Array(8);
 
 export const FRAME = { hello: 0x01, batch: 0x02, open: 0x03, helloReply: 0x81, result: 0x82, error: 0x83 } as const;
-export const WIRE_OP = { load: 0x01, accum: 0x02, read: 0x03, swap: 0x04, swapTo: 0x05, status: 0x06, accumRun: 0x07 } as const;
 export const ERROR_CODES: Record<number, string> = {
   0x01: 'BAD_CRC',
   0x02: 'BAD_LENGTH',
@@ -50,7 +53,7 @@ export interface Frame {
 }
 
 export function encodeFrame(seq: number, type: number, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
-  if (payload.length > MAX_PAYLOAD) throw new RangeError(`payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD}`);
+  if (payload.length > MAX_PAYLOAD) throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD}`);
   const out = new Uint8Array(FRAME_OVERHEAD + payload.length);
   const view = new DataView(out.buffer);
   out[0] = SYNC;
@@ -104,35 +107,27 @@ export class FrameDecoder {
 }
 
 // ---- batch operations ---------------------------------------------------
+// Opcodes, operands and result sizes come from lib/operations.ts.
 
-export type WireOp =
-  | { op: 'load' | 'accum' | 'swapTo'; index: number; value: bigint }
-  | { op: 'read' | 'swap' | 'status'; index: number }
-  | { op: 'accumRun'; index: number; deltas: BigUint64Array };
+const RESULT_BYTES = { none: 0, u64: 8, bool: 1 } as const;
 
-/** One result per op: the u64 for read/swap/swapTo, a boolean for status, null otherwise. */
-export type WireResult = bigint | boolean | null;
-
-export function opBytes(op: WireOp): number {
-  switch (op.op) {
-    case 'load': case 'accum': case 'swapTo': return 11;
-    case 'read': case 'swap': case 'status': return 3;
-    case 'accumRun': return 5 + 8 * op.deltas.length;
-  }
+export function opBytes(op: Op): number {
+  const operand = OPERATIONS[op.op].operand;
+  return operand === 'value' ? 11 : operand === 'none' ? 3 : 5 + 8 * (op as Extract<Op, { op: 'accumRun' }>).deltas.length;
 }
 
-export function resultBytes(op: WireOp): number {
-  return op.op === 'read' || op.op === 'swap' || op.op === 'swapTo' ? 8 : op.op === 'status' ? 1 : 0;
+export function resultBytes(op: Op): number {
+  return RESULT_BYTES[OPERATIONS[op.op].result];
 }
 
-export function encodeOps(ops: readonly WireOp[]): Uint8Array {
+export function encodeOps(ops: readonly Op[]): Uint8Array {
   const out = new Uint8Array(ops.reduce((n, o) => n + opBytes(o), 0));
   const view = new DataView(out.buffer);
   let at = 0;
   for (const o of ops) {
     out[at] = WIRE_OP[o.op];
     view.setUint16(at + 1, o.index);
-    if (o.op === 'load' || o.op === 'accum' || o.op === 'swapTo') view.setBigUint64(at + 3, o.value);
+    if ('value' in o) view.setBigUint64(at + 3, o.value);
     if (o.op === 'accumRun') {
       view.setUint16(at + 3, o.deltas.length);
       for (let k = 0; k < o.deltas.length; k++) view.setBigUint64(at + 5 + 8 * k, o.deltas[k]!);
@@ -143,16 +138,16 @@ export function encodeOps(ops: readonly WireOp[]): Uint8Array {
 }
 
 /** Reads a RESULT payload for the ops that produced it; throws on a size mismatch. */
-export function decodeResults(ops: readonly WireOp[], payload: Uint8Array): WireResult[] {
+export function decodeResults(ops: readonly Op[], payload: Uint8Array): OpResult[] {
   const expected = ops.reduce((n, o) => n + resultBytes(o), 0);
-  if (payload.length !== expected) throw new RangeError(`RESULT payload has ${payload.length} bytes, expected ${expected}`);
+  if (payload.length !== expected) throw new AtomikRangeError('ERR_ATOMIK_MALFORMED_FRAME', `RESULT payload has ${payload.length} bytes, expected ${expected}`);
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   let at = 0;
   return ops.map((o) => {
     const size = resultBytes(o);
-    const value = size === 8 ? view.getBigUint64(at) : size === 1 ? payload[at] === 1 : null;
+    const raw = size === 8 ? view.getBigUint64(at) : size === 1 ? BigInt(payload[at]!) : 0n;
     at += size;
-    return value;
+    return toResult(o.op, raw);
   });
 }
 
@@ -168,10 +163,10 @@ export interface HelloInfo {
 }
 
 export function decodeHello(payload: Uint8Array): HelloInfo {
-  if (payload.length < 13) throw new RangeError(`HELLO reply too short (${payload.length} bytes)`);
+  if (payload.length < 13) throw new AtomikRangeError('ERR_ATOMIK_MALFORMED_FRAME', `HELLO reply too short (${payload.length} bytes)`);
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   const nameLength = payload[12]!;
-  if (payload.length !== 13 + nameLength) throw new RangeError('HELLO reply has a bad name length');
+  if (payload.length !== 13 + nameLength) throw new AtomikRangeError('ERR_ATOMIK_MALFORMED_FRAME', 'HELLO reply has a bad name length');
   const groups: ('xor' | 'add')[] = [];
   if (payload[10]! & 1) groups.push('xor');
   if (payload[10]! & 2) groups.push('add');
@@ -193,7 +188,7 @@ export interface WireError {
 }
 
 export function decodeError(payload: Uint8Array): WireError {
-  if (payload.length !== 3) throw new RangeError(`ERROR payload has ${payload.length} bytes, expected 3`);
+  if (payload.length !== 3) throw new AtomikRangeError('ERR_ATOMIK_MALFORMED_FRAME', `ERROR payload has ${payload.length} bytes, expected 3`);
   return { code: ERROR_CODES[payload[0]!] ?? `0x${payload[0]!.toString(16)}`, at: (payload[1]! << 8) | payload[2]! };
 }
 

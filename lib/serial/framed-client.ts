@@ -18,37 +18,13 @@ import {
   resultBytes,
   type Frame,
   type HelloInfo,
-  type WireOp,
-  type WireResult,
 } from './frame.js';
 import type { Transport } from './transport.js';
+import type { Op, OpResult } from '../operations.js';
+import { DeviceError, type Unconfirmed } from '../errors.js';
 
-export interface Unconfirmed {
-  op: string;
-  index: number;
-  /** 'sent': on the wire, no reply; 'queued': never sent. */
-  state: 'sent' | 'queued';
-  seq?: number;
-}
-
-/** A device failure; `unconfirmed` lists the operations whose effect is unknown. */
-export class DeviceError extends Error {
-  readonly unconfirmed: readonly Unconfirmed[];
-  readonly code: string | undefined;
-
-  constructor(message: string, unconfirmed: readonly Unconfirmed[] = [], code?: string) {
-    const summary = unconfirmed.length
-      ? `; ${unconfirmed.length} operation(s) not confirmed: ${unconfirmed
-          .slice(0, 4)
-          .map((u) => `${u.op}(${u.index}) ${u.state}${u.seq === undefined ? '' : ` in frame ${u.seq}`}`)
-          .join(', ')}${unconfirmed.length > 4 ? ', ...' : ''}`
-      : '';
-    super(message + summary);
-    this.name = 'DeviceError';
-    this.unconfirmed = unconfirmed;
-    this.code = code;
-  }
-}
+// DeviceError lives with the other errors; imported from here before.
+export { DeviceError, type Unconfirmed } from '../errors.js';
 
 export interface FramedClientOptions {
   /** Reply timeout beyond the time the bytes need on the line (default 300 ms). */
@@ -62,7 +38,7 @@ export interface FramedClientOptions {
 }
 
 type Item =
-  | { kind: 'ops'; ops: WireOp[]; results: WireResult[]; next: number; confirmed: number; done: boolean; resolve(r: WireResult[]): void; reject(e: Error): void }
+  | { kind: 'ops'; ops: Op[]; results: OpResult[]; next: number; confirmed: number; done: boolean; resolve(r: OpResult[]): void; reject(e: Error): void }
   | { kind: 'raw'; type: number; payload: Uint8Array; done: boolean; resolve(f: Frame): void; reject(e: Error): void };
 
 interface Part {
@@ -75,7 +51,7 @@ interface InFlight {
   seq: number;
   bytes: Uint8Array;
   parts: Part[];
-  ops: WireOp[];
+  ops: Op[];
   /** Holds order: sent alone, after everything before it is confirmed. */
   barrier: boolean;
   attempts: number;
@@ -88,7 +64,7 @@ interface InFlight {
  * Any other op (load, read, swap, status) must see exactly the ops before it:
  * its frame is a barrier.
  */
-const commutes = (o: WireOp) => o.op === 'accum' || o.op === 'accumRun';
+const commutes = (o: Op) => o.op === 'accum' || o.op === 'accumRun';
 
 export class FramedClient {
   hello: HelloInfo | null = null;
@@ -139,7 +115,7 @@ export class FramedClient {
   }
 
   /** Queues operations; resolves with one result per op once the device confirmed them all. */
-  submit(ops: WireOp[]): Promise<WireResult[]> {
+  submit(ops: Op[]): Promise<OpResult[]> {
     if (this.failure) return Promise.reject(this.failure);
     if (ops.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
@@ -166,11 +142,11 @@ export class FramedClient {
     });
   }
 
-  private splitRuns(ops: WireOp[]): WireOp[] {
+  private splitRuns(ops: Op[]): Op[] {
     const max = this.maxRunDeltas;
     return ops.flatMap((o) => {
       if (o.op !== 'accumRun' || o.deltas.length <= max) return [o];
-      const parts: WireOp[] = [];
+      const parts: Op[] = [];
       for (let at = 0; at < o.deltas.length; at += max) parts.push({ op: 'accumRun', index: o.index, deltas: o.deltas.subarray(at, at + max) });
       return parts;
     });
@@ -186,7 +162,7 @@ export class FramedClient {
       const head = this.queue.peek()!;
       const seq = this.nextSeq();
       const parts: Part[] = [];
-      let ops: WireOp[] = [];
+      let ops: Op[] = [];
       let bytes: Uint8Array;
       if (head.kind === 'raw') {
         this.queue.shift();
@@ -334,7 +310,7 @@ export class FramedClient {
         for (let k = item.next; k < item.ops.length; k++) unconfirmed.push({ op: item.ops[k]!.op, index: item.ops[k]!.index, state: 'queued' });
       }
     }
-    this.failure = new DeviceError(error.message, unconfirmed, error.code);
+    this.failure = new DeviceError(error.message, unconfirmed, error.deviceCode);
     this.inflight.clear();
     this.bytesInFlight = 0;
     this.barriersInFlight = 0;

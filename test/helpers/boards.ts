@@ -1,5 +1,5 @@
 // The virtual boards of each dialect, for the tests that run on each of them.
-import { startBoard, type VirtualBoard } from '../../lib/index.js';
+import { startBoard, type VirtualBoard } from '../../lib/board/index.js';
 import { missing } from './tools.js';
 
 /**

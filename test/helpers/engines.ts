@@ -1,8 +1,8 @@
 // The engines every conformance test runs against. The native engine is
 // skipped (with the reason) when the addon cannot load, unless
 // ATOMIK_REQUIRE_NATIVE=1 says it must be there.
-import { jsEngine, loadNative } from '../../lib/index.js';
-import { createNativeEngine } from '../../lib/engine/native.js';
+import { jsEngine } from '../../lib/engine/js.js';
+import { createNativeEngine, loadNative } from '../../lib/engine/native.js';
 import type { Engine } from '../../lib/index.js';
 
 export interface EngineUnderTest {

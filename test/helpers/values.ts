@@ -1,4 +1,5 @@
 import type { BatchOp, BatchResult, Group } from '../../lib/index.js';
+import { mix64 } from '../../lib/engine/js.js';
 
 export const MAX = (1n << 64n) - 1n;
 
@@ -8,10 +9,7 @@ export function words(n: number, seed = 1n): BigUint64Array {
   let s = seed;
   for (let i = 0; i < n; i++) {
     s = BigInt.asUintN(64, s + 0x9e3779b97f4a7c15n);
-    let z = s;
-    z = BigInt.asUintN(64, (z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n);
-    z = BigInt.asUintN(64, (z ^ (z >> 27n)) * 0x94d049bb133111ebn);
-    out[i] = z ^ (z >> 31n);
+    out[i] = mix64(s);
   }
   return out;
 }

@@ -1,12 +1,14 @@
-// A fault-injecting PTY proxy: socat makes a PTY pair, the host opens one
-// end, and this process shuttles bytes between the other end and the
-// board's port, dropping, duplicating, corrupting and delaying them with a
+// A fault-injecting serial line for hardware-in-the-loop tests: socat makes
+// a PTY pair, the host opens one end, and this process shuttles bytes
+// between the other end and the board's port (a virtual board or real
+// hardware), dropping, duplicating, corrupting and delaying them with a
 // seeded generator. Faults can be switched on after the host has connected.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openSerialTransport, type Transport } from '../../lib/index.js';
+import { openSerialTransport, type Transport } from '../serial/transport.js';
+import { requireTools } from './emulate.js';
 
 export interface Faults {
   /** Probability per byte. */
@@ -46,7 +48,9 @@ function random(seed: number): () => number {
   };
 }
 
+/** Puts a faulty line in front of `boardPort`; open `proxy.port` instead and set `proxy.faults`. */
 export async function startFaultProxy(boardPort: string, seed: number): Promise<FaultProxy> {
+  requireTools('the fault-injecting line', 'socat');
   const dir = mkdtempSync(join(tmpdir(), 'atomik-proxy-'));
   const hostSide = join(dir, 'host');
   const proxySide = join(dir, 'proxy');

@@ -1,0 +1,204 @@
+// The replication batch: one log entry with many updates for one table
+// partition, stored as columns (u32 indices, then u64 deltas) so a received
+// entry is applied by one scatter. Specified in BATCH-FORMAT.md beside this
+// file; native/batch.h holds the same layout for the C kernel, and a test
+// checks that both agree.
+import { GROUP_CODE, type Group } from '../group.js';
+import { NATIVE_LE } from '../engine/ops.js';
+
+export const BATCH_MAGIC = 0x42444b41; // "AKDB" as a little-endian u32
+export const BATCH_VERSION = 1;
+export const BATCH_HEADER_BYTES = 48;
+const CHECKSUM_OFFSET = 40;
+
+/** The most updates one entry may carry (the count field is a u32; Redis caps an entry at 512 MB). */
+export const MAX_BATCH_UPDATES = 1 << 24;
+
+/** Status codes shared with native/batch.h. */
+export const BATCH_STATUS = {
+  ok: 0,
+  range: -1,
+  group: -3,
+  format: -4,
+  version: -5,
+  checksum: -6,
+} as const;
+
+export const BATCH_STATUS_TEXT: Record<number, string> = {
+  [BATCH_STATUS.range]: 'an index is outside the partition',
+  [BATCH_STATUS.group]: "the batch's group is not the table's",
+  [BATCH_STATUS.format]: 'not a batch entry (magic, flags, partition or length)',
+  [BATCH_STATUS.version]: 'a batch format version this library does not read',
+  [BATCH_STATUS.checksum]: 'the checksum does not match',
+};
+
+export interface BatchHeader {
+  version: number;
+  group: Group | null;
+  partition: number;
+  count: number;
+  origin: bigint;
+  first: bigint;
+  last: bigint;
+}
+
+function paddedIndexBytes(n: number): number {
+  return Math.ceil(n / 2) * 8; // n can be up to 2^32 - 1: no 32-bit bit tricks
+}
+
+/** Byte offset of the delta column in an entry of n updates. */
+export function deltaColumnOffset(n: number): number {
+  return BATCH_HEADER_BYTES + paddedIndexBytes(n);
+}
+
+export function batchBytes(n: number): number {
+  return BATCH_HEADER_BYTES + paddedIndexBytes(n) + n * 8;
+}
+
+function u32Words(entry: Uint8Array): Uint32Array | null {
+  return NATIVE_LE && entry.byteOffset % 4 === 0 ? new Uint32Array(entry.buffer, entry.byteOffset, entry.length >>> 2) : null;
+}
+
+/** Four-lane Fletcher sums over little-endian u32 words, the checksum field read as 0 (see native/batch.h). */
+export function batchChecksum(entry: Uint8Array): bigint {
+  const words = entry.length >>> 2;
+  const w = u32Words(entry) ?? littleEndianWords(entry, words);
+  let a0 = 0;
+  let a1 = 0;
+  let a2 = 0;
+  let a3 = 0;
+  let b0 = 0;
+  let b1 = 0;
+  let b2 = 0;
+  let b3 = 0;
+  const whole = words & ~3;
+  for (let i = 0; i < whole; i += 4) {
+    a0 = (a0 + w[i]!) | 0;
+    b0 = (b0 + a0) | 0;
+    a1 = (a1 + w[i + 1]!) | 0;
+    b1 = (b1 + a1) | 0;
+    a2 = (a2 + w[i + 2]!) | 0;
+    b2 = (b2 + a2) | 0;
+    a3 = (a3 + w[i + 3]!) | 0;
+    b3 = (b3 + a3) | 0;
+  }
+  const a = [a0, a1, a2, a3];
+  const b = [b0, b1, b2, b3];
+  for (let i = whole; i < words; i++) {
+    a[i & 3] = (a[i & 3]! + w[i]!) | 0;
+    b[i & 3] = (b[i & 3]! + a[i & 3]!) | 0;
+  }
+  // Take the checksum field's words back out: word w at lane position p
+  // added w to a and (count - p) * w to b.
+  for (let i = CHECKSUM_OFFSET >>> 2; i < (CHECKSUM_OFFSET >>> 2) + 2 && i < words; i++) {
+    const count = Math.floor((words - (i & 3) + 3) / 4);
+    a[i & 3] = (a[i & 3]! - w[i]!) | 0;
+    b[i & 3] = (b[i & 3]! - Math.imul(count - (i >>> 2), w[i]!)) | 0;
+  }
+  const sumA = (a[0]! + a[1]! + a[2]! + a[3]!) >>> 0;
+  const sumB = (b[0]! + Math.imul(3, b[1]!) + Math.imul(5, b[2]!) + Math.imul(7, b[3]!)) >>> 0;
+  return (BigInt(sumB) << 32n) | BigInt(sumA);
+}
+
+function littleEndianWords(entry: Uint8Array, words: number): Uint32Array {
+  const view = new DataView(entry.buffer, entry.byteOffset, entry.byteLength);
+  const out = new Uint32Array(words);
+  for (let i = 0; i < words; i++) out[i] = view.getUint32(4 * i, true);
+  return out;
+}
+
+/**
+ * Builds one entry. `indices` are partition-local; `count` updates are taken
+ * from the start of the arrays. The caller guarantees first <= last.
+ */
+export function encodeBatch(
+  group: Group,
+  partition: number,
+  origin: bigint,
+  first: bigint,
+  last: bigint,
+  indices: Uint32Array,
+  deltas: BigUint64Array,
+  count = indices.length,
+): Uint8Array {
+  const out = new Uint8Array(batchBytes(count));
+  const view = new DataView(out.buffer);
+  view.setUint32(0, BATCH_MAGIC, true);
+  out[4] = BATCH_VERSION;
+  out[5] = GROUP_CODE[group];
+  view.setUint16(6, partition, true);
+  view.setUint32(8, count, true);
+  view.setBigUint64(16, origin, true);
+  view.setBigUint64(24, first, true);
+  view.setBigUint64(32, last, true);
+  const idxAt = BATCH_HEADER_BYTES;
+  const deltaAt = idxAt + paddedIndexBytes(count);
+  if (NATIVE_LE) {
+    new Uint32Array(out.buffer, idxAt, count).set(indices.subarray(0, count));
+    new BigUint64Array(out.buffer, deltaAt, count).set(deltas.subarray(0, count));
+  } else {
+    for (let i = 0; i < count; i++) {
+      view.setUint32(idxAt + 4 * i, indices[i]!, true);
+      view.setBigUint64(deltaAt + 8 * i, deltas[i]!, true);
+    }
+  }
+  view.setBigUint64(CHECKSUM_OFFSET, batchChecksum(out), true);
+  return out;
+}
+
+/**
+ * Reads the header fields the receiver needs before applying (who sent it,
+ * which counters). Returns a status code when it is not a batch of a
+ * version this library reads. The rest (length, checksum, indices) is
+ * checked by the engine's applyBatch.
+ */
+export function readBatchHeader(entry: Uint8Array): BatchHeader | number {
+  if (entry.length < BATCH_HEADER_BYTES) return BATCH_STATUS.format;
+  const view = new DataView(entry.buffer, entry.byteOffset, entry.byteLength);
+  if (view.getUint32(0, true) !== BATCH_MAGIC) return BATCH_STATUS.format;
+  if (entry[4] !== BATCH_VERSION) return BATCH_STATUS.version;
+  const group = entry[5] === 0 ? 'xor' : entry[5] === 1 ? 'add' : null;
+  return {
+    version: entry[4]!,
+    group,
+    partition: view.getUint16(6, true),
+    count: view.getUint32(8, true),
+    origin: view.getBigUint64(16, true),
+    first: view.getBigUint64(24, true),
+    last: view.getBigUint64(32, true),
+  };
+}
+
+export interface BatchColumns {
+  indices: Uint32Array;
+  deltas: BigUint64Array;
+}
+
+/**
+ * The columns of an entry that passes every check but the index range
+ * (header, flags, partition, length, checksum, group; the same checks in the
+ * same order as atomik_batch_apply), or the status that refuses it. On a
+ * little-endian host the columns are views of the entry, copied once first
+ * when it is not 8-byte aligned (Redis clients hand out slices at any
+ * offset); on a big-endian host they are decoded copies.
+ */
+export function batchColumns(input: Uint8Array, group: Group, partition: number): BatchColumns | number {
+  const header = readBatchHeader(input);
+  if (typeof header === 'number') return header;
+  const n = header.count;
+  if (new DataView(input.buffer, input.byteOffset, 16).getUint32(12, true) !== 0) return BATCH_STATUS.format;
+  if (header.partition !== partition || input.length !== batchBytes(n)) return BATCH_STATUS.format;
+  const entry = NATIVE_LE && input.byteOffset % 8 === 0 ? input : new Uint8Array(input);
+  if (batchChecksum(entry) !== new DataView(entry.buffer, entry.byteOffset + CHECKSUM_OFFSET, 8).getBigUint64(0, true)) return BATCH_STATUS.checksum;
+  if (header.group !== group) return BATCH_STATUS.group;
+  const at = entry.byteOffset + BATCH_HEADER_BYTES;
+  if (NATIVE_LE) return { indices: new Uint32Array(entry.buffer, at, n), deltas: new BigUint64Array(entry.buffer, at + paddedIndexBytes(n), n) };
+  const view = new DataView(entry.buffer, entry.byteOffset, entry.byteLength);
+  const indices = new Uint32Array(n);
+  const deltas = new BigUint64Array(n);
+  for (let i = 0; i < n; i++) {
+    indices[i] = view.getUint32(BATCH_HEADER_BYTES + 4 * i, true);
+    deltas[i] = view.getBigUint64(deltaColumnOffset(n) + 8 * i, true);
+  }
+  return { indices, deltas };
+}

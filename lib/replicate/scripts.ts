@@ -1,0 +1,60 @@
+// The Lua scripts that make publishing and snapshotting atomic on the Redis
+// server. Each touches only one partition's keys, which share a hash tag,
+// so they also run on Redis Cluster.
+
+/**
+ * Appends a batch only if it is the origin's next one. A publish retried
+ * after a lost reply finds its counters already in `heads` and is answered
+ * as a duplicate instead of being appended twice; a batch whose
+ * predecessors are missing (the server lost them) is refused with the head
+ * it has, so the publisher can send them again first.
+ * KEYS: log, heads. ARGV: origin, first, last, entry.
+ * Returns {1, id} appended, {0, head} already there, {-1, head} gap.
+ */
+export const PUBLISH_SCRIPT = `
+local head = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+local first = tonumber(ARGV[2])
+local last = tonumber(ARGV[3])
+if last <= head then return {0, tostring(head)} end
+if first ~= head + 1 then return {-1, tostring(head)} end
+local id = redis.call('XADD', KEYS[1], '*', 'd', ARGV[4])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+return {1, id}
+`;
+
+/**
+ * Stores a snapshot unless a newer one exists, keeps the newest `keep`, and
+ * trims the log to the entries after the oldest one kept: everything up to
+ * that position is in every retained snapshot.
+ * KEYS: snapshot positions (list, newest first), snapshot blobs (hash),
+ * delivery records (hash), trim point (string), log.
+ * ARGV: position, blob, record, keep. Returns 1 stored, 0 not newer.
+ */
+export const SNAPSHOT_SCRIPT = `
+local function parse(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq)
+end
+local function newer(a, b)
+  local am, as = parse(a)
+  local bm, bs = parse(b)
+  return am > bm or (am == bm and as > bs)
+end
+local pos = ARGV[1]
+local newest = redis.call('LINDEX', KEYS[1], 0)
+if newest and not newer(pos, newest) then return 0 end
+redis.call('LPUSH', KEYS[1], pos)
+redis.call('HSET', KEYS[2], pos, ARGV[2])
+redis.call('HSET', KEYS[3], pos, ARGV[3])
+local keep = tonumber(ARGV[4])
+while redis.call('LLEN', KEYS[1]) > keep do
+  local old = redis.call('RPOP', KEYS[1])
+  redis.call('HDEL', KEYS[2], old)
+  redis.call('HDEL', KEYS[3], old)
+end
+local oldest = redis.call('LINDEX', KEYS[1], -1)
+local ms, seq = parse(oldest)
+redis.call('XTRIM', KEYS[5], 'MINID', string.format('%d-%d', ms, seq + 1))
+redis.call('SET', KEYS[4], oldest)
+return 1
+`;
