@@ -8,7 +8,8 @@
 //   npm run bench:rtl            writes bench/results/rtl.json
 //   npm run bench:rtl -- --quick fewer commands, nothing written
 import { writeFileSync } from 'node:fs';
-import { open, startBoard } from '../dist/index.js';
+import { open } from '../dist/index.js';
+import { startBoard } from '../dist/board.js';
 import { machine } from './harness.mjs';
 
 const quick = process.argv.includes('--quick');

@@ -3,7 +3,7 @@
 // the rtl board from the command line. The
 // conformance suite and the fault-line tests run it too (backends.test.ts,
 // serial-faults.test.ts).
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +12,21 @@ import { RTL_TEST_BAUD, noRtl } from './helpers/boards.js';
 
 const firmware = fileURLToPath(new URL('../firmware', import.meta.url));
 const cli = fileURLToPath(new URL('../dist/cli.cjs', import.meta.url));
+
+/** Runs `atomik emulate --board rtl ...` as a user would, until it prints the port. */
+async function emulate(...args: string[]): Promise<{ child: ChildProcess; port: string }> {
+  const child = spawn(process.execPath, [cli, 'emulate', '--board', 'rtl', '--baud', String(RTL_TEST_BAUD), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const port = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = out.match(/^PORT (\S+)\n/);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', () => reject(new Error('emulate exited early')));
+  });
+  return { child, port };
+}
 
 describe.skipIf(noRtl !== null)(`RTL under Verilator${noRtl ? ` (skipped: ${noRtl})` : ''}`, () => {
   it('unit tests: UART, both dialects, golden vectors, differential runs against the C core', async () => {
@@ -28,16 +43,7 @@ describe.skipIf(noRtl !== null)(`RTL under Verilator${noRtl ? ` (skipped: ${noRt
   }, 300_000);
 
   it('emulate --board rtl --legacy prints the port, answers as the official board, and stops on SIGTERM', async () => {
-    const child = spawn(process.execPath, [cli, 'emulate', '--board', 'rtl', '--legacy', '--baud', String(RTL_TEST_BAUD)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const port = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = out.match(/^PORT (\S+)\n/);
-        if (m) resolve(m[1]!);
-      });
-      child.once('exit', () => reject(new Error('emulate exited early')));
-    });
+    const { child, port } = await emulate('--legacy');
     const { stdout } = await promisify(execFile)(process.execPath, [cli, 'probe', port]);
     expect(stdout).toBe(`${port}: official ATOMiK FPGA protocol (L/A/R/S/D, one context, xor); accumulator clean\n`);
     child.kill('SIGTERM');
@@ -45,16 +51,7 @@ describe.skipIf(noRtl !== null)(`RTL under Verilator${noRtl ? ` (skipped: ${noRt
   }, 120_000);
 
   it('emulate --board rtl (framed) --contexts: HELLO advertises the design\'s limits', async () => {
-    const child = spawn(process.execPath, [cli, 'emulate', '--board', 'rtl', '--contexts', '100', '--baud', String(RTL_TEST_BAUD)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const port = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = out.match(/^PORT (\S+)\n/);
-        if (m) resolve(m[1]!);
-      });
-      child.once('exit', () => reject(new Error('emulate exited early')));
-    });
+    const { child, port } = await emulate('--contexts', '100');
     const { stdout } = await promisify(execFile)(process.execPath, [cli, 'probe', port]);
     expect(stdout).toBe(
       `${port}: atomik framed protocol v1, firmware 0.1.0 on 'atomik-rtl'\n` + '  100 contexts, groups xor and add, up to 32 ops and 1024 bytes a frame, replay cache 16\n',

@@ -24,6 +24,7 @@ RTL_PARAMS_framed := -GCONTEXTS=$(RTL_CONTEXTS)
 # The C device core's limits, so that both answer alike in the tests.
 RTL_GOLDEN := -GCONTEXTS=16 -GMAX_OPS=256 -GMAX_PAYLOAD=2304 -GREPLAY_DEPTH=16 -GSLOT_BITS=12 -GRING_BITS=13 -GNAME_LEN=6 -GNAME='"golden"'
 RTL_SIM := rtl/sim/line.h rtl/rtl.mk
+RTL_CHECKS := rtl/sim/checks.h test/golden_fields.h
 VERILATE = $(VERILATOR) --cc --exe --build -j 2 -Wall --prefix Vdesign --x-assign fast --x-initial fast \
   -GCLKS_PER_BIT=$(1) -CFLAGS "-std=c++17 -DCLKS_PER_BIT=$(1) -I$(CURDIR)/rtl/sim -I$(CURDIR)/boards/host -I$(CURDIR)/core -I$(CURDIR)/test -I$(CURDIR)/../native -Wall -Wextra" \
   -MAKEFLAGS "OPT_FAST=-O3 OPT_SLOW=-O3 OPT_GLOBAL=-O3"
@@ -42,11 +43,11 @@ RTL_TEST_FRAMED := $(BUILD)/rtl/test-framed-$(RTL_TEST_CPB)
 rtl-test: $(RTL_TEST_LEGACY) $(RTL_TEST_FRAMED)
 	./$(RTL_TEST_LEGACY) golden-vectors.json
 	./$(RTL_TEST_FRAMED) golden-vectors.json
-$(RTL_TEST_LEGACY): $(RTL_SOURCES_legacy) $(RTL_SIM) rtl/sim/test_legacy.cpp test/golden_fields.h $(CORE) core/device.h
+$(RTL_TEST_LEGACY): $(RTL_SOURCES_legacy) $(RTL_SIM) rtl/sim/test_legacy.cpp $(RTL_CHECKS) $(CORE) core/device.h
 	@mkdir -p $(BUILD)/rtl
 	$(call VERILATE,$(RTL_TEST_CPB)) --top-module atomik_legacy -Mdir $(BUILD)/rtl/obj-test-legacy-$(RTL_TEST_CPB) \
 	  -o $(abspath $@) $(RTL_SOURCES_legacy) $(abspath rtl/sim/test_legacy.cpp $(CORE))
-$(RTL_TEST_FRAMED): $(RTL_SOURCES_framed) $(RTL_SIM) rtl/sim/test_framed.cpp test/golden_fields.h $(CORE) core/device.h
+$(RTL_TEST_FRAMED): $(RTL_SOURCES_framed) $(RTL_SIM) rtl/sim/test_framed.cpp $(RTL_CHECKS) $(CORE) core/device.h
 	@mkdir -p $(BUILD)/rtl
 	$(call VERILATE,$(RTL_TEST_CPB)) --top-module atomik_framed $(RTL_GOLDEN) -Irtl -Mdir $(BUILD)/rtl/obj-test-framed-$(RTL_TEST_CPB) \
 	  -o $(abspath $@) $(filter %.v,$(RTL_SOURCES_framed)) $(abspath rtl/sim/test_framed.cpp $(CORE))

@@ -12,33 +12,11 @@
 #include <vector>
 
 #include "Vdesign.h"
+#include "checks.h"
 #include "device.h"
-#include "golden_fields.h"
 #include "line.h"
 
-using Bytes = std::vector<uint8_t>;
 using Sim = Line<Vdesign>;
-
-static int checks;
-
-static std::string hex(const Bytes &b) {
-  std::string s;
-  char t[3];
-  for (uint8_t x : b) {
-    snprintf(t, sizeof t, "%02x", x);
-    s += t;
-  }
-  return s;
-}
-
-static void expect(const Bytes &got, const Bytes &want, const char *what) {
-  checks++;
-  if (got != want) {
-    printf("FAIL %s\n  expected %s\n  got      %s\n", what, hex(want).c_str(), hex(got).c_str());
-    exit(1);
-  }
-  printf("ok   %s\n", what);
-}
 
 struct Bench {
   Vdesign design;
@@ -46,53 +24,8 @@ struct Bench {
   Bench() : line(design, CLKS_PER_BIT) {
     line.run_until_idle(1u << 20);  // the contexts are cleared after reset
   }
-  Bytes exchange(const Bytes &b) {
-    line.received().clear();
-    line.send(b);
-    if (!line.run_until_idle(4000ull * CLKS_PER_BIT * (b.size() + 300))) {
-      printf("FAIL the design did not go idle\n");
-      exit(1);
-    }
-    line.run(CLKS_PER_BIT * 12);
-    return line.received();
-  }
+  Bytes exchange(const Bytes &b) { return line.exchange(b, 4000ull * CLKS_PER_BIT * (b.size() + 300)); }
 };
-
-static int golden_tests(const char *file) {
-  FILE *f = fopen(file, "rb");
-  if (!f) {
-    perror(file);
-    exit(2);
-  }
-  static char text[1 << 20];
-  size_t size = fread(text, 1, sizeof text - 1, f);
-  fclose(f);
-  text[size] = '\0';
-  char *at = text, *value;
-  const char *key;
-  bool framed = false;
-  Bench *b = nullptr;
-  static uint8_t bytes[8192];
-  Bytes got;
-  int steps = 0;
-  while ((value = next_field(&at, &key)) != nullptr) {
-    if (strcmp(key, "dialect") == 0) {
-      framed = strcmp(value, "framed") == 0;
-      delete b;
-      b = framed ? new Bench() : nullptr;
-    } else if (framed && strcmp(key, "send") == 0) {
-      size_t n = unhex(value, bytes);
-      got = b->exchange(Bytes(bytes, bytes + n));
-    } else if (framed) {
-      size_t n = unhex(value, bytes);
-      char what[64];
-      snprintf(what, sizeof what, "golden vector, framed protocol, step %d", ++steps);
-      expect(got, Bytes(bytes, bytes + n), what);
-    }
-  }
-  delete b;
-  return steps;
-}
 
 // ---- random traffic ----------------------------------------------------------
 
@@ -191,9 +124,6 @@ static Bytes traffic(Rng &r, unsigned &seq) {
   return out;
 }
 
-static void capture(void *user, const uint8_t *data, size_t len) {
-  static_cast<Bytes *>(user)->insert(static_cast<Bytes *>(user)->end(), data, data + len);
-}
 
 static void differential(uint64_t seed, int items) {
   Bench b;
@@ -228,7 +158,7 @@ static void differential(uint64_t seed, int items) {
 
 int main(int argc, char **argv) {
   printf("RTL framed protocol, %d clocks per bit\n", CLKS_PER_BIT);
-  int steps = golden_tests(argc > 1 ? argv[1] : "golden-vectors.json");
+  int steps = golden_tests<Bench>(argc > 1 ? argv[1] : "golden-vectors.json", "framed", "framed protocol");
   if (steps == 0) {
     printf("FAIL no golden vectors for the framed protocol\n");
     return 1;
