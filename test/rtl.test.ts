@@ -64,5 +64,7 @@ describe.skipIf(noRtl !== null)(`RTL under Verilator${noRtl ? ` (skipped: ${noRt
     await expect(startBoard({ board: 'rtl', legacy: true, contexts: 4 })).rejects.toThrow('the rtl board in the official protocol has one context: --contexts is for the framed rtl board');
     await expect(startBoard({ board: 'rtl', contexts: 0 })).rejects.toThrow('contexts must be an integer in [1, 65535], got 0');
     await expect(startBoard({ board: 'rtl', legacy: true, baud: 4_000_000 })).rejects.toThrow('baud 4000000 is too fast for a 27 MHz design (at most 3375000)');
+    await expect(startBoard({ board: 'rtl', contexts: 1.5 })).rejects.toMatchObject({ name: 'AtomikRangeError', code: 'ERR_ATOMIK_OUT_OF_RANGE' });
+    await expect(startBoard({ board: 'rtl', legacy: true, baud: 4_000_000 })).rejects.toMatchObject({ code: 'ERR_ATOMIK_OUT_OF_RANGE' });
   });
 });

@@ -8,7 +8,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { AtomikError } from '../errors.js';
+import { AtomikError, AtomikRangeError, AtomikTypeError } from '../errors.js';
 import { packageRoot } from '../engine/native.js';
 import { probe } from '../serial/probe.js';
 import { openSerialTransport } from '../serial/transport.js';
@@ -50,6 +50,8 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   'arm-none-eabi-gcc': 'gcc-arm-none-eabi',
   'qemu-system-arm': 'qemu-system-arm',
   socat: 'socat',
+  verilator: 'verilator',
+  'c++': 'g++',
 };
 
 function onPath(command: string): boolean {
@@ -208,10 +210,12 @@ async function untilAnswering(port: string, timeoutMs: number): Promise<void> {
 }
 
 async function startRtl(options: BoardOptions): Promise<VirtualBoard> {
-  if (options.legacy && options.contexts !== undefined) throw new Error('the rtl board in the official protocol has one context: --contexts is for the framed rtl board');
+  if (options.legacy && options.contexts !== undefined) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', 'the rtl board in the official protocol has one context: --contexts is for the framed rtl board');
   const contexts = options.contexts ?? RTL_DEFAULT_CONTEXTS;
-  if (!Number.isInteger(contexts) || contexts < 1 || contexts > 65535) throw new RangeError(`contexts must be an integer in [1, 65535], got ${contexts}`);
-  const binary = await buildRtlBoard(options.legacy ? 'legacy' : 'framed', rtlClocksPerBit(options.baud ?? 115200), contexts);
+  if (!Number.isInteger(contexts) || contexts < 1 || contexts > 65535) throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `contexts must be an integer in [1, 65535], got ${contexts}`);
+  const clocksPerBit = rtlClocksPerBit(options.baud ?? 115200);
+  requireTools('the rtl board', 'make', 'verilator', 'c++');
+  const binary = await buildRtlBoard(options.legacy ? 'legacy' : 'framed', clocksPerBit, contexts);
   const child = spawn(binary, options.link === undefined ? [] : ['--link', options.link], { stdio: ['ignore', 'pipe', 'pipe'] });
   const m = await waitForLine(child, /^PORT (\S+)$/m, 'the rtl board', 5000).catch(async (err: Error) => {
     child.kill('SIGKILL');

@@ -8,6 +8,7 @@ import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { packageRoot } from '../engine/native.js';
+import { AtomikRangeError } from '../errors.js';
 
 /** The clock of the simulated design: the Tang Nano 9K's crystal. */
 export const RTL_CLOCK_HZ = 27_000_000;
@@ -21,10 +22,10 @@ export const RTL_MIN_CLOCKS_PER_BIT = 8;
 
 /** Clocks per bit for a baud rate at RTL_CLOCK_HZ: 115200 -> 234, as on the board. */
 export function rtlClocksPerBit(baud: number): number {
-  if (!Number.isInteger(baud) || baud <= 0) throw new RangeError(`baud must be a positive integer, got ${baud}`);
+  if (!Number.isInteger(baud) || baud <= 0) throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `baud must be a positive integer, got ${baud}`);
   const cpb = Math.round(RTL_CLOCK_HZ / baud);
   if (cpb < RTL_MIN_CLOCKS_PER_BIT) {
-    throw new RangeError(`baud ${baud} is too fast for a ${RTL_CLOCK_HZ / 1e6} MHz design (at most ${Math.floor(RTL_CLOCK_HZ / RTL_MIN_CLOCKS_PER_BIT)})`);
+    throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `baud ${baud} is too fast for a ${RTL_CLOCK_HZ / 1e6} MHz design (at most ${Math.floor(RTL_CLOCK_HZ / RTL_MIN_CLOCKS_PER_BIT)})`);
   }
   return cpb;
 }
