@@ -1,9 +1,9 @@
-// Our Verilog under Verilator: the RTL unit tests (UART, the official
-// dialect and its quirks, the golden vectors, the differential run against
-// the C device core), and the rtl board from the command line. The
+// Our Verilog under Verilator: the RTL unit tests (UART, both dialects,
+// the golden vectors, the differential runs against the C device core), and
+// the rtl board from the command line. The
 // conformance suite and the fault-line tests run it too (backends.test.ts,
 // serial-faults.test.ts).
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -13,37 +13,58 @@ import { RTL_TEST_BAUD, noRtl } from './helpers/boards.js';
 const firmware = fileURLToPath(new URL('../firmware', import.meta.url));
 const cli = fileURLToPath(new URL('../dist/cli.cjs', import.meta.url));
 
+/** Runs `atomik emulate --board rtl ...` as a user would, until it prints the port. */
+async function emulate(...args: string[]): Promise<{ child: ChildProcess; port: string }> {
+  const child = spawn(process.execPath, [cli, 'emulate', '--board', 'rtl', '--baud', String(RTL_TEST_BAUD), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const port = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = out.match(/^PORT (\S+)\n/);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', () => reject(new Error('emulate exited early')));
+  });
+  return { child, port };
+}
+
 describe.skipIf(noRtl !== null)(`RTL under Verilator${noRtl ? ` (skipped: ${noRtl})` : ''}`, () => {
-  it('unit tests: UART, official dialect and quirks, golden vectors, differential against the C core', async () => {
+  it('unit tests: UART, both dialects, golden vectors, differential runs against the C core', async () => {
     const { stdout } = await promisify(execFile)('make', ['-s', '-C', firmware, 'rtl-test'], { maxBuffer: 1 << 24 });
     const lines = stdout.trim().split('\n');
-    const results = lines.slice(lines.indexOf('RTL official dialect, 16 clocks per bit') + 1);
-    expect(results.filter((l) => !l.startsWith('ok   ') && !l.endsWith('checks passed'))).toEqual([]);
-    expect(results.filter((l) => l.startsWith('ok   golden vector, official dialect'))).toHaveLength(8);
-    for (const seed of [1, 2, 3]) expect(results.some((l) => l.startsWith(`ok   differential vs the C core, seed ${seed}: 6000 bytes in,`))).toBe(true);
-    expect(results.at(-1)).toBe(`${results.length - 1} checks passed`);
-  }, 120_000);
+    const legacy = lines.slice(lines.indexOf('RTL official dialect, 16 clocks per bit') + 1, lines.indexOf('RTL framed protocol, 16 clocks per bit'));
+    const framed = lines.slice(lines.indexOf('RTL framed protocol, 16 clocks per bit') + 1);
+    for (const [results, golden] of [[legacy, 'official dialect'], [framed, 'framed protocol']] as const) {
+      expect(results.filter((l) => !l.startsWith('ok   ') && !l.endsWith('checks passed'))).toEqual([]);
+      expect(results.at(-1)).toBe(`${results.length - 1} checks passed`);
+      expect(results.filter((l) => l.startsWith(`ok   golden vector, ${golden}`))).toHaveLength(golden === 'framed protocol' ? 16 : 8);
+      expect(results.filter((l) => /^ok {3}differential vs the C core, seed \d: .*, identical$/.test(l))).toHaveLength(3);
+    }
+  }, 300_000);
 
   it('emulate --board rtl --legacy prints the port, answers as the official board, and stops on SIGTERM', async () => {
-    const child = spawn(process.execPath, [cli, 'emulate', '--board', 'rtl', '--legacy', '--baud', String(RTL_TEST_BAUD)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const port = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = out.match(/^PORT (\S+)\n/);
-        if (m) resolve(m[1]!);
-      });
-      child.once('exit', () => reject(new Error('emulate exited early')));
-    });
+    const { child, port } = await emulate('--legacy');
     const { stdout } = await promisify(execFile)(process.execPath, [cli, 'probe', port]);
     expect(stdout).toBe(`${port}: official ATOMiK FPGA protocol (L/A/R/S/D, one context, xor); accumulator clean\n`);
     child.kill('SIGTERM');
     expect(await new Promise((r) => child.once('exit', r))).toBe(0);
   }, 120_000);
 
+  it('emulate --board rtl (framed) --contexts: HELLO advertises the design\'s limits', async () => {
+    const { child, port } = await emulate('--contexts', '100');
+    const { stdout } = await promisify(execFile)(process.execPath, [cli, 'probe', port]);
+    expect(stdout).toBe(
+      `${port}: atomik framed protocol v1, firmware 0.1.0 on 'atomik-rtl'\n` + '  100 contexts, groups xor and add, up to 32 ops and 1024 bytes a frame, replay cache 16\n',
+    );
+    child.kill('SIGTERM');
+    expect(await new Promise((r) => child.once('exit', r))).toBe(0);
+  }, 120_000);
+
   it('rejects options the rtl board does not have, before building anything', async () => {
-    await expect(startBoard({ board: 'rtl' })).rejects.toThrow('the rtl board speaks the official FPGA protocol so far: pass legacy (--legacy)');
-    await expect(startBoard({ board: 'rtl', legacy: true, contexts: 4 })).rejects.toThrow('--contexts is a host-board option');
+    await expect(startBoard({ board: 'rtl', legacy: true, contexts: 4 })).rejects.toThrow('the rtl board in the official protocol has one context: --contexts is for the framed rtl board');
+    await expect(startBoard({ board: 'rtl', contexts: 0 })).rejects.toThrow('contexts must be an integer in [1, 65535], got 0');
     await expect(startBoard({ board: 'rtl', legacy: true, baud: 4_000_000 })).rejects.toThrow('baud 4000000 is too fast for a 27 MHz design (at most 3375000)');
+    await expect(startBoard({ board: 'rtl', contexts: 1.5 })).rejects.toMatchObject({ name: 'AtomikRangeError', code: 'ERR_ATOMIK_OUT_OF_RANGE' });
+    await expect(startBoard({ board: 'rtl', legacy: true, baud: 4_000_000 })).rejects.toMatchObject({ code: 'ERR_ATOMIK_OUT_OF_RANGE' });
   });
 });

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AtomikTable, DeviceError, open, type Accumulator, type BatchResult, type Group } from '../lib/index.js';
 import { openSerialTransport } from '../lib/serial/index.js';
 import { startBoard, startFaultProxy, type FaultProxy, type VirtualBoard } from '../lib/board/index.js';
-import { LEGACY_BOARDS } from './helpers/boards.js';
+import { FRAMED_BOARDS, LEGACY_BOARDS } from './helpers/boards.js';
 import { missing } from './helpers/tools.js';
 
 const noBoard = missing('make', 'cc');
@@ -90,38 +90,41 @@ async function randomWorkload(acc: Accumulator, group: Group, count: number, see
   expect([...(await acc.gather(all))]).toEqual([...mirror.states()]);
 }
 
-describe.skipIf(noProxy !== null)(`framed protocol through a faulty line${noProxy ? ` (skipped: ${noProxy} not found)` : ''}`, () => {
-  let board: VirtualBoard;
-  let proxy: FaultProxy;
-  beforeAll(async () => {
-    board = await startBoard({ contexts: CONTEXTS });
-    proxy = await startFaultProxy(board.port, 20261124);
-  });
-  afterAll(async () => {
-    await proxy?.stop();
-    await board?.stop();
-  });
+for (const { name, skip: noBoardHere, start, baudRate } of FRAMED_BOARDS) {
+  const skip = noProxy ?? noBoardHere;
+  describe.skipIf(skip !== null)(`framed protocol through a faulty line, ${name}${skip ? ` (skipped: ${skip})` : ''}`, () => {
+    let board: VirtualBoard;
+    let proxy: FaultProxy;
+    beforeAll(async () => {
+      board = await start(CONTEXTS);
+      proxy = await startFaultProxy(board.port, 20261124);
+    }, 180_000); // the rtl board may be built first
+    afterAll(async () => {
+      await proxy?.stop();
+      await board?.stop();
+    });
 
-  for (const group of ['xor', 'add'] as const) {
-    it(`${group}: 2,500 random operations land exactly once, in order, with exact results`, async () => {
-      const acc = await open({ backend: 'serial', port: proxy.port, lock: false, group, timeoutMs: 25, retries: 200, baudRate: 4_000_000 });
-      const before = { ...proxy.stats };
-      proxy.faults = { drop: 0.0004, duplicate: 0.0004, corrupt: 0.0004, delayMs: 2 };
-      try {
-        await randomWorkload(acc, group, 2500, group === 'xor' ? 1 : 2);
-      } finally {
-        proxy.faults = { drop: 0, duplicate: 0, corrupt: 0, delayMs: 0 };
-      }
-      // The line really was faulty, and the host really had to recover.
-      expect(proxy.stats.dropped - before.dropped).toBeGreaterThan(5);
-      expect(proxy.stats.duplicated - before.duplicated).toBeGreaterThan(5);
-      expect(proxy.stats.corrupted - before.corrupted).toBeGreaterThan(5);
-      const backend = (acc as unknown as { backend: { retransmissions: number } }).backend;
-      expect(backend.retransmissions).toBeGreaterThan(0);
-      await acc.close();
-    }, 120_000);
-  }
-});
+    for (const group of ['xor', 'add'] as const) {
+      it(`${group}: 2,500 random operations land exactly once, in order, with exact results`, async () => {
+        const acc = await open({ backend: 'serial', port: proxy.port, lock: false, group, timeoutMs: 25, retries: 200, baudRate });
+        const before = { ...proxy.stats };
+        proxy.faults = { drop: 0.0004, duplicate: 0.0004, corrupt: 0.0004, delayMs: 2 };
+        try {
+          await randomWorkload(acc, group, 2500, group === 'xor' ? 1 : 2);
+        } finally {
+          proxy.faults = { drop: 0, duplicate: 0, corrupt: 0, delayMs: 0 };
+        }
+        // The line really was faulty, and the host really had to recover.
+        expect(proxy.stats.dropped - before.dropped).toBeGreaterThan(5);
+        expect(proxy.stats.duplicated - before.duplicated).toBeGreaterThan(5);
+        expect(proxy.stats.corrupted - before.corrupted).toBeGreaterThan(5);
+        const backend = (acc as unknown as { backend: { retransmissions: number } }).backend;
+        expect(backend.retransmissions).toBeGreaterThan(0);
+        await acc.close();
+      }, 120_000);
+    }
+  });
+}
 
 for (const { name, skip: noBoardHere, start } of LEGACY_BOARDS) {
   const skip = noProxy ?? noBoardHere;
@@ -131,7 +134,7 @@ for (const { name, skip: noBoardHere, start } of LEGACY_BOARDS) {
     beforeAll(async () => {
       board = await start();
       proxy = await startFaultProxy(board.port, 7);
-    });
+    }, 180_000); // the rtl board may be built first
     afterAll(async () => {
       await proxy?.stop();
       await board?.stop();

@@ -6,16 +6,21 @@
 // its synchronous reset. The counter starts from zero because FPGA
 // configuration clears every flip-flop (Gowin and iCE40 alike).
 //
-// LEDs (LED_ACTIVE_LOW inverts them all): 0 an L or A waits for payload
-// bytes (a stuck command shows), 1 the accumulator is clean, 2 busy
-// (receiving or replying), the rest off.
+// FRAMED selects the core: 0 the official dialect (atomik_legacy), 1 the
+// framed protocol (atomik_framed, CONTEXTS contexts).
+//
+// LEDs (LED_ACTIVE_LOW inverts them all), official dialect: 0 an L or A
+// waits for payload bytes (a stuck command shows), 1 the accumulator is
+// clean, 2 busy (receiving or replying). Framed protocol: 2 busy. The rest off.
 `default_nettype none
 module atomik_board #(
     parameter integer CLK_HZ = 27_000_000,
     parameter integer BAUD = 115_200,
     parameter integer LEDS = 6,
     parameter integer LED_ACTIVE_LOW = 1,
-    parameter integer RESET_BITS = 16
+    parameter integer RESET_BITS = 16,
+    parameter integer FRAMED = 0,
+    parameter integer CONTEXTS = 256
 ) (
     input  wire            clk,
     input  wire            rst_n,
@@ -41,10 +46,20 @@ module atomik_board #(
   end
 
   wire busy, pending, clean;
-  atomik_legacy #(.CLKS_PER_BIT(CLKS_PER_BIT)) core (
-      .clk(clk), .rst(rst), .uart_rx(uart_rx), .uart_tx(uart_tx),
-      .busy(busy), .pending(pending), .clean(clean)
-  );
+  generate
+    if (FRAMED != 0) begin : framed
+      atomik_framed #(.CLKS_PER_BIT(CLKS_PER_BIT), .CONTEXTS(CONTEXTS)) core (
+          .clk(clk), .rst(rst), .uart_rx(uart_rx), .uart_tx(uart_tx), .busy(busy)
+      );
+      assign pending = 1'b0;
+      assign clean = 1'b0;
+    end else begin : legacy
+      atomik_legacy #(.CLKS_PER_BIT(CLKS_PER_BIT)) core (
+          .clk(clk), .rst(rst), .uart_rx(uart_rx), .uart_tx(uart_tx),
+          .busy(busy), .pending(pending), .clean(clean)
+      );
+    end
+  endgenerate
 
   /* verilator lint_off UNUSEDSIGNAL */
   wire [LEDS+2:0] lit = {{LEDS{1'b0}}, busy, clean, pending};  // a board may have fewer than 3 LEDs

@@ -8,11 +8,11 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { AtomikError } from '../errors.js';
+import { AtomikError, AtomikRangeError, AtomikTypeError } from '../errors.js';
 import { packageRoot } from '../engine/native.js';
 import { probe } from '../serial/probe.js';
 import { openSerialTransport } from '../serial/transport.js';
-import { buildRtlBoard, rtlClocksPerBit } from './rtl.js';
+import { RTL_DEFAULT_CONTEXTS, buildRtlBoard, rtlClocksPerBit } from './rtl.js';
 
 export type BoardKind = 'host' | 'cortex-m3' | 'rtl';
 
@@ -22,7 +22,7 @@ export interface BoardOptions {
   legacy?: boolean;
   /** Pace the line to this many baud (host board); the rtl board's UART divider is 27 MHz / baud (default 115200). */
   baud?: number;
-  /** Number of contexts (host board; default 1024). */
+  /** Number of contexts (host board, default 1024; framed rtl board, default 256). */
   contexts?: number;
   /** Host and rtl boards: also expose the PTY at this path (a symlink), stable across restarts. */
   link?: string;
@@ -50,6 +50,8 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   'arm-none-eabi-gcc': 'gcc-arm-none-eabi',
   'qemu-system-arm': 'qemu-system-arm',
   socat: 'socat',
+  verilator: 'verilator',
+  'c++': 'g++',
 };
 
 function onPath(command: string): boolean {
@@ -208,9 +210,12 @@ async function untilAnswering(port: string, timeoutMs: number): Promise<void> {
 }
 
 async function startRtl(options: BoardOptions): Promise<VirtualBoard> {
-  if (!options.legacy) throw new Error('the rtl board speaks the official FPGA protocol so far: pass legacy (--legacy)');
-  if (options.contexts !== undefined) throw new Error('the rtl board in the official protocol has one context: --contexts is a host-board option');
-  const binary = buildRtlBoard('legacy', rtlClocksPerBit(options.baud ?? 115200));
+  if (options.legacy && options.contexts !== undefined) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', 'the rtl board in the official protocol has one context: --contexts is for the framed rtl board');
+  const contexts = options.contexts ?? RTL_DEFAULT_CONTEXTS;
+  if (!Number.isInteger(contexts) || contexts < 1 || contexts > 65535) throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `contexts must be an integer in [1, 65535], got ${contexts}`);
+  const clocksPerBit = rtlClocksPerBit(options.baud ?? 115200);
+  requireTools('the rtl board', 'make', 'verilator', 'c++');
+  const binary = await buildRtlBoard(options.legacy ? 'legacy' : 'framed', clocksPerBit, contexts);
   const child = spawn(binary, options.link === undefined ? [] : ['--link', options.link], { stdio: ['ignore', 'pipe', 'pipe'] });
   const m = await waitForLine(child, /^PORT (\S+)$/m, 'the rtl board', 5000).catch(async (err: Error) => {
     child.kill('SIGKILL');
@@ -218,7 +223,7 @@ async function startRtl(options: BoardOptions): Promise<VirtualBoard> {
   });
   child.stdout?.resume();
   child.stderr?.resume();
-  return { board: 'rtl', legacy: true, port: options.link ?? m[1]!, pid: child.pid!, stop: stopper([child]), exited: onExit(child) };
+  return { board: 'rtl', legacy: options.legacy ?? false, port: options.link ?? m[1]!, pid: child.pid!, stop: stopper([child]), exited: onExit(child) };
 }
 
 export function startBoard(options: BoardOptions = {}): Promise<VirtualBoard> {

@@ -1,5 +1,4 @@
-// The virtual boards that speak the official FPGA protocol, for the tests
-// that run on each of them.
+// The virtual boards of each dialect, for the tests that run on each of them.
 import { startBoard, type VirtualBoard } from '../../lib/board/index.js';
 import { missing } from './tools.js';
 
@@ -29,4 +28,17 @@ const noHost = (() => {
 export const LEGACY_BOARDS: LegacyBoard[] = [
   { name: 'host board', skip: noHost, start: (o = {}) => startBoard({ legacy: true, ...o }) },
   { name: 'rtl board', skip: noRtl, start: (o = {}) => startBoard({ board: 'rtl', legacy: true, baud: RTL_TEST_BAUD, ...o }) },
+];
+
+export interface FramedBoard {
+  name: string;
+  skip: string | null;
+  start(contexts: number): Promise<VirtualBoard>;
+  /** The line rate the client assumes (its timeouts grow with the time bytes need on the line). */
+  baudRate: number;
+}
+
+export const FRAMED_BOARDS: FramedBoard[] = [
+  { name: 'host board', skip: noHost, start: (contexts) => startBoard({ contexts }), baudRate: 4_000_000 },
+  { name: 'rtl board', skip: noRtl, start: (contexts) => startBoard({ board: 'rtl', contexts, baud: RTL_TEST_BAUD }), baudRate: RTL_TEST_BAUD },
 ];

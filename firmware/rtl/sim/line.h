@@ -10,6 +10,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <vector>
 
@@ -72,6 +74,22 @@ class Line {
 
   void run(uint64_t n) {
     for (uint64_t i = 0; i < n; i++) tick();
+  }
+
+  /**
+   * Sends bytes, runs until everything is answered (at most max_cycles,
+   * else it reports and exits: a test that hangs tells nothing), then a
+   * byte time more for anything late; returns what came back.
+   */
+  std::vector<uint8_t> exchange(const std::vector<uint8_t> &b, uint64_t max_cycles) {
+    out_.clear();
+    send(b);
+    if (!run_until_idle(max_cycles)) {
+      printf("FAIL the design did not go idle\n");
+      exit(1);
+    }
+    run((uint64_t)llround(12 * host_cpb_));
+    return out_;
   }
 
  private:

@@ -11,33 +11,11 @@
 #include <vector>
 
 #include "Vdesign.h"
+#include "checks.h"
 #include "device.h"
-#include "golden_fields.h"
 #include "line.h"
 
-using Bytes = std::vector<uint8_t>;
 using Sim = Line<Vdesign>;
-
-static int checks;
-
-static std::string hex(const Bytes &b) {
-  std::string s;
-  char t[3];
-  for (uint8_t x : b) {
-    snprintf(t, sizeof t, "%02x", x);
-    s += t;
-  }
-  return s;
-}
-
-static void expect(const Bytes &got, const Bytes &want, const char *what) {
-  checks++;
-  if (got != want) {
-    printf("FAIL %s\n  expected %s\n  got      %s\n", what, hex(want).c_str(), hex(got).c_str());
-    exit(1);
-  }
-  printf("ok   %s\n", what);
-}
 
 static Bytes cmd(uint8_t c, uint64_t v) {
   Bytes b{c};
@@ -56,17 +34,7 @@ struct Bench {
   Vdesign design;
   Sim line;
   explicit Bench(double host_cpb = CLKS_PER_BIT) : line(design, host_cpb) {}
-  // Sends bytes, waits until everything is answered, returns what came back.
-  Bytes exchange(const Bytes &b) {
-    line.received().clear();
-    line.send(b);
-    if (!line.run_until_idle(2000ull * CLKS_PER_BIT * (b.size() + 10))) {
-      printf("FAIL the design did not go idle\n");
-      exit(1);
-    }
-    line.run(CLKS_PER_BIT * 12);  // anything late would show up now
-    return line.received();
-  }
+  Bytes exchange(const Bytes &b) { return line.exchange(b, 2000ull * CLKS_PER_BIT * (b.size() + 10)); }
 };
 
 static void uart_tests() {
@@ -147,46 +115,6 @@ static void quirk_tests() {
   expect(b.exchange({'R'}), be(0x0000005200000000ull), "the swallowed R became payload");
 }
 
-static int golden_tests(const char *file) {
-  FILE *f = fopen(file, "rb");
-  if (!f) {
-    perror(file);
-    exit(2);
-  }
-  static char text[1 << 20];
-  size_t size = fread(text, 1, sizeof text - 1, f);
-  fclose(f);
-  text[size] = '\0';
-  char *at = text, *value;
-  const char *key;
-  bool legacy = false;
-  Bench *b = nullptr;
-  static uint8_t bytes[8192];
-  Bytes got;
-  int steps = 0;
-  while ((value = next_field(&at, &key)) != nullptr) {
-    if (strcmp(key, "dialect") == 0) {
-      legacy = strcmp(value, "legacy") == 0;
-      delete b;
-      b = legacy ? new Bench() : nullptr;
-    } else if (legacy && strcmp(key, "send") == 0) {
-      size_t n = unhex(value, bytes);
-      got = b->exchange(Bytes(bytes, bytes + n));
-    } else if (legacy) {
-      size_t n = unhex(value, bytes);
-      char what[64];
-      snprintf(what, sizeof what, "golden vector, official dialect, step %d", ++steps);
-      expect(got, Bytes(bytes, bytes + n), what);
-    }
-  }
-  delete b;
-  return steps;
-}
-
-// The C device core in its official dialect, as the reference.
-static void capture(void *user, const uint8_t *data, size_t len) {
-  static_cast<Bytes *>(user)->insert(static_cast<Bytes *>(user)->end(), data, data + len);
-}
 
 /**
  * Random byte streams, rich in command bytes, into the RTL and into the C
@@ -226,7 +154,7 @@ int main(int argc, char **argv) {
   printf("RTL official dialect, %d clocks per bit\n", CLKS_PER_BIT);
   uart_tests();
   quirk_tests();
-  int steps = golden_tests(argc > 1 ? argv[1] : "golden-vectors.json");
+  int steps = golden_tests<Bench>(argc > 1 ? argv[1] : "golden-vectors.json", "legacy", "official dialect");
   if (steps == 0) {
     printf("FAIL no golden vectors for the official dialect\n");
     return 1;

@@ -8,6 +8,7 @@ export interface Resources {
 }
 export interface TargetResult {
   target: string;
+  design: 'legacy' | 'framed';
   family: 'gowin' | 'ice40';
   device: string;
   board: string | null;
