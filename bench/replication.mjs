@@ -78,8 +78,8 @@ async function child(cfg) {
   };
   const result = await variants[variant]({ ...cfg, idx, admin, ready });
   admin.disconnect();
-  process.stdout.write(JSON.stringify(result) + '\n');
-  process.exit(0);
+  // Exit only once the (large) result has reached the pipe.
+  process.stdout.write(JSON.stringify(result) + '\n', () => process.exit(0));
 }
 
 /** Visibility probes: every 10 ms a replica stamps its probe context with its clock; the others note the age of what they read. */
