@@ -1,25 +1,14 @@
 // The atomik-node command line, run as a user would (the built dist/cli.cjs).
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { startBoard } from '../lib/board/index.js';
 import { TOOL_PACKAGES, requireTools } from '../lib/board/emulate.js';
 import { missing } from './helpers/tools.js';
+import { cli, run } from './helpers/cli.js';
 
-const cli = fileURLToPath(new URL('../dist/cli.cjs', import.meta.url));
-const run = async (args: string[], env: NodeJS.ProcessEnv = process.env) => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { env });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-};
 const noBoard = missing('make', 'cc');
 
 describe('atomik-node CLI', () => {

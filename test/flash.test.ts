@@ -1,25 +1,13 @@
 // atomik flash: the exact command for each board (dry run), the checks made
 // before anything runs, and what a user sees when the tool fails or is missing.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { flashCommand, shellLine } from '../lib/board/flash.js';
 import { missing } from './helpers/tools.js';
+import { run } from './helpers/cli.js';
 
-const cli = fileURLToPath(new URL('../dist/cli.cjs', import.meta.url));
-const run = async (args: string[], env: NodeJS.ProcessEnv = process.env) => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { env });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-};
 
 const dir = mkdtempSync(join(tmpdir(), 'atomik flash '));
 const fs = join(dir, 'tangnano9k.fs');
