@@ -47,7 +47,7 @@ function paddedIndexBytes(n: number): number {
 }
 
 /** Byte offset of the delta column in an entry of n updates. */
-export function deltaColumnOffset(n: number): number {
+function deltaColumnOffset(n: number): number {
   return BATCH_HEADER_BYTES + paddedIndexBytes(n);
 }
 

@@ -108,10 +108,14 @@ class Partition {
   inflight = 0;
   sendEpoch = 0;
   backoffMs = 0;
+  /** Sending waits out a backoff after a failed publish. */
+  paused = false;
   record = new Map<bigint, bigint>();
   position: LogPosition = '0-0';
   trimSeen: string | null = null;
   gapAt: string | null = null;
+  /** A gap was seen: reload the newest snapshot before reading on. */
+  resyncDue = false;
   bytesSinceSnapshot = 0;
 
   constructor(
@@ -362,7 +366,7 @@ export class Replica extends EventEmitter {
   }
 
   private pump(part: Partition): void {
-    if (this.closed || part.backoffMs < 0) return;
+    if (this.closed || part.paused) return;
     while (part.inflight < this.options.window && part.nextToSend < part.nextCounter) {
       const counter = part.nextToSend++;
       const entry = part.entries.get(counter);
@@ -428,9 +432,9 @@ export class Replica extends EventEmitter {
     part.nextToSend = head + 1n;
     part.backoffMs = delayMs;
     if (delayMs === 0) return this.pump(part);
-    part.backoffMs = -1; // paused
+    part.paused = true;
     setTimeout(() => {
-      part.backoffMs = delayMs;
+      part.paused = false;
       this.pump(part);
     }, delayMs).unref();
   }
@@ -541,7 +545,7 @@ export class Replica extends EventEmitter {
         return false;
       }
       part.gapAt = id;
-      this.resyncPending.add(part);
+      part.resyncDue = true;
       this.emit('resync', { partition: part.index, reason: `origin ${header.origin} jumps from ${seen} to ${header.first}` });
       return false;
     }
@@ -554,15 +558,14 @@ export class Replica extends EventEmitter {
     return true;
   }
 
-  private readonly resyncPending = new Set<Partition>();
-
   /**
    * A trim past this replica's position may have removed entries it never
    * read. It then holds less than the oldest retained snapshot, which
    * contains everything up to the trim point: compare, and reload if behind.
    */
   private async checkTrim(part: Partition, reader: Redis): Promise<void> {
-    let behind = this.resyncPending.delete(part);
+    let behind = part.resyncDue;
+    part.resyncDue = false;
     if (!behind) {
       const trim = await reader.get(part.keys.trim);
       if (trim === null || trim === part.trimSeen) return;
