@@ -212,8 +212,8 @@ async function rtlLauncher(options: BoardOptions, port: string, steps: Steps): P
 }
 
 async function cortexM3Launcher(options: BoardOptions, port: string, dir: string, steps: Steps): Promise<() => Promise<Run>> {
+  requireTools('the cortex-m3 board', 'qemu-system-arm', 'socat'); // before a build that would be of no use
   const image = await buildFirmware('cortex-m3', 'atomik-cortex-m3.elf', options.cacheDir, steps);
-  requireTools('the cortex-m3 board', 'qemu-system-arm', 'socat');
   const socket = join(dir, 'uart.sock');
   return async () => {
     rmSync(socket, { force: true }); // left by a previous run
