@@ -2,7 +2,7 @@
 // one validation layer in front of every backend.
 import { validateBatch, type BatchOp, type BatchResult } from './batch.js';
 import { LocalBackend } from './backend/local.js';
-import { SerialBackend, type SerialInfo, type SerialOptions } from './backend/serial.js';
+import { openSerialBackend, type SerialInfo, type SerialOptions } from './backend/serial.js';
 import { KNOWN_BOARDS, findBoards } from './serial/discover.js';
 import type { Backend, BackendName, ContextStatus } from './backend/types.js';
 import { selectEngine, type EngineChoice } from './engine/select.js';
@@ -163,7 +163,7 @@ const usbIdList = (options: OpenOptions) => (options.usbIds ?? Object.keys(KNOWN
 
 /** Opens the device on `port` as the accumulator's backend. */
 async function serialAccumulator(options: OpenOptions, group: Group, port: string, reason: string, why: string): Promise<Accumulator> {
-  const backend = await SerialBackend.open({ ...options, port }, group);
+  const backend = await openSerialBackend({ ...options, port }, group);
   if (options.contexts !== undefined && options.contexts > backend.contexts) {
     await backend.close();
     throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `options.contexts is ${options.contexts}, but the device on ${port} has ${backend.contexts}`);

@@ -1,0 +1,72 @@
+// What the host learns about a serial link while it uses it: how late
+// replies come beyond the time their bytes need on the line (for the
+// retransmission timeout), and how often a frame is damaged per byte (for
+// the frame size). Pure arithmetic, no timers: the framed client feeds it.
+
+/** Smallest timeout beyond line time: scheduling jitter of the OS and the board. */
+export const MIN_SLACK_MS = 2;
+/** Per-frame bytes that carry no operation: request and reply headers and CRCs. */
+const FRAME_COST_BYTES = 22;
+/** Weight of the past in the error estimate, per frame outcome: about the last 200 frames count. */
+const DECAY = 0.995;
+/** The estimate starts as if this many bytes had crossed the line cleanly. */
+const PRIOR_BYTES = 16_384;
+
+export class LinkEstimator {
+  /** Smoothed lateness of replies beyond their line time, and its mean deviation (ms); null until measured. */
+  private srtt: number | null = null;
+  private rttvar = 0;
+  private goodBytes = PRIOR_BYTES;
+  private failures = 0;
+
+  /**
+   * @param initialSlackMs the timeout beyond line time before anything was measured
+   * @param maxSlackMs the ceiling a backed-off timeout grows to
+   */
+  constructor(
+    private readonly initialSlackMs: number,
+    private readonly maxSlackMs: number,
+  ) {}
+
+  /** A reply came `lateMs` after its bytes could have crossed the line (only for frames sent once). */
+  sample(lateMs: number): void {
+    const late = Math.max(0, lateMs);
+    if (this.srtt === null) {
+      this.srtt = late;
+      this.rttvar = late / 2;
+    } else {
+      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - late);
+      this.srtt = 0.875 * this.srtt + 0.125 * late;
+    }
+  }
+
+  /** How long to wait beyond line time for the reply to a frame sent for the `attempt`-th time (1, 2, ...). */
+  slackMs(attempt: number): number {
+    const base = this.srtt === null ? this.initialSlackMs : Math.max(MIN_SLACK_MS, this.srtt + 4 * this.rttvar);
+    return Math.min(this.maxSlackMs, base * 2 ** Math.min(attempt - 1, 16));
+  }
+
+  /** A frame of `bytes` (request and reply) crossed the line, or did not. */
+  outcome(bytes: number, delivered: boolean): void {
+    this.goodBytes = this.goodBytes * DECAY + bytes;
+    this.failures = this.failures * DECAY + (delivered ? 0 : 1);
+  }
+
+  /** Damaged frames per byte on the line, as measured. */
+  get errorRate(): number {
+    return this.failures / this.goodBytes;
+  }
+
+  /**
+   * Payload bytes (request plus reply) per frame that carry the most
+   * operations per line byte at the measured error rate: a frame of n
+   * useful bytes arrives whole with probability about e^(-p(n+c)), so the
+   * goodput n/(n+c) * e^(-p(n+c)) peaks at n = (sqrt(c^2 + 4c/p) - c) / 2.
+   */
+  frameBudget(max: number): number {
+    const p = this.errorRate;
+    if (p <= 0) return max;
+    const c = FRAME_COST_BYTES;
+    return Math.min(max, Math.floor((Math.sqrt(c * c + (4 * c) / p) - c) / 2));
+  }
+}
