@@ -98,7 +98,7 @@ export function checkSerialOptions(options: SerialOptions): CheckedOptions {
     verify: given(o.verify, false, (v) => boolean(v, 'options.verify')),
     timeoutMs: given(o.timeoutMs, 300, (v) => number(v, 1, 60_000, 'options.timeoutMs')),
     retries: given(o.retries, 8, (v) => integer(v, 0, 1000, 'options.retries')),
-    window: given(o.window, 8, (v) => integer(v, 1, 128, 'options.window')),
+    window: given(o.window, 255, (v) => integer(v, 1, 255, 'options.window')),
     maxBytesInFlight: given(o.maxBytesInFlight, 6144, (v) => integer(v, 64, 1 << 24, 'options.maxBytesInFlight')),
     reconnect,
     onProgress: o.onProgress,

@@ -43,7 +43,13 @@ export interface FramedClientOptions {
   timeoutMs?: number;
   /** Resends of one frame before the link is declared failed (default 8). */
   retries?: number;
-  /** Frames in flight (default 8; at most half the device's replay cache). */
+  /**
+   * Frames from the oldest unconfirmed one to the newest sent (default and
+   * ceiling: half the device's replay cache depth). Between a frame's first
+   * processing and the last copy of it the host may send, the device can
+   * process at most the frames of two such spans: with half the depth, the
+   * frame's cached reply is still there, so a copy is never applied twice.
+   */
   window?: number;
   /** Bytes in flight (default 6144: two of the largest frames). */
   maxBytesInFlight?: number;
@@ -65,6 +71,8 @@ export interface LinkStats {
   timeouts: number;
   /** Frames confirmed. */
   frames: number;
+  /** Frames too large for the line whose operations were sent again in smaller frames. */
+  reframed: number;
   /** Reconnections after the port went away. */
   reconnects: number;
   /** The current frame budget in payload bytes (request plus reply) and the measured damaged frames per byte. */
@@ -72,6 +80,8 @@ export interface LinkStats {
   errorRate: number;
 }
 
+/** ACCUM_RUN's opcode, index and count before its deltas. */
+const RUN_HEADER_BYTES = 5;
 /** A device that sends this many bytes without one frame for us is not speaking the protocol. */
 export const GARBAGE_LIMIT = 32_768;
 const PROGRESS_EVERY_MS = 100;
@@ -83,14 +93,14 @@ interface Cursor {
 }
 
 interface Call extends PendingCall {
-  kind: 'ops';
+  kind: 'call';
   ops: Op[];
   results: OpResult[];
   /** Units (an op, or a delta of a run) in all, and confirmed. */
   total: number;
   confirmed: number;
-  /** Next unit to pack. */
-  next: Cursor;
+  /** Its units still to be sent, in the queue. */
+  segments: Set<Segment>;
   /** Parts of it in flight. */
   parts: Set<Part>;
   /** Set once a frame of it was refused: the call fails once its other frames have settled. */
@@ -106,11 +116,19 @@ interface Raw extends PendingCall {
   resolveFrame(frame: Frame): void;
 }
 
-type Item = Call | Raw;
+/** A stretch of a call's units waiting to be sent: the whole call at first, or a frame's share sent again in smaller frames. */
+interface Segment {
+  kind: 'ops';
+  call: Call;
+  next: Cursor;
+  end: Cursor;
+}
+
+type Item = Segment | Raw;
 
 /** The share of one call a frame carries, and where each wire op's result goes. */
 interface Part {
-  item: Item;
+  item: Call | Raw;
   from: Cursor;
   to: Cursor;
   /** Per wire op of this part: the call's op index for its result, -1 for a run piece (no result). */
@@ -120,13 +138,27 @@ interface Part {
 
 interface InFlight {
   seq: number;
+  /** Frames in the order they were first sent (the window is a span of these). */
+  number: number;
   bytes: Uint8Array;
   ops: Op[];
   parts: Part[];
   /** Request plus reply bytes. */
   roundBytes: number;
+  /** RESULT payload bytes the ops produce. */
+  resultBytes: number;
+  /**
+   * Set when the frame is too large for the line: its SEQ is sent again with
+   * a single read-only op of another result size. The reply tells whether
+   * the device had applied the original (its cached RESULT comes back) or
+   * not (the query's own result); in the latter case the ops are sent again
+   * in smaller frames. The query's result size is kept here.
+   */
+  query: number | null;
   barrier: boolean;
   attempts: number;
+  /** Copies sent that the device has not answered yet, as far as the host can tell (a copy whose header was lost is never answered). */
+  unanswered: number;
   /** Transmission numbers (increasing over the link) of the first and latest send. */
   firstTx: number;
   lastTx: number;
@@ -143,6 +175,7 @@ interface InFlight {
  */
 const commutes = (o: Op) => o.op === 'accum' || o.op === 'accumRun';
 const unitsOf = (o: Op) => (o.op === 'accumRun' ? o.deltas.length : 1);
+const before = (a: Cursor, b: Cursor) => a.op < b.op || (a.op === b.op && a.delta < b.delta);
 
 export class FramedClient {
   hello: HelloInfo | null = null;
@@ -161,6 +194,7 @@ export class FramedClient {
   private session = 0;
   private seq = 0;
   private tx = 0;
+  private frameNumber = 0;
   private readonly queue = new Queue<Item>();
   private readonly inflight = new Map<number, InFlight>();
   private bytesInFlight = 0;
@@ -170,13 +204,13 @@ export class FramedClient {
   private byteMs: number;
   /** 'up': working; 'down': reconnecting; 'closed': failed or closed. */
   private state: 'up' | 'down' | 'closed' = 'up';
-  private readonly counts = { retransmissions: 0, fastRetransmissions: 0, timeouts: 0, frames: 0, reconnects: 0 };
+  private readonly counts = { retransmissions: 0, fastRetransmissions: 0, timeouts: 0, frames: 0, reframed: 0, reconnects: 0 };
 
   constructor(transport: Transport, options: FramedClientOptions = {}, reconnector: Reconnector | null = null) {
     this.transport = transport;
     this.link = new LinkEstimator(options.timeoutMs ?? 300, Math.max(options.timeoutMs ?? 300, 50));
     this.retries = options.retries ?? 8;
-    this.window = options.window ?? 8;
+    this.window = options.window ?? Infinity;
     this.maxBytes = options.maxBytesInFlight ?? 6144;
     this.onProgress = options.onProgress;
     this.reconnector = reconnector;
@@ -228,29 +262,30 @@ export class FramedClient {
     if (total === 0) return Promise.resolve(results);
     return new Promise((resolve, reject) => {
       const call: Call = {
-        kind: 'ops',
+        kind: 'call',
         ops,
         results,
         total,
         confirmed: 0,
-        next: skipEmpty(ops, { op: 0, delta: 0 }),
+        segments: new Set(),
         parts: new Set(),
         refused: null,
         reportedAt: 0,
         fulfil: () => {
           this.pending.delete(call);
-          this.queue.remove(call);
           resolve(call.results);
         },
         reject: (error) => {
           this.pending.delete(call);
-          this.queue.remove(call);
+          this.dropSegments(call);
           reject(error);
         },
         unconfirmed: () => this.unconfirmedOf(call),
       };
+      const segment: Segment = { kind: 'ops', call, next: skipEmpty(ops, { op: 0, delta: 0 }), end: { op: ops.length, delta: 0 } };
+      call.segments.add(segment);
       this.pending.add(call);
-      this.queue.push(call);
+      this.queue.push(segment);
       this.pump();
     });
   }
@@ -324,17 +359,28 @@ export class FramedClient {
     return this.seq;
   }
 
+  /**
+   * Sends frames while the window allows: at most `window` frames from the
+   * oldest unconfirmed one to the newest (see FramedClientOptions.window), a
+   * bounded number of bytes, and nothing beside a barrier.
+   */
   private pump(): void {
-    while (this.state === 'up' && this.queue.length > 0 && this.inflight.size < this.window) {
+    while (this.state === 'up' && this.queue.length > 0 && this.barriersInFlight === 0) {
+      const oldest = this.inflight.values().next().value as InFlight | undefined;
+      if (oldest && this.frameNumber + 1 - oldest.number >= this.window) return;
       const head = this.queue.peek()!;
-      if (this.barriersInFlight > 0) return;
-      const frame = head.kind === 'raw' ? this.packRaw(head) : this.packOps();
-      if (frame.barrier && this.inflight.size > 0) return this.unpack(frame);
-      if (this.inflight.size > 0 && this.bytesInFlight + frame.bytes.length > this.maxBytes) return this.unpack(frame);
+      let frame: InFlight | null;
+      if (head.kind === 'raw') {
+        if (oldest) return;
+        frame = this.packRaw(head);
+      } else {
+        frame = oldest ? this.packOps(true, this.maxBytes - this.bytesInFlight) : this.packOps(false, Infinity);
+        if (!frame) return;
+      }
       this.inflight.set(frame.seq, frame);
       this.bytesInFlight += frame.bytes.length;
       if (frame.barrier) this.barriersInFlight++;
-      for (const part of frame.parts) if (part.item.kind === 'ops') part.item.parts.add(part);
+      for (const part of frame.parts) if (part.item.kind !== 'raw') part.item.parts.add(part);
       this.send(frame);
     }
   }
@@ -347,84 +393,117 @@ export class FramedClient {
   }
 
   /**
-   * Fills one frame from the head of the queue, within the device's limits
-   * and the frame budget for the line; a run is cut where the frame is full
-   * and continues in the next one.
+   * Fills one frame from the head of the queue, within the device's limits,
+   * the frame budget for the line and `room` bytes; a run is cut where the
+   * frame is full and continues in the next one. Beside frames in flight
+   * (`commutingOnly`) it takes accumulates only. Null when nothing fits.
    */
-  private packOps(): InFlight {
+  private packOps(commutingOnly: boolean, room: number): InFlight | null {
     const budget = this.link.frameBudget(2 * this.maxPayload);
+    const limit = Math.min(this.maxPayload, room - FRAME_OVERHEAD);
     const ops: Op[] = [];
     const parts: Part[] = [];
     let size = 0;
     let reply = 0;
     let full = false;
     while (!full && this.queue.length > 0 && this.queue.peek()!.kind === 'ops') {
-      const call = this.queue.peek() as Call;
-      const part: Part = { item: call, from: { ...call.next }, to: call.next, slots: [], units: 0 };
-      while (call.next.op < call.ops.length) {
-        const o = call.ops[call.next.op]!;
-        if (ops.length >= this.maxOps) {
+      const seg = this.queue.peek() as Segment;
+      const call = seg.call;
+      const part: Part = { item: call, from: { ...seg.next }, to: seg.next, slots: [], units: 0 };
+      while (before(seg.next, seg.end)) {
+        const o = call.ops[seg.next.op]!;
+        if (ops.length >= this.maxOps || (commutingOnly && !commutes(o))) {
           full = true;
           break;
         }
         if (o.op === 'accumRun') {
-          const room = Math.min(this.maxPayload - size, budget - size - reply) - opBytes({ ...o, deltas: new BigUint64Array(0) });
-          let take = Math.min(o.deltas.length - call.next.delta, 0xffff, Math.floor(room / 8));
+          const stop = seg.end.op === seg.next.op ? seg.end.delta : o.deltas.length;
+          const space = Math.min(limit - size, budget - size - reply) - RUN_HEADER_BYTES;
+          let take = Math.min(stop - seg.next.delta, 0xffff, Math.floor(space / 8));
           if (take <= 0) {
-            if (ops.length > 0) {
+            if (ops.length > 0 || limit - size < RUN_HEADER_BYTES + 8) {
               full = true;
               break;
             }
             take = 1; // at least one delta a frame, whatever the budget
           }
-          const piece: Op = { op: 'accumRun', index: o.index, deltas: o.deltas.subarray(call.next.delta, call.next.delta + take) };
+          const piece: Op = { op: 'accumRun', index: o.index, deltas: o.deltas.subarray(seg.next.delta, seg.next.delta + take) };
           ops.push(piece);
           part.slots.push(-1);
           part.units += take;
           size += opBytes(piece);
-          call.next = skipEmpty(call.ops, call.next.delta + take < o.deltas.length ? { op: call.next.op, delta: call.next.delta + take } : { op: call.next.op + 1, delta: 0 });
+          const delta = seg.next.delta + take;
+          seg.next = skipEmpty(call.ops, delta < o.deltas.length ? { op: seg.next.op, delta } : { op: seg.next.op + 1, delta: 0 });
         } else {
           const need = opBytes(o);
           const back = resultBytes(o);
-          if (ops.length > 0 && (size + need > this.maxPayload || reply + back > this.maxPayload || size + need + reply + back > budget)) {
+          const fits = size + need <= limit && reply + back <= this.maxPayload;
+          if (!fits || (ops.length > 0 && size + need + reply + back > budget)) {
             full = true;
             break;
           }
           ops.push(o);
-          part.slots.push(call.next.op);
+          part.slots.push(seg.next.op);
           part.units += 1;
           size += need;
           reply += back;
-          call.next = skipEmpty(call.ops, { op: call.next.op + 1, delta: 0 });
+          seg.next = skipEmpty(call.ops, { op: seg.next.op + 1, delta: 0 });
         }
       }
-      part.to = { ...call.next };
+      part.to = { ...seg.next };
       if (part.slots.length > 0) parts.push(part);
-      if (call.next.op < call.ops.length) break; // the frame is full
+      if (before(seg.next, seg.end)) break; // the frame is full
       this.queue.shift();
+      call.segments.delete(seg);
     }
+    if (ops.length === 0) return null;
     const seq = this.nextSeq();
-    return this.frame(seq, encodeFrame(seq, FRAME.batch, encodeOps(ops)), ops, parts, !ops.every(commutes), FRAME_OVERHEAD + reply);
+    return this.frame(seq, encodeFrame(seq, FRAME.batch, encodeOps(ops)), ops, parts, !ops.every(commutes), reply);
   }
 
-  private frame(seq: number, bytes: Uint8Array, ops: Op[], parts: Part[], barrier: boolean, replyBytes: number): InFlight {
-    return { seq, bytes, ops, parts, roundBytes: bytes.length + replyBytes, barrier, attempts: 0, firstTx: 0, lastTx: 0, lineDoneAt: 0, timer: null };
+  private frame(seq: number, bytes: Uint8Array, ops: Op[], parts: Part[], barrier: boolean, resultBytes: number): InFlight {
+    return {
+      seq,
+      number: ++this.frameNumber,
+      bytes,
+      ops,
+      parts,
+      roundBytes: bytes.length + FRAME_OVERHEAD + resultBytes,
+      resultBytes,
+      query: null,
+      barrier,
+      attempts: 0,
+      unanswered: 0,
+      firstTx: 0,
+      lastTx: 0,
+      lineDoneAt: 0,
+      timer: null,
+    };
   }
 
-  /** Puts the ops of a frame that cannot be sent yet back at the head of the queue. */
-  private unpack(frame: InFlight): void {
-    this.seq = frame.seq - 1 < 1 ? 0xffff : frame.seq - 1;
-    for (let i = frame.parts.length - 1; i >= 0; i--) {
-      const { item, from } = frame.parts[i]!;
-      if (item.kind === 'ops') item.next = from;
-      if (this.queue.peek() !== item) this.queue.unshift(item);
+  /** The device did not apply a frame that was too large for the line: its shares go back to the head of the queue. */
+  private requeue(f: InFlight): void {
+    for (let i = f.parts.length - 1; i >= 0; i--) {
+      const part = f.parts[i]!;
+      const call = part.item as Call;
+      call.parts.delete(part);
+      const seg: Segment = { kind: 'ops', call, next: part.from, end: part.to };
+      call.segments.add(seg);
+      this.queue.unshift(seg);
     }
+  }
+
+  /** Takes a call's unsent units out of the queue. */
+  private dropSegments(call: Call): void {
+    for (const seg of call.segments) this.queue.remove(seg);
+    call.segments.clear();
   }
 
   // ---- sending and resending -------------------------------------------------------
 
   private send(f: InFlight): void {
     f.attempts++;
+    f.unanswered++;
     f.lastTx = ++this.tx;
     if (f.attempts === 1) f.firstTx = f.lastTx;
     const now = Date.now();
@@ -440,7 +519,8 @@ export class FramedClient {
 
   private resend(f: InFlight, fast: boolean, why: string): void {
     this.link.outcome(f.roundBytes, false);
-    if (f.attempts > this.retries) {
+    if (f.query === null && f.attempts >= 2 && f.roundBytes > this.link.frameBudget(2 * this.maxPayload) && this.splittable(f)) this.toQuery(f);
+    else if (f.attempts > this.retries) {
       this.failLink(`no valid reply to frame ${f.seq} after ${f.attempts} attempts (${why})`, 'NO_REPLY');
       return;
     }
@@ -450,15 +530,42 @@ export class FramedClient {
     this.send(f);
   }
 
-  private onTimeout(f: InFlight): void {
-    f.timer = null;
-    if (this.state === 'up' && this.inflight.get(f.seq) === f) this.resend(f, false, 'timeout');
+  /** A batch of more than one unit can be sent again in smaller frames. */
+  private splittable(f: InFlight): boolean {
+    return f.parts.length > 0 && f.parts[0]!.item.kind !== 'raw' && f.parts.reduce((n, p) => n + p.units, 0) > 1;
   }
 
-  /** The host saw a reply with a sound header and a bad CRC: the frame is resent now. */
+  /** From now on the frame's SEQ carries a query (see InFlight.query) instead of its ops. */
+  private toQuery(f: InFlight): void {
+    const probe: Op = f.resultBytes === 8 ? { op: 'status', index: 0 } : { op: 'read', index: 0 };
+    this.bytesInFlight -= f.bytes.length;
+    f.bytes = encodeFrame(f.seq, FRAME.batch, encodeOps([probe]));
+    this.bytesInFlight += f.bytes.length;
+    f.query = resultBytes(probe);
+    f.roundBytes = f.bytes.length + FRAME_OVERHEAD + f.query;
+    f.attempts = 0;
+  }
+
+  private onTimeout(f: InFlight): void {
+    f.timer = null;
+    if (this.state !== 'up' || this.inflight.get(f.seq) !== f) return;
+    f.unanswered = 0; // given up on
+    this.resend(f, false, 'timeout');
+  }
+
+  /**
+   * The device (BAD_CRC) or the host (a reply with a sound header and a bad
+   * CRC) saw a copy of the frame damaged. It is sent again at once, unless a
+   * newer copy is still on its way: then this was the answer to an older one.
+   */
+  private onDamagedCopy(f: InFlight, why: string): void {
+    f.unanswered = Math.max(0, f.unanswered - 1);
+    if (f.unanswered === 0) this.resend(f, true, why);
+  }
+
   private onDamaged(seq: number): void {
     const f = this.inflight.get(seq);
-    if (f && this.state === 'up') this.resend(f, true, 'a damaged reply');
+    if (f && this.state === 'up') this.onDamagedCopy(f, 'a damaged reply');
   }
 
   // ---- receiving ------------------------------------------------------------------------
@@ -485,13 +592,18 @@ export class FramedClient {
     const f = this.inflight.get(frame.seq)!;
     // The line keeps order: frames sent before this one's first send and still unanswered were lost.
     for (const g of this.inflight.values()) {
-      if (g !== f && g.lastTx < f.firstTx) this.resend(g, true, 'a later frame was answered first');
+      if (g !== f && g.lastTx < f.firstTx) {
+        g.unanswered = 0; // every copy of it was answered or lost
+        this.resend(g, true, 'a later frame was answered first');
+      }
       if (this.state !== 'up') return;
     }
     if (frame.type === FRAME.error) {
       const err = safe(() => decodeError(frame.payload));
       if (!err) return this.failLink(`malformed ERROR reply to frame ${f.seq} (${frame.payload.length} bytes)`, 'BAD_REPLY');
-      if (err.code === 'BAD_CRC') return this.resend(f, true, 'the device saw a bad CRC');
+      if (err.code === 'BAD_CRC') return this.onDamagedCopy(f, 'the device saw a bad CRC');
+      // A frame-level BAD_LENGTH answers a header whose LEN was damaged on the way (this host never sends too long a frame).
+      if (err.code === 'BAD_LENGTH' && err.at === 0xffff) return this.onDamagedCopy(f, 'the device saw a damaged header');
       this.complete(f, true);
       const error = new DeviceError(`the device refused frame ${f.seq}: ${err.code} at operation ${err.at}`, [], err.code);
       for (const part of f.parts) this.refuse(part, f.seq, error);
@@ -504,6 +616,12 @@ export class FramedClient {
       return;
     }
     if (frame.type !== FRAME.result) return this.failLink(`unexpected reply type 0x${frame.type.toString(16)} to frame ${f.seq}`, 'BAD_REPLY');
+    if (f.query !== null && frame.payload.length === f.query && frame.payload.length !== f.resultBytes) {
+      this.complete(f, true); // the query ran: the original never did
+      this.counts.reframed++;
+      this.requeue(f);
+      return;
+    }
     const results = safe(() => decodeResults(f.ops, frame.payload));
     if (!results) {
       return this.failLink(`the RESULT for frame ${f.seq} has ${frame.payload.length} bytes, expected ${f.ops.reduce((n, o) => n + resultBytes(o), 0)}`, 'BAD_REPLY');
@@ -525,6 +643,10 @@ export class FramedClient {
   private complete(f: InFlight, delivered: boolean): void {
     if (f.timer) clearTimeout(f.timer);
     f.timer = null;
+    // Its reply is in: only frames sent after it are still on the line (an unpaced line is faster than its nominal rate).
+    let after = 0;
+    for (const g of this.inflight.values()) if (g.lastTx > f.lastTx) after += g.roundBytes;
+    this.lineFreeAt = Math.min(this.lineFreeAt, Date.now() + after * this.byteMs);
     if (delivered) {
       this.link.outcome(f.roundBytes, true);
       if (f.attempts === 1) this.link.sample(Date.now() - f.lineDoneAt); // Karn: only frames sent once say how late replies are
@@ -545,9 +667,8 @@ export class FramedClient {
     call.parts.delete(part);
     if (!call.refused) {
       call.refused = { error, list: [] };
-      this.queue.remove(call);
-      call.refused.list.push(...rangeOf(call.ops, call.next, { op: call.ops.length, delta: 0 }, 'queued'));
-      call.next = { op: call.ops.length, delta: 0 };
+      for (const seg of call.segments) call.refused.list.push(...rangeOf(call.ops, seg.next, seg.end, 'queued'));
+      this.dropSegments(call);
     }
     call.refused.list.push(...rangeOf(call.ops, part.from, part.to, 'refused', seq));
     this.settle(call);
@@ -577,7 +698,7 @@ export class FramedClient {
     for (const f of this.inflight.values()) {
       for (const part of f.parts) if (part.item === call) list.push(...rangeOf(call.ops, part.from, part.to, 'sent', f.seq));
     }
-    if (!call.refused) list.push(...rangeOf(call.ops, call.next, { op: call.ops.length, delta: 0 }, 'queued'));
+    for (const seg of call.segments) list.push(...rangeOf(call.ops, seg.next, seg.end, 'queued'));
     return sorted(list);
   }
 

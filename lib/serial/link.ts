@@ -4,19 +4,23 @@
 // the frame size). Pure arithmetic, no timers: the framed client feeds it.
 
 /** Smallest timeout beyond line time: scheduling jitter of the OS and the board. */
-export const MIN_SLACK_MS = 2;
+export const MIN_SLACK_MS = 4;
 /** Per-frame bytes that carry no operation: request and reply headers and CRCs. */
 const FRAME_COST_BYTES = 22;
 /** Weight of the past in the error estimate, per frame outcome: about the last 200 frames count. */
 const DECAY = 0.995;
-/** The estimate starts as if this many bytes had crossed the line cleanly. */
-const PRIOR_BYTES = 16_384;
+/** The estimate starts as if this many frames of PRIOR_BYTES each had crossed the line cleanly. */
+const PRIOR_FRAMES = 8;
+const PRIOR_BYTES = 2048;
+/** Above this share of damaged frames the per-byte estimate stops growing (the logarithm would). */
+const MAX_FAILURE_SHARE = 0.95;
 
 export class LinkEstimator {
   /** Smoothed lateness of replies beyond their line time, and its mean deviation (ms); null until measured. */
   private srtt: number | null = null;
   private rttvar = 0;
-  private goodBytes = PRIOR_BYTES;
+  private frames = PRIOR_FRAMES;
+  private bytes = PRIOR_FRAMES * PRIOR_BYTES;
   private failures = 0;
 
   /**
@@ -48,13 +52,19 @@ export class LinkEstimator {
 
   /** A frame of `bytes` (request and reply) crossed the line, or did not. */
   outcome(bytes: number, delivered: boolean): void {
-    this.goodBytes = this.goodBytes * DECAY + bytes;
+    this.frames = this.frames * DECAY + 1;
+    this.bytes = this.bytes * DECAY + bytes;
     this.failures = this.failures * DECAY + (delivered ? 0 : 1);
   }
 
-  /** Damaged frames per byte on the line, as measured. */
+  /**
+   * Damaged bytes per byte on the line: a frame of n bytes is lost with
+   * probability f = 1 - e^(-pn), so p = -ln(1 - f) / n for the measured
+   * share f of lost frames and their mean size n.
+   */
   get errorRate(): number {
-    return this.failures / this.goodBytes;
+    const share = Math.min(MAX_FAILURE_SHARE, this.failures / this.frames);
+    return -Math.log1p(-share) / (this.bytes / this.frames);
   }
 
   /**
