@@ -149,7 +149,7 @@ describe('frame decoder', () => {
         if (payload.length === 9) expect(decodeResults(ops, payload)).toHaveLength(2);
         else expect(() => decodeResults(ops, payload)).toThrow(RangeError);
         if (payload.length !== 3) expect(() => decodeError(payload)).toThrow(RangeError);
-        if (payload.length < 13 || payload.length !== 13 + payload[12]!) expect(() => decodeHello(payload)).toThrow(RangeError);
+        if (payload.length < 13 || payload.length !== 13 + payload[12]! + (payload[0] === 2 ? 8 : 0)) expect(() => decodeHello(payload)).toThrow(DeviceError);
       }),
     );
   });

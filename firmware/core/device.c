@@ -75,6 +75,8 @@ void atomik_device_init(atomik_device *d, uint64_t *reference, uint64_t *accumul
   for (uint32_t i = 0; i < contexts; i++) reference[i] = accumulator[i] = 0;
 }
 
+void atomik_device_set_boot_id(atomik_device *d, uint32_t boot_id) { d->boot_id = boot_id; }
+
 /* ---- replies ----------------------------------------------------------------- */
 
 /* Wraps `len` payload bytes already at out + 7 into a frame; returns its size. */
@@ -141,7 +143,9 @@ static void reply_hello(atomik_device *d, uint16_t seq) {
   p[11] = ATOMIK_REPLAY_DEPTH;
   p[12] = (uint8_t)name_len;
   memcpy(p + 13, d->name, name_len);
-  send(d, d->scratch, seal_frame(d->scratch, seq, ATOMIK_FT_HELLO_REPLY, 13 + name_len));
+  put32(p + 13 + name_len, d->session); /* version 2: tells a reconnect from a reboot */
+  put32(p + 17 + name_len, d->boot_id);
+  send(d, d->scratch, seal_frame(d->scratch, seq, ATOMIK_FT_HELLO_REPLY, 21 + name_len));
 }
 
 /* ---- batches --------------------------------------------------------------------- */

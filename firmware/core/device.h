@@ -21,7 +21,7 @@
 extern "C" {
 #endif
 
-#define ATOMIK_PROTOCOL_VERSION 1
+#define ATOMIK_PROTOCOL_VERSION 2
 #define ATOMIK_FW_MAJOR 0
 #define ATOMIK_FW_MINOR 1
 #define ATOMIK_FW_PATCH 0
@@ -95,7 +95,8 @@ typedef struct {
   const char *name;
   atomik_tx_fn tx;
   void *user;
-  uint32_t session;
+  uint32_t session; /* of the last OPEN since boot; 0: none */
+  uint32_t boot_id; /* given by the board (atomik_device_set_boot_id); 0: unknown */
   atomik_device_stats stats;
   /* framed receiver: unparsed bytes are rx[start .. start+len) */
   uint8_t rx[ATOMIK_FRAME_OVERHEAD + ATOMIK_MAX_PAYLOAD];
@@ -116,6 +117,14 @@ typedef struct {
 void atomik_device_init(atomik_device *d, uint64_t *reference, uint64_t *accumulator,
                         uint16_t contexts, const char *name, atomik_tx_fn tx, void *user,
                         int legacy);
+
+/*
+ * Sets the boot id that HELLO_REPLY reports (PROTOCOL.md, version 2): a
+ * value the board draws at boot from whatever entropy it has, so a host can
+ * tell a reboot from a reconnect. 0 (the default) says the board cannot
+ * tell its boots apart. The core has no entropy source of its own.
+ */
+void atomik_device_set_boot_id(atomik_device *d, uint32_t boot_id);
 
 /* Feeds received bytes; replies are sent through tx before it returns. */
 void atomik_device_feed(atomik_device *d, const uint8_t *data, size_t len);

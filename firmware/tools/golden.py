@@ -14,6 +14,7 @@ import struct
 
 CONTEXTS = 16
 NAME = "golden"
+BOOT_ID = 0x5EED0B07  # set by the C test through atomik_device_set_boot_id
 MASK = (1 << 64) - 1
 PROBE = bytes([0x7E]) + b"atomik?"
 
@@ -49,9 +50,16 @@ def encode_ops(ops):
     return out
 
 
-def hello_reply(seq):
-    payload = struct.pack(">BBBBHHHBBB", 1, 0, 1, 0, CONTEXTS, 256, 2304, 3, 16, len(NAME)) + NAME.encode()
-    return frame(seq, 0x81, payload)
+def hello_payload(version, session=0, boot_id=BOOT_ID, contexts=CONTEXTS, max_ops=256, max_payload=2304,
+                  groups=3, replay=16, name=NAME.encode(), name_len=None):
+    """Version 1: the fixed fields and the name; version 2 adds u32 session, u32 boot id."""
+    payload = struct.pack(">BBBBHHHBB", version, 0, 1, 0, contexts, max_ops, max_payload, groups, replay)
+    payload += bytes([len(name) if name_len is None else name_len]) + name
+    return payload + (struct.pack(">II", session, boot_id) if version == 2 else b"")
+
+
+def hello_reply(seq, version=2, session=0):
+    return frame(seq, 0x81, hello_payload(version, session))
 
 
 def result(seq, parts):
@@ -65,9 +73,14 @@ def error(seq, code, at):
 
 
 HELLO_INFO = {
-    "protocol": 1, "firmware": "0.1.0", "contexts": CONTEXTS, "maxOps": 256,
+    "firmware": "0.1.0", "contexts": CONTEXTS, "maxOps": 256,
     "maxPayload": 2304, "groups": ["xor", "add"], "replayDepth": 16, "name": NAME,
 }
+
+
+def hello_info(seq, version=2, session=0):
+    extra = {"session": session, "bootId": BOOT_ID} if version == 2 else {"session": None, "bootId": None}
+    return {"type": "hello", "seq": seq, "protocol": version, **HELLO_INFO, **extra}
 
 
 def step(send, expect, request=None, response=None, note=None):
@@ -96,12 +109,18 @@ ca01 = 0xCAFE ^ 0xFF
 
 cases = [
     {
-        "name": "hello probe and HELLO frame",
-        "dialect": "framed",
+        "name": "HELLO, version 2 (the C core): session 0 until an OPEN, then the session; the board's boot id",
+        "dialect": "framed-v2",
         "steps": [
-            step(bytes(8) + PROBE, hello_reply(0), {"type": "probe"}, {"type": "hello", "seq": 0, **HELLO_INFO},
+            step(bytes(8) + PROBE, hello_reply(0), {"type": "probe"}, hello_info(0),
                  "8 zero bytes, then the probe: the unsolicited reply has SEQ 0"),
-            step(frame(5, 0x01, b""), hello_reply(5), {"type": "hello", "seq": 5}, {"type": "hello", "seq": 5, **HELLO_INFO}),
+            step(frame(5, 0x01, b""), hello_reply(5), {"type": "hello", "seq": 5}, hello_info(5)),
+            open_step(1, 0x01020304, "xor", result(1, []), {"type": "result", "seq": 1, "payload": ""}),
+            step(frame(6, 0x01, b""), hello_reply(6, session=0x01020304), {"type": "hello", "seq": 6},
+                 hello_info(6, session=0x01020304)),
+            open_step(2, 9, "mul", error(2, 0x05, 0xFFFF), {"type": "error", "seq": 2, "code": "BAD_GROUP", "at": 65535}),
+            step(frame(7, 0x01, b""), hello_reply(7, session=0x01020304), {"type": "hello", "seq": 7},
+                 hello_info(7, session=0x01020304), "a refused OPEN leaves the session as it was"),
         ],
     },
     {
@@ -156,6 +175,14 @@ cases = [
         ],
     },
     {
+        "name": "HELLO, version 1 (firmware/rtl)",
+        "dialect": "framed-v1",
+        "steps": [
+            step(bytes(8) + PROBE, hello_reply(0, version=1), {"type": "probe"}, hello_info(0, version=1)),
+            step(frame(5, 0x01, b""), hello_reply(5, version=1), {"type": "hello", "seq": 5}, hello_info(5, version=1)),
+        ],
+    },
+    {
         "name": "official FPGA dialect",
         "dialect": "legacy",
         "steps": [
@@ -172,6 +199,76 @@ cases = [
     },
 ]
 
+# HELLO_REPLY payloads a host must refuse (a DeviceError, deviceCode
+# BAD_HELLO, with exactly this message) or accept (at the edges of each
+# range). The smallest MAX_PAYLOAD a host accepts is 13: the largest single
+# operation, an ACCUM_RUN of one delta (1 + 2 + 2 + 8 bytes); every reply to
+# one operation (at most 8 bytes) is smaller.
+MIN_MAX_PAYLOAD = 13
+
+
+def bad(name, payload, message):
+    return {"name": name, "payload": payload.hex(), "error": message}
+
+
+def field(name, value, lo, hi):
+    return f"HELLO field {name} = {value} is out of range {lo}..{hi}"
+
+
+hostile_hello = [
+    bad("empty", b"", field("length", 0, 13, 85)),
+    bad("cut inside the fixed fields", hello_payload(2)[:12], field("length", 12, 13, 85)),
+    bad("longer than any HELLO", hello_payload(2) + bytes(60), field("length", 87, 13, 85)),
+    bad("protocol 0", hello_payload(0), field("protocol", 0, 1, 2)),
+    bad("protocol 3", hello_payload(3) + bytes(8), field("protocol", 3, 1, 2)),
+    bad("name length 65", hello_payload(2, name_len=65), field("nameLength", 65, 0, 64)),
+    bad("version 2 without the boot id", hello_payload(2)[:-4],
+        "HELLO field length = 23 is not 27 (version 2, a name of 6 bytes)"),
+    bad("version 1 with the version 2 fields", hello_payload(1) + bytes(8),
+        "HELLO field length = 27 is not 19 (version 1, a name of 6 bytes)"),
+    bad("name length beyond the payload", hello_payload(2, name_len=20),
+        "HELLO field length = 27 is not 41 (version 2, a name of 20 bytes)"),
+    bad("no contexts", hello_payload(2, contexts=0), field("contexts", 0, 1, 65535)),
+    bad("max ops 0 (empty frames forever)", hello_payload(2, max_ops=0), field("maxOps", 0, 1, 256)),
+    bad("max ops 257", hello_payload(2, max_ops=257), field("maxOps", 257, 1, 256)),
+    bad("MAX_PAYLOAD 4", hello_payload(2, max_payload=4), field("maxPayload", 4, MIN_MAX_PAYLOAD, 2304)),
+    bad("MAX_PAYLOAD 12 (a one-delta run does not fit)", hello_payload(2, max_payload=12),
+        field("maxPayload", 12, MIN_MAX_PAYLOAD, 2304)),
+    bad("MAX_PAYLOAD 2305", hello_payload(2, max_payload=2305), field("maxPayload", 2305, MIN_MAX_PAYLOAD, 2304)),
+    bad("MAX_PAYLOAD 65535", hello_payload(1, max_payload=65535), field("maxPayload", 65535, MIN_MAX_PAYLOAD, 2304)),
+    bad("no groups", hello_payload(2, groups=0), field("groups", 0, 1, 3)),
+    bad("an unknown group bit", hello_payload(2, groups=7), field("groups", 7, 1, 3)),
+    bad("replay depth 1", hello_payload(2, replay=1), field("replayDepth", 1, 2, 255)),
+    bad("a newline in the name", hello_payload(2, name=b"ab\ncd"),
+        "HELLO field name byte 2 = 0x0a is not printable ASCII (0x20..0x7e)"),
+    bad("a non-ASCII byte in the name", hello_payload(1, name=b"\xc3\xa9t\xc3\xa9"),
+        "HELLO field name byte 0 = 0xc3 is not printable ASCII (0x20..0x7e)"),
+    bad("DEL in the name", hello_payload(2, name=b"x\x7f"),
+        "HELLO field name byte 1 = 0x7f is not printable ASCII (0x20..0x7e)"),
+]
+
+
+def good(label, payload, **info):
+    version = payload[0]
+    want = {"protocol": version, **HELLO_INFO, "session": None, "bootId": None}
+    if version == 2:
+        want.update(session=0, bootId=BOOT_ID)
+    want.update(info)
+    return {"name": label, "payload": payload.hex(), "info": want}
+
+
+accepted_hello = [
+    good("the smallest limits a host accepts", hello_payload(2, contexts=1, max_ops=1, max_payload=MIN_MAX_PAYLOAD,
+                                                              groups=1, replay=2, name=b""),
+         contexts=1, maxOps=1, maxPayload=MIN_MAX_PAYLOAD, groups=["xor"], replayDepth=2, name=""),
+    good("the largest", hello_payload(2, session=0xFFFFFFFF, boot_id=0xFFFFFFFF, contexts=65535, groups=2, replay=255,
+                                      name=b" ~" * 32),
+         contexts=65535, groups=["add"], replayDepth=255, name=" ~" * 32, session=0xFFFFFFFF, bootId=0xFFFFFFFF),
+    good("version 1: no session, no boot id", hello_payload(1)),
+    good("version 2, boot id 0: a board that cannot tell its boots apart", hello_payload(2, session=7, boot_id=0),
+         session=7, bootId=0),
+]
+
 # The result payloads as hex, for the host decoder tests.
 for case in cases:
     for s in case["steps"]:
@@ -181,8 +278,16 @@ for case in cases:
 
 doc = {
     "about": "Golden vectors for firmware/PROTOCOL.md; generated by firmware/tools/golden.py.",
-    "device": {"contexts": CONTEXTS, "name": NAME},
+    "device": {"contexts": CONTEXTS, "name": NAME, "bootId": BOOT_ID},
+    "dialects": {
+        "framed": "any device of the framed protocol, version 1 or 2",
+        "framed-v2": "the C core (protocol version 2)",
+        "framed-v1": "firmware/rtl (protocol version 1)",
+        "legacy": "the official FPGA dialect",
+    },
     "cases": cases,
+    "hostileHello": hostile_hello,
+    "acceptedHello": accepted_hello,
 }
 here = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(here, "..", "golden-vectors.json"), "w") as f:

@@ -1,7 +1,7 @@
 // The framed protocol, host side: frames, checksums, batch operations and
 // replies, exactly as firmware/PROTOCOL.md specifies (big-endian throughout).
-import { AtomikRangeError } from '../errors.js';
-import { OPERATIONS, WIRE_OP, toResult, type Op, type OpResult } from '../operations.js';
+import { AtomikRangeError, DeviceError } from '../errors.js';
+import { OPERATIONS, WIRE_OP, toResult, type Op, type OpName, type OpResult } from '../operations.js';
 
 export { WIRE_OP };
 
@@ -170,25 +170,88 @@ export interface HelloInfo {
   groups: ('xor' | 'add')[];
   replayDepth: number;
   name: string;
+  /** Version 2: the session of the device's last OPEN since boot (0: none); null for version 1. */
+  session: number | null;
+  /** Version 2: chosen by the device at boot (0: it cannot tell boots apart); null for version 1. */
+  bootId: number | null;
 }
 
+/** The protocol versions a host understands (PROTOCOL.md). */
+export const PROTOCOL_VERSIONS = [1, 2] as const;
+/** The most operations a device may take in one frame: 256 u64 results still fit MAX_PAYLOAD. */
+export const MAX_OPS = 256;
+/** Bytes of HELLO_REPLY before the name (version 1), and the session and boot id that follow it (version 2). */
+const HELLO_FIXED = 13;
+const HELLO_V2_EXTRA = 8;
+const HELLO_MAX_NAME = 64;
+/**
+ * The smallest MAX_PAYLOAD a host accepts: every operation must fit a frame
+ * alone, and so must its reply, or a host could never send it (a run is
+ * split down to one delta). Taken from the op table: with one delta, the
+ * largest request is an accumRun (1 + 2 + 2 + 8 = 13 bytes); the largest
+ * reply is 8 bytes.
+ */
+export const MIN_DEVICE_PAYLOAD = Math.max(
+  ...(Object.keys(OPERATIONS) as OpName[]).map((op) =>
+    Math.max(opBytes(op === 'accumRun' ? { op, index: 0, deltas: new BigUint64Array(1) } : ({ op, index: 0, value: 0n } as Op)), RESULT_BYTES[OPERATIONS[op].result]),
+  ),
+);
+
+function badHello(message: string): DeviceError {
+  return new DeviceError(message, [], 'BAD_HELLO');
+}
+
+function helloRange(field: string, value: number, min: number, max: number): void {
+  if (value < min || value > max) throw badHello(`HELLO field ${field} = ${value} is out of range ${min}..${max}`);
+}
+
+/**
+ * Reads a HELLO_REPLY of protocol version 1 or 2 and checks every field
+ * against what this host can work with, so nothing a device advertises can
+ * make it loop, overflow or send frames the device cannot take. A violation
+ * is a DeviceError with deviceCode 'BAD_HELLO' that names the field.
+ */
 export function decodeHello(payload: Uint8Array): HelloInfo {
-  if (payload.length < 13) throw new AtomikRangeError('ERR_ATOMIK_MALFORMED_FRAME', `HELLO reply too short (${payload.length} bytes)`);
+  helloRange('length', payload.length, HELLO_FIXED, HELLO_FIXED + HELLO_MAX_NAME + HELLO_V2_EXTRA);
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const protocol = payload[0]!;
+  helloRange('protocol', protocol, PROTOCOL_VERSIONS[0], PROTOCOL_VERSIONS[PROTOCOL_VERSIONS.length - 1]!);
   const nameLength = payload[12]!;
-  if (payload.length !== 13 + nameLength) throw new AtomikRangeError('ERR_ATOMIK_MALFORMED_FRAME', 'HELLO reply has a bad name length');
+  helloRange('nameLength', nameLength, 0, HELLO_MAX_NAME);
+  const expected = HELLO_FIXED + nameLength + (protocol === 2 ? HELLO_V2_EXTRA : 0);
+  if (payload.length !== expected) {
+    throw badHello(`HELLO field length = ${payload.length} is not ${expected} (version ${protocol}, a name of ${nameLength} bytes)`);
+  }
+  const contexts = view.getUint16(4);
+  const maxOps = view.getUint16(6);
+  const maxPayload = view.getUint16(8);
+  const groupBits = payload[10]!;
+  const replayDepth = payload[11]!;
+  helloRange('contexts', contexts, 1, 0xffff);
+  helloRange('maxOps', maxOps, 1, MAX_OPS);
+  helloRange('maxPayload', maxPayload, MIN_DEVICE_PAYLOAD, MAX_PAYLOAD);
+  helloRange('groups', groupBits, 1, 3); // bit 0 xor, bit 1 add: at least one, nothing else
+  helloRange('replayDepth', replayDepth, 2, 0xff);
+  const name = payload.subarray(HELLO_FIXED, HELLO_FIXED + nameLength);
+  const bad = name.findIndex((b) => b < 0x20 || b > 0x7e);
+  if (bad >= 0) {
+    throw badHello(`HELLO field name byte ${bad} = 0x${name[bad]!.toString(16).padStart(2, '0')} is not printable ASCII (0x20..0x7e)`);
+  }
   const groups: ('xor' | 'add')[] = [];
-  if (payload[10]! & 1) groups.push('xor');
-  if (payload[10]! & 2) groups.push('add');
+  if (groupBits & 1) groups.push('xor');
+  if (groupBits & 2) groups.push('add');
+  const v2 = protocol === 2;
   return {
-    protocol: payload[0]!,
+    protocol,
     firmware: `${payload[1]}.${payload[2]}.${payload[3]}`,
-    contexts: view.getUint16(4),
-    maxOps: view.getUint16(6),
-    maxPayload: view.getUint16(8),
+    contexts,
+    maxOps,
+    maxPayload,
     groups,
-    replayDepth: payload[11]!,
-    name: new TextDecoder().decode(payload.subarray(13)),
+    replayDepth,
+    name: String.fromCharCode(...name),
+    session: v2 ? view.getUint32(HELLO_FIXED + nameLength) : null,
+    bootId: v2 ? view.getUint32(HELLO_FIXED + nameLength + 4) : null,
   };
 }
 

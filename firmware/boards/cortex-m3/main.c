@@ -58,6 +58,9 @@ int main(void) {
   UART_CTRL = CTRL_TX_EN | CTRL_RX_EN | CTRL_RX_INT;
   (void)UART_DATA; /* QEMU may hold input until DATA has been read once */
   NVIC_ISER0 = 1u << 0;
+  /* Boot id 0 (unknown): the emulated MPS2 AN385 has no RNG, QEMU clears its
+     RAM and its timers start alike on every boot, so nothing here can tell
+     boots apart. Hosts rely on the session (0 after a reboot) instead. */
   atomik_device_init(&device, reference, accumulator, CONTEXTS, "cortex-m3", uart_tx, 0, 0);
   for (;;) {
     __asm volatile("cpsid i" ::: "memory");

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -99,6 +100,15 @@ static void on_tx(void *user, const uint8_t *data, size_t len) {
   }
 }
 
+/* A boot id that differs on every start (PROTOCOL.md, version 2); never 0, which means "unknown". */
+static uint32_t draw_boot_id(void) {
+  uint32_t id = 0;
+  while (id == 0) {
+    if (getrandom(&id, sizeof id, 0) != (ssize_t)sizeof id) id = (uint32_t)now_ns() ^ (uint32_t)getpid() << 16;
+  }
+  return id;
+}
+
 static void usage(void) {
   fprintf(stderr, "usage: atomik-host-board [--legacy] [--baud N] [--contexts N] [--name S] [--link PATH]\n");
   exit(2);
@@ -155,6 +165,7 @@ int main(int argc, char **argv) {
   static atomik_device dev;
   if (!ref || !acc) return 1;
   atomik_device_init(&dev, ref, acc, (uint16_t)contexts, name, on_tx, &b, legacy);
+  atomik_device_set_boot_id(&dev, draw_boot_id());
 
   printf("PORT %s\n", path);
   fflush(stdout);
