@@ -757,14 +757,14 @@ export class FramedClient {
       this.byteMs = 10_000 / transport.baudRate;
       this.decoder = this.attach(transport);
       if (hello instanceof Error) return this.failLink(`after reconnecting to ${transport.path}: ${hello.message}`, (hello as DeviceError).deviceCode ?? 'BAD_HELLO');
-      const { session, bootId } = helloSession(hello);
+      const { session, bootId } = hello;
       if (session === null) {
         return this.failLink(
           `${transport.path} came back, but its protocol version ${hello.protocol} cannot say whether the board rebooted: its contexts cannot be trusted`,
           'REBOOTED',
         );
       }
-      const before = this.hello ? helloSession(this.hello).bootId : null;
+      const before = this.hello?.bootId ?? null;
       if (session !== this.session || (before !== null && bootId !== before)) {
         return this.failLink(
           `the board at ${transport.path} rebooted or was opened by another host while the port was away (its session is ${session}, boot id ${bootId}): its contexts are gone`,
@@ -783,12 +783,6 @@ export class FramedClient {
     }
     this.failLink(`${why}, and it did not come back after ${policy.attempts} attempts`, 'PORT_CLOSED');
   }
-}
-
-/** Session and boot id of a version-2 HELLO_REPLY (null for version 1). */
-function helloSession(hello: HelloInfo): { session: number | null; bootId: number | null } {
-  const v2 = hello as HelloInfo & { session?: number | null; bootId?: number | null };
-  return { session: v2.session ?? null, bootId: v2.bootId ?? null };
 }
 
 /** Sends HELLO on a freshly opened port; its checked reply, an Error for a bad one, or null for silence. */
