@@ -77,6 +77,11 @@ export class FrameDecoder {
   /** Bytes skipped so far while hunting for frames (garbage and damaged frames). */
   skipped = 0;
 
+  /** Bytes held while waiting for the rest of a frame (never more than one frame). */
+  get buffered(): number {
+    return this.buf.length;
+  }
+
   /** @param onDamaged told the SEQ of a frame whose header checked out but whose CRC did not. */
   constructor(private readonly onDamaged?: (seq: number) => void) {}
 

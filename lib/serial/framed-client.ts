@@ -311,8 +311,12 @@ export class FramedClient {
   }
 
   private onPortClosed(transport: Transport, err: Error | null): void {
+    this.lost(transport, `the port ${transport.path} closed${err ? `: ${err.message}` : ''}`);
+  }
+
+  /** The port went away (closed, or a write failed): reconnect when asked to, else fail. */
+  private lost(transport: Transport, why: string): void {
     if (transport !== this.transport || this.state !== 'up') return;
-    const why = `the port ${transport.path} closed${err ? `: ${err.message}` : ''}`;
     if (this.reconnector && this.session !== 0) void this.reconnect(why);
     else this.failLink(why, 'PORT_CLOSED');
   }
@@ -512,9 +516,7 @@ export class FramedClient {
     if (f.timer) clearTimeout(f.timer);
     f.timer = setTimeout(() => this.onTimeout(f), f.lineDoneAt - now + this.link.slackMs(f.attempts));
     const transport = this.transport;
-    transport.write(f.bytes).catch((err: Error) => {
-      if (transport === this.transport) this.failLink(`write to ${transport.path} failed: ${err.message}`, 'PORT_CLOSED');
-    });
+    transport.write(f.bytes).catch((err: Error) => this.lost(transport, `write to ${transport.path} failed: ${err.message}`));
   }
 
   private resend(f: InFlight, fast: boolean, why: string): void {
