@@ -69,6 +69,8 @@ export interface LinkStats {
   fastRetransmissions: number;
   /** ... because its reply timed out. */
   timeouts: number;
+  /** Timeouts found to have been too short (the reply to the earlier copy came in right after the resend). */
+  spuriousTimeouts: number;
   /** Frames confirmed. */
   frames: number;
   /** Frames too large for the line whose operations were sent again in smaller frames. */
@@ -162,8 +164,13 @@ interface InFlight {
   /** Transmission numbers (increasing over the link) of the first and latest send. */
   firstTx: number;
   lastTx: number;
-  /** When its bytes could at the earliest have crossed the line and back (ms, Date.now clock). */
+  /** When its bytes could at the earliest have crossed the line and back (ms, performance.now clock). */
   lineDoneAt: number;
+  /** The same for its first copy, and when its latest copy was sent. */
+  firstLineDoneAt: number;
+  sentAt: number;
+  /** Its latest copy was sent because the reply timed out. */
+  timedOut: boolean;
   timer: NodeJS.Timeout | null;
 }
 
@@ -204,7 +211,7 @@ export class FramedClient {
   private byteMs: number;
   /** 'up': working; 'down': reconnecting; 'closed': failed or closed. */
   private state: 'up' | 'down' | 'closed' = 'up';
-  private readonly counts = { retransmissions: 0, fastRetransmissions: 0, timeouts: 0, frames: 0, reframed: 0, reconnects: 0 };
+  private readonly counts = { retransmissions: 0, fastRetransmissions: 0, timeouts: 0, frames: 0, reframed: 0, spuriousTimeouts: 0, reconnects: 0 };
 
   constructor(transport: Transport, options: FramedClientOptions = {}, reconnector: Reconnector | null = null) {
     this.transport = transport;
@@ -481,6 +488,9 @@ export class FramedClient {
       firstTx: 0,
       lastTx: 0,
       lineDoneAt: 0,
+      firstLineDoneAt: 0,
+      sentAt: 0,
+      timedOut: false,
       timer: null,
     };
   }
@@ -510,9 +520,11 @@ export class FramedClient {
     f.unanswered++;
     f.lastTx = ++this.tx;
     if (f.attempts === 1) f.firstTx = f.lastTx;
-    const now = Date.now();
+    const now = performance.now();
     this.lineFreeAt = Math.max(this.lineFreeAt, now) + f.roundBytes * this.byteMs;
     f.lineDoneAt = this.lineFreeAt;
+    f.sentAt = now;
+    if (f.attempts === 1) f.firstLineDoneAt = f.lineDoneAt;
     if (f.timer) clearTimeout(f.timer);
     f.timer = setTimeout(() => this.onTimeout(f), f.lineDoneAt - now + this.link.slackMs(f.attempts));
     const transport = this.transport;
@@ -520,7 +532,8 @@ export class FramedClient {
   }
 
   private resend(f: InFlight, fast: boolean, why: string): void {
-    this.link.outcome(f.roundBytes, false);
+    // Only a sign of damage counts toward the error rate: a timeout can be a busy host or board (see spuriousTimeouts).
+    if (fast) this.link.outcome(f.roundBytes, false);
     if (f.query === null && f.attempts >= 2 && f.roundBytes > this.link.frameBudget(2 * this.maxPayload) && this.splittable(f)) this.toQuery(f);
     else if (f.attempts > this.retries) {
       this.failLink(`no valid reply to frame ${f.seq} after ${f.attempts} attempts (${why})`, 'NO_REPLY');
@@ -529,6 +542,7 @@ export class FramedClient {
     this.counts.retransmissions++;
     if (fast) this.counts.fastRetransmissions++;
     else this.counts.timeouts++;
+    f.timedOut = !fast;
     this.send(f);
   }
 
@@ -648,10 +662,18 @@ export class FramedClient {
     // Its reply is in: only frames sent after it are still on the line (an unpaced line is faster than its nominal rate).
     let after = 0;
     for (const g of this.inflight.values()) if (g.lastTx > f.lastTx) after += g.roundBytes;
-    this.lineFreeAt = Math.min(this.lineFreeAt, Date.now() + after * this.byteMs);
+    this.lineFreeAt = Math.min(this.lineFreeAt, performance.now() + after * this.byteMs);
     if (delivered) {
+      const now = performance.now();
       this.link.outcome(f.roundBytes, true);
-      if (f.attempts === 1) this.link.sample(Date.now() - f.lineDoneAt); // Karn: only frames sent once say how late replies are
+      if (f.attempts === 1) {
+        this.link.sample(now - f.lineDoneAt, now - f.sentAt); // Karn: only frames sent once say how late replies are
+      } else if (f.timedOut && f.query === null && now - f.sentAt < 0.75 * this.link.minRttMs) {
+        // Back sooner than any copy could have been: the reply to an earlier copy, and the timeout was too short.
+        this.link.spurious();
+        this.link.sample(now - f.firstLineDoneAt, null);
+        this.counts.spuriousTimeouts++;
+      }
       this.counts.frames++;
     }
     this.inflight.delete(f.seq);
@@ -688,7 +710,7 @@ export class FramedClient {
 
   private report(call: Call, final = false): void {
     if (!this.onProgress || call.total <= this.maxOps) return;
-    const now = Date.now();
+    const now = performance.now();
     if (!final && now - call.reportedAt < PROGRESS_EVERY_MS) return;
     call.reportedAt = now;
     this.onProgress({ task: 'batch', done: call.confirmed, total: call.total, message: `${call.confirmed} of ${call.total} operations confirmed` });

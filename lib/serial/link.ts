@@ -32,8 +32,15 @@ export class LinkEstimator {
     private readonly maxSlackMs: number,
   ) {}
 
-  /** A reply came `lateMs` after its bytes could have crossed the line (only for frames sent once). */
-  sample(lateMs: number): void {
+  /** The shortest round trip seen, send to reply (ms). */
+  minRttMs = Infinity;
+
+  /**
+   * A reply came `lateMs` after its bytes could have crossed the line, `rttMs`
+   * after its frame was sent (null when not known: a frame sent more than once).
+   */
+  sample(lateMs: number, rttMs: number | null): void {
+    if (rttMs !== null) this.minRttMs = Math.min(this.minRttMs, rttMs);
     const late = Math.max(0, lateMs);
     if (this.srtt === null) {
       this.srtt = late;
@@ -55,6 +62,11 @@ export class LinkEstimator {
     this.frames = this.frames * DECAY + 1;
     this.bytes = this.bytes * DECAY + bytes;
     this.failures = this.failures * DECAY + (delivered ? 0 : 1);
+  }
+
+  /** The last frame counted as lost had only been slow. */
+  spurious(): void {
+    this.failures = Math.max(0, this.failures - 1);
   }
 
   /**
