@@ -3,6 +3,8 @@
 import { validateBatch, type BatchOp, type BatchResult } from './batch.js';
 import { LocalBackend } from './backend/local.js';
 import { openSerialBackend, type SerialInfo, type SerialOptions } from './backend/serial.js';
+import { FramedBackend } from './backend/framed.js';
+import type { LinkStats } from './serial/framed-client.js';
 import { KNOWN_BOARDS, findBoards } from './serial/discover.js';
 import type { Backend, BackendName, ContextStatus } from './backend/types.js';
 import { selectEngine, type EngineChoice } from './engine/select.js';
@@ -70,6 +72,11 @@ export class Accumulator {
 
   get group(): Group {
     return this.backend.group;
+  }
+
+  /** What a framed serial link measured and did (resends by cause, reconnects, error rate, frame budget); null on other backends. */
+  get link(): LinkStats | null {
+    return this.backend instanceof FramedBackend ? this.backend.link : null;
   }
 
   /** Synchronous access to the same contexts when they live in this process (null on a device). */

@@ -534,7 +534,7 @@ export class FramedClient {
   private resend(f: InFlight, fast: boolean, why: string): void {
     // Only a sign of damage counts toward the error rate: a timeout can be a busy host or board (see spuriousTimeouts).
     if (fast) this.link.outcome(f.roundBytes, false);
-    if (f.query === null && f.attempts >= 2 && f.roundBytes > this.link.frameBudget(2 * this.maxPayload) && this.splittable(f)) this.toQuery(f);
+    if (f.query === null && f.roundBytes > this.link.frameBudget(2 * this.maxPayload) && this.splittable(f)) this.toQuery(f);
     else if (f.attempts > this.retries) {
       this.failLink(`no valid reply to frame ${f.seq} after ${f.attempts} attempts (${why})`, 'NO_REPLY');
       return;
