@@ -4,14 +4,18 @@
 //  - framed dialect paced at 115200: useful delta bytes per line byte for
 //    batches of 1, 16 and 256 deltas, and the measured delta rate;
 //  - unpaced over the PTY: round-trip latency (median, p99) and pipelined
-//    operations per second, host board and Cortex-M3 board (QEMU).
+//    operations per second, host board and Cortex-M3 board (QEMU);
+//  - through the fault-injecting line: accumulates awaited one by one and
+//    issued all at once, on a clean line and with 0.05% and 0.2% of bytes
+//    each dropped, duplicated and bit-flipped, side by side in one run,
+//    unpaced and at 115200; every state is checked.
 //
 //   npm run bench:serial            writes bench/results/serial.json
 //   npm run bench:serial -- --quick fewer operations, nothing written
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { open } from '../dist/index.js';
-import { startBoard } from '../dist/board.js';
+import { startBoard, startFaultProxy } from '../dist/board.js';
 import { machine } from './harness.mjs';
 
 const quick = process.argv.includes('--quick');
@@ -110,6 +114,53 @@ for (const [name, options] of boards) {
   await board.stop();
 }
 
+// ---- through a faulty line --------------------------------------------------------------
+const FAULT_RATES = [0, 0.0005, 0.002];
+const faultRows = [];
+if (have('socat')) {
+  // Unpaced, the PTY is far faster than any baud rate: the host is told 4 Mbaud (as in the tests).
+  for (const [line, baud, n] of [
+    ['unpaced PTY', null, quick ? 300 : 3000],
+    ['115200 baud', BAUD, quick ? 60 : 600],
+  ]) {
+    const board = await startBoard(baud ? { baud, contexts: 64 } : { contexts: 64 });
+    const proxy = await startFaultProxy(board.port, 20261126);
+    for (const rate of FAULT_RATES) {
+      const acc = await open({ backend: 'serial', port: proxy.port, lock: false, baudRate: baud ?? 4_000_000 });
+      await acc.batch(Array.from({ length: 8 }, (_, index) => ({ op: 'load', index, value: 0n })));
+      const expected = new Array(8).fill(0n);
+      const data = deltas(2 * n);
+      proxy.faults = { drop: rate, duplicate: rate, corrupt: rate, delayMs: 0 };
+      let t0 = performance.now();
+      for (let k = 0; k < n; k++) {
+        expected[k % 8] ^= data[k];
+        await acc.accum(k % 8, data[k]);
+      }
+      const sequential = n / seconds(t0);
+      t0 = performance.now();
+      const pending = [];
+      for (let k = n; k < 2 * n; k++) {
+        expected[k % 8] ^= data[k];
+        pending.push(acc.accum(k % 8, data[k]));
+      }
+      await Promise.all(pending);
+      const pipelined = n / seconds(t0);
+      proxy.faults = { drop: 0, duplicate: 0, corrupt: 0, delayMs: 0 };
+      const states = await acc.gather(Uint32Array.from({ length: 8 }, (_, i) => i));
+      if (states.some((v, i) => v !== expected[i])) throw new Error(`wrong states after the ${rate * 100}% line (${line})`);
+      faultRows.push({ line, rate, n, sequential, pipelined, link: acc.backend.link });
+      await acc.close();
+    }
+    await proxy.stop();
+    await board.stop();
+  }
+  for (const r of faultRows) {
+    const clean = faultRows.find((c) => c.line === r.line && c.rate === 0);
+    r.sequentialOfClean = r.sequential / clean.sequential;
+    r.pipelinedOfClean = r.pipelined / clean.pipelined;
+  }
+}
+
 const fmt = (v) => (v >= 100 ? Math.round(v).toLocaleString('en') : v.toFixed(2));
 const m = machine();
 console.log(`machine: ${m.cpu} (${m.cores} cores), ${m.os}, node ${m.node}\n`);
@@ -120,8 +171,20 @@ for (const r of rows) {
   const note = r.usefulBytesPerLineByte !== undefined ? `${(r.usefulBytesPerLineByte * 100).toFixed(1)}% useful bytes per line byte` : r.p99 !== undefined ? `p99 ${fmt(r.p99)} µs` : '';
   console.log(`| ${r.bench} | ${r.what} | ${fmt(r.value)} ${r.unit} | ${vs} | ${note} |`);
 }
+if (faultRows.length) {
+  console.log('\nhost board through the fault-injecting line (0.05% / 0.2%: that share of bytes each dropped, duplicated and bit-flipped):\n');
+  console.log('| line | damage | awaited one by one | vs clean | issued at once | vs clean | resent (fast / timeout) | reframed |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const r of faultRows) {
+    const pct = (x) => `${(x * 100).toFixed(0)}%`;
+    console.log(
+      `| ${r.line} | ${r.rate ? `${(r.rate * 100).toFixed(2)}%` : 'clean'} | ${fmt(r.sequential)} ops/s | ${pct(r.sequentialOfClean)} | ${fmt(r.pipelined)} ops/s | ${pct(r.pipelinedOfClean)} | ` +
+        `${r.link.fastRetransmissions} / ${r.link.timeouts} | ${r.link.reframed} |`,
+    );
+  }
+}
 if (!quick) {
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  writeFileSync(new URL('./results/serial.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), machine: m, rows }, null, 2) + '\n');
+  writeFileSync(new URL('./results/serial.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), machine: m, rows, faultRows }, null, 2) + '\n');
   console.log('\nwritten: bench/results/serial.json');
 }

@@ -78,9 +78,12 @@ setName(AtomikRangeError, 'AtomikRangeError');
 export interface Unconfirmed {
   op: string;
   index: number;
-  /** 'sent': on the wire, no reply; 'queued': never sent. */
-  state: 'sent' | 'queued';
+  /** 'sent': on the wire, no reply (may or may not have been applied); 'queued': never sent; 'refused': the device answered ERROR and applied none of it. */
+  state: 'sent' | 'queued' | 'refused';
+  /** The frame it was last sent in. */
   seq?: number;
+  /** A run split across frames: the deltas `start .. start + count - 1` of the op's array this entry is about. */
+  deltas?: { start: number; count: number };
 }
 
 /**
@@ -97,7 +100,7 @@ export class DeviceError extends AtomikError {
     const summary = unconfirmed.length
       ? `; ${unconfirmed.length} operation(s) not confirmed: ${unconfirmed
           .slice(0, 4)
-          .map((u) => `${u.op}(${u.index}) ${u.state}${u.seq === undefined ? '' : ` in frame ${u.seq}`}`)
+          .map((u) => `${u.op}(${u.index}${u.deltas ? `, deltas ${u.deltas.start}..${u.deltas.start + u.deltas.count - 1}` : ''}) ${u.state}${u.seq === undefined ? '' : ` in frame ${u.seq}`}`)
           .join(', ')}${unconfirmed.length > 4 ? ', ...' : ''}`
       : '';
     super('ERR_ATOMIK_DEVICE', message + summary, options);

@@ -11,6 +11,8 @@ export { startRedisServer, redisServerMissing, type LocalRedisServer, type Redis
 export { open, Accumulator, DEFAULT_CONTEXTS, BACKEND_CHOICES, type OpenOptions, type BackendInfo, type BackendChoice } from './open.js';
 export type { BackendName, ContextStatus } from './backend/types.js';
 export type { SerialInfo } from './backend/serial.js';
+export type { LinkStats, ReconnectOptions } from './serial/framed-client.js';
+export type { Progress, ProgressListener } from './progress.js';
 export type { HelloInfo } from './serial/frame.js';
 export type { BatchOp, BatchResult } from './batch.js';
 export { GROUPS, combine, inverse, type Group } from './group.js';

@@ -2,7 +2,9 @@
 // one validation layer in front of every backend.
 import { validateBatch, type BatchOp, type BatchResult } from './batch.js';
 import { LocalBackend } from './backend/local.js';
-import { SerialBackend, type SerialInfo, type SerialOptions } from './backend/serial.js';
+import { openSerialBackend, type SerialInfo, type SerialOptions } from './backend/serial.js';
+import { FramedBackend } from './backend/framed.js';
+import type { LinkStats } from './serial/framed-client.js';
 import { KNOWN_BOARDS, findBoards } from './serial/discover.js';
 import type { Backend, BackendName, ContextStatus } from './backend/types.js';
 import { selectEngine, type EngineChoice } from './engine/select.js';
@@ -70,6 +72,11 @@ export class Accumulator {
 
   get group(): Group {
     return this.backend.group;
+  }
+
+  /** What a framed serial link measured and did (resends by cause, reconnects, error rate, frame budget); null on other backends. */
+  get link(): LinkStats | null {
+    return this.backend instanceof FramedBackend ? this.backend.link : null;
   }
 
   /** Synchronous access to the same contexts when they live in this process (null on a device). */
@@ -163,7 +170,7 @@ const usbIdList = (options: OpenOptions) => (options.usbIds ?? Object.keys(KNOWN
 
 /** Opens the device on `port` as the accumulator's backend. */
 async function serialAccumulator(options: OpenOptions, group: Group, port: string, reason: string, why: string): Promise<Accumulator> {
-  const backend = await SerialBackend.open({ ...options, port }, group);
+  const backend = await openSerialBackend({ ...options, port }, group);
   if (options.contexts !== undefined && options.contexts > backend.contexts) {
     await backend.close();
     throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `options.contexts is ${options.contexts}, but the device on ${port} has ${backend.contexts}`);

@@ -19,7 +19,7 @@ import {
   encodeOps,
 } from '../lib/serial/frame.js';
 import type { Op } from '../lib/operations.js';
-import { DeviceError } from '../lib/serial/framed-client.js';
+import { DeviceError } from '../lib/errors.js';
 
 interface Step {
   send: string;

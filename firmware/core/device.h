@@ -31,7 +31,15 @@ extern "C" {
 #define ATOMIK_FRAME_OVERHEAD 11 /* header + CRC-32 */
 #define ATOMIK_MAX_PAYLOAD 2304
 #define ATOMIK_MAX_OPS 256
+/* Replies remembered for retransmitted frames. A host keeps at most half
+   this many frames in its window; a board with RAM to spare may raise it
+   (HELLO_REPLY carries it in one byte). */
+#ifndef ATOMIK_REPLAY_DEPTH
 #define ATOMIK_REPLAY_DEPTH 16
+#endif
+#if ATOMIK_REPLAY_DEPTH < 2 || ATOMIK_REPLAY_DEPTH > 255
+#error "ATOMIK_REPLAY_DEPTH must be in 2..255"
+#endif
 #define ATOMIK_MAX_REPLY_PAYLOAD (ATOMIK_MAX_OPS * 8)
 #define ATOMIK_MAX_CONTEXTS 65535
 

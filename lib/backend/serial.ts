@@ -1,19 +1,24 @@
-// The serial backend: the Backend interface carried out on a device, in
-// either dialect. Arguments arrive validated (see Accumulator).
+// Opening a serial board: options checked once, the port opened, the
+// dialect probed, then a FramedBackend or a LegacyBackend over the client of
+// that dialect. With `reconnect`, the framed client is told how to find the
+// port again (same path, or the same USB VID:PID and serial number).
+import { existsSync } from 'node:fs';
 import type { Group } from '../group.js';
-import { DeviceError } from '../errors.js';
-import { FramedClient, type FramedClientOptions } from '../serial/framed-client.js';
+import { AtomikError, AtomikRangeError, AtomikTypeError } from '../errors.js';
+import type { ProgressListener } from '../progress.js';
 import type { HelloInfo } from '../serial/frame.js';
-import type { Op, OpResult } from '../operations.js';
+import { FramedClient, type FramedClientOptions, type Reconnector, type ReconnectOptions } from '../serial/framed-client.js';
 import { LegacyClient } from '../serial/legacy-client.js';
 import { probe, type Dialect } from '../serial/probe.js';
-import { openSerialTransport, type Transport } from '../serial/transport.js';
-import { indicesInRange } from '../validate.js';
-import type { Backend, ContextStatus } from './types.js';
+import { loadSerialPort, openSerialTransport, type PortInfo, type Transport } from '../serial/transport.js';
+import { describe, integer, object, oneOf } from '../validate.js';
+import { FramedBackend } from './framed.js';
+import { LegacyBackend } from './legacy.js';
 
 export interface SerialOptions extends FramedClientOptions {
   /** The device path, e.g. /dev/ttyUSB0 or a virtual board's PTY. */
   port: string;
+  /** Line rate (default 115200); timeouts are derived from it. */
   baudRate?: number;
   /** 'auto' (default) probes; 'framed' or 'legacy' skip the other dialect. */
   dialect?: Dialect | 'auto';
@@ -27,6 +32,15 @@ export interface SerialOptions extends FramedClientOptions {
    * unchecked line is detected (a DeviceError) instead of silently kept.
    */
   verify?: boolean;
+  /**
+   * Framed dialect only: when the port goes away (unplugged, board reset),
+   * reopen it with backoff and carry on if the board kept our session; a
+   * board that rebooted fails the pending calls with deviceCode 'REBOOTED'.
+   * `true` for the defaults (20 attempts, 100 ms doubling to 2 s).
+   */
+  reconnect?: boolean | ReconnectOptions;
+  /** Progress of probing and of calls that span several frames. */
+  onProgress?: ProgressListener;
 }
 
 export interface SerialInfo {
@@ -35,159 +49,109 @@ export interface SerialInfo {
   hello: HelloInfo | null;
 }
 
-function legacyOnly(group: Group): void {
-  if (group !== 'xor') throw new DeviceError(`the official FPGA protocol only has the 'xor' group, '${group}' was asked for`);
+/** A board behind a serial port, in either dialect. */
+export type SerialBackend = FramedBackend | LegacyBackend;
+
+/** Options as checked: every field present, each within its range. */
+type CheckedOptions = Required<Omit<SerialOptions, 'reconnect' | 'onProgress'>> & {
+  reconnect: Required<ReconnectOptions> | null;
+  onProgress: ProgressListener | undefined;
+};
+
+function number(value: unknown, min: number, max: number, name: string): number {
+  if (typeof value !== 'number' || Number.isNaN(value)) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be a number, got ${describe(value)}`);
+  if (!(value >= min && value <= max)) throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `${name} must be in [${min}, ${max}], got ${value}`);
+  return value;
 }
 
-export class SerialBackend implements Backend {
-  readonly name = 'serial' as const;
-  readonly contexts: number;
-  readonly group: Group;
-  readonly serial: SerialInfo;
-  private readonly framed: FramedClient | null;
-  private readonly legacy: LegacyClient | null;
-  private readonly verify: boolean;
-  /** Legacy verify mode: the host's view of the board (reference, accumulator). */
-  private mirror = { ref: 0n, acc: 0n };
+function boolean(value: unknown, name: string): boolean {
+  if (typeof value !== 'boolean') throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be true or false, got ${describe(value)}`);
+  return value;
+}
 
-  private constructor(info: SerialInfo, group: Group, framed: FramedClient | null, legacy: LegacyClient | null, verify: boolean) {
-    this.serial = info;
-    this.group = group;
-    this.framed = framed;
-    this.legacy = legacy;
-    this.verify = verify;
-    this.contexts = info.hello ? info.hello.contexts : 1;
+const given = <T>(value: T | undefined, fallback: T, check: (v: unknown) => T): T => (value === undefined ? fallback : check(value));
+
+/** Checks every serial option once, with errors that name the option; fills in the defaults. */
+export function checkSerialOptions(options: SerialOptions): CheckedOptions {
+  object(options, 'options');
+  const o = { ...options }; // each option is read once
+  if (typeof o.port !== 'string' || o.port.length === 0) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `options.port must be a non-empty string, got ${describe(o.port)}`);
+  let reconnect: Required<ReconnectOptions> | null = null;
+  if (o.reconnect !== undefined && o.reconnect !== false) {
+    const r = o.reconnect === true ? {} : { ...object(o.reconnect, 'options.reconnect') };
+    const initialDelayMs = given(r.initialDelayMs, 100, (v) => number(v, 1, 60_000, 'options.reconnect.initialDelayMs'));
+    reconnect = {
+      attempts: given(r.attempts, 20, (v) => integer(v, 1, 1_000_000, 'options.reconnect.attempts')),
+      initialDelayMs,
+      maxDelayMs: given(r.maxDelayMs, Math.max(2000, initialDelayMs), (v) => number(v, initialDelayMs, 600_000, 'options.reconnect.maxDelayMs')),
+    };
   }
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
+    throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `options.onProgress must be a function, got ${describe(o.onProgress)}`);
+  }
+  return {
+    port: o.port,
+    baudRate: given(o.baudRate, 115200, (v) => integer(v, 50, 20_000_000, 'options.baudRate')),
+    dialect: given(o.dialect, 'auto' as const, (v) => oneOf(v, ['auto', 'framed', 'legacy'] as const, 'options.dialect')),
+    lock: given(o.lock, true, (v) => boolean(v, 'options.lock')),
+    probeTimeoutMs: given(o.probeTimeoutMs, 500, (v) => number(v, 1, 60_000, 'options.probeTimeoutMs')),
+    verify: given(o.verify, false, (v) => boolean(v, 'options.verify')),
+    timeoutMs: given(o.timeoutMs, 300, (v) => number(v, 1, 60_000, 'options.timeoutMs')),
+    retries: given(o.retries, 8, (v) => integer(v, 0, 1000, 'options.retries')),
+    window: given(o.window, 255, (v) => integer(v, 1, 255, 'options.window')),
+    maxBytesInFlight: given(o.maxBytesInFlight, 6144, (v) => integer(v, 64, 1 << 24, 'options.maxBytesInFlight')),
+    reconnect,
+    onProgress: o.onProgress,
+  };
+}
 
-  static async open(options: SerialOptions, group: Group): Promise<SerialBackend> {
-    const transport: Transport = await openSerialTransport(options.port, { baudRate: options.baudRate, lock: options.lock });
-    try {
-      const found = await probe(transport, { timeoutMs: options.probeTimeoutMs, dialect: options.dialect });
-      if (found.dialect === 'framed') {
-        const client = new FramedClient(transport, options);
-        const hello = await client.start(group);
-        return new SerialBackend({ port: options.port, dialect: 'framed', hello }, group, client, null, false);
-      }
-      legacyOnly(group);
-      const client = new LegacyClient(transport, { timeoutMs: options.timeoutMs });
-      const backend = new SerialBackend({ port: options.port, dialect: 'legacy', hello: null }, group, null, client, options.verify ?? false);
-      if (backend.verify) await backend.syncMirror();
-      return backend;
-    } catch (err) {
-      await transport.close().catch(() => {});
-      throw err;
+/** Finds the port again: at its path, or wherever the same USB device (VID:PID and serial number) now is. */
+function reopener(options: CheckedOptions, identity: PortInfo | null): () => Promise<Transport> {
+  return async () => {
+    let path = options.port;
+    if (!existsSync(path) && identity?.serialNumber) {
+      const serialport = loadSerialPort();
+      const ports = serialport instanceof Error ? [] : await serialport.list();
+      const same = ports.find((p) => p.vendorId === identity.vendorId && p.productId === identity.productId && p.serialNumber === identity.serialNumber);
+      if (same) path = same.path;
     }
-  }
+    return openSerialTransport(path, { baudRate: options.baudRate, lock: options.lock });
+  };
+}
 
-  /** Device failures so far (framed: retransmissions; legacy: read timeouts). */
-  get retransmissions(): number {
-    return this.framed ? this.framed.retransmissions : this.legacy!.timeouts;
+/** The USB identity of the port, when it has one (PTYs do not). */
+async function identify(path: string): Promise<PortInfo | null> {
+  const serialport = loadSerialPort();
+  if (serialport instanceof Error) return null;
+  try {
+    return (await serialport.list()).find((p) => p.path === path && p.serialNumber) ?? null;
+  } catch {
+    return null;
   }
+}
 
-  async load(index: number, value: bigint): Promise<void> {
-    if (this.framed) return void (await this.framed.submit([{ op: 'load', index, value }]));
-    await this.legacy!.load(value);
-    this.mirror = { ref: value, acc: 0n };
-    await this.check();
-  }
-
-  async accum(index: number, delta: bigint): Promise<void> {
-    if (this.framed) return void (await this.framed.submit([{ op: 'accum', index, value: delta }]));
-    await this.legacy!.accum(delta);
-    this.mirror.acc ^= delta;
-    await this.check();
-  }
-
-  async accumMany(index: number, deltas: BigUint64Array): Promise<void> {
-    if (this.framed) return void (await this.framed.submit([{ op: 'accumRun', index, deltas }]));
-    await this.legacy!.accumMany(deltas);
-    for (const d of deltas) this.mirror.acc ^= d;
-    await this.check();
-  }
-
-  async scatter(indices: Uint32Array, deltas: BigUint64Array): Promise<void> {
-    indicesInRange(indices, this.contexts, 'indices'); // before any frame: all or nothing
-    if (this.framed) {
-      await this.framed.submit(Array.from(indices, (index, k) => ({ op: 'accum' as const, index, value: deltas[k]! })));
-      return;
+/** Opens the board on `options.port`: probes its dialect and starts the backend of that dialect. */
+export async function openSerialBackend(options: SerialOptions, group: Group): Promise<SerialBackend> {
+  const checked = checkSerialOptions(options);
+  const transport = await openSerialTransport(checked.port, { baudRate: checked.baudRate, lock: checked.lock });
+  try {
+    const found = await probe(transport, { timeoutMs: checked.probeTimeoutMs, dialect: checked.dialect, onProgress: checked.onProgress });
+    if (found.dialect === 'framed') {
+      const reconnector: Reconnector | null = checked.reconnect && { ...checked.reconnect, reopen: reopener(checked, await identify(checked.port)) };
+      const client = new FramedClient(transport, checked, reconnector);
+      const hello = await client.start(group);
+      return new FramedBackend({ port: checked.port, dialect: 'framed', hello }, group, client);
     }
-    await this.accumMany(0, deltas); // a legacy board has one context: every index is 0
-  }
-
-  async read(index: number): Promise<bigint> {
-    if (this.framed) return (await this.framed.submit([{ op: 'read', index }]))[0] as bigint;
-    return this.legacy!.read();
-  }
-
-  async gather(indices: Uint32Array, out: BigUint64Array): Promise<BigUint64Array> {
-    indicesInRange(indices, this.contexts, 'indices');
-    if (this.framed) {
-      const results = await this.framed.submit(Array.from(indices, (index) => ({ op: 'read' as const, index })));
-      results.forEach((r, k) => (out[k] = r as bigint));
-      return out;
-    }
-    if (indices.length > 0) out.fill(await this.legacy!.read());
-    return out;
-  }
-
-  async swap(index: number, reference?: bigint): Promise<bigint> {
-    if (this.framed) {
-      const op: Op = reference === undefined ? { op: 'swap', index } : { op: 'swapTo', index, value: reference };
-      return (await this.framed.submit([op]))[0] as bigint;
-    }
-    // The official protocol has no swap: read, then load the new reference.
-    const before = await this.legacy!.read();
-    await this.load(0, reference ?? before);
-    return before;
-  }
-
-  async status(index: number): Promise<ContextStatus> {
-    if (this.framed) return { clean: (await this.framed.submit([{ op: 'status', index }]))[0] as boolean };
-    return { clean: await this.legacy!.isClean() };
-  }
-
-  async batch(ops: readonly Op[]): Promise<OpResult[]> {
-    if (this.framed) return this.framed.submit([...ops]);
-    const results: OpResult[] = [];
-    for (const o of ops) {
-      switch (o.op) {
-        case 'load': await this.load(0, o.value); results.push(null); break;
-        case 'accum': await this.accum(0, o.value); results.push(null); break;
-        case 'accumRun': await this.accumMany(0, o.deltas); results.push(null); break;
-        case 'read': results.push(await this.read(0)); break;
-        case 'swap': results.push(await this.swap(0)); break;
-        case 'swapTo': results.push(await this.swap(0, o.value)); break;
-        case 'status': results.push((await this.status(0)).clean); break;
-      }
-    }
-    return results;
-  }
-
-  async close(): Promise<void> {
-    if (this.framed) await this.framed.close();
-    else await this.legacy!.close();
-  }
-
-  private async syncMirror(): Promise<void> {
-    const ref = await this.legacy!.reference();
-    const state = await this.legacy!.read();
-    this.mirror = { ref, acc: ref ^ state };
-  }
-
-  /** Legacy verify mode: the board must hold exactly what the host sent. */
-  private async check(): Promise<void> {
-    if (!this.verify) return;
-    const expected = this.mirror.ref ^ this.mirror.acc;
-    const actual = await this.legacy!.read();
-    if (actual !== expected) {
-      await this.legacy!.resync();
-      await this.syncMirror();
-      throw new DeviceError(
-        `verify failed on ${this.serial.port}: the board holds 0x${actual.toString(16)}, expected 0x${expected.toString(16)} ` +
-          '(bytes were lost or corrupted on the line; the official protocol cannot tell which)',
-        [],
-        'VERIFY',
+    if (checked.reconnect) {
+      throw new AtomikError(
+        'ERR_ATOMIK_INVALID_ARG_VALUE',
+        `options.reconnect needs the framed protocol: the board on ${checked.port} speaks the official one, which cannot say whether it rebooted`,
       );
     }
+    const client = new LegacyClient(transport, { timeoutMs: checked.timeoutMs });
+    return await LegacyBackend.start({ port: checked.port, dialect: 'legacy', hello: null }, group, client, checked.verify);
+  } catch (err) {
+    await transport.close().catch(() => {});
+    throw err;
   }
 }

@@ -69,10 +69,21 @@ export function encodeFrame(seq: number, type: number, payload: Uint8Array = new
 /**
  * Finds frames in a byte stream with the protocol's resynchronisation rule:
  * a non-SYNC byte is skipped; a bad header or bad CRC skips the SYNC byte
- * and rescans, so a damaged frame costs only itself.
+ * and rescans, so a damaged frame costs only itself. It holds at most one
+ * frame's worth of bytes, whatever it is fed.
  */
 export class FrameDecoder {
   private buf = new Uint8Array(0);
+  /** Bytes skipped so far while hunting for frames (garbage and damaged frames). */
+  skipped = 0;
+
+  /** Bytes held while waiting for the rest of a frame (never more than one frame). */
+  get buffered(): number {
+    return this.buf.length;
+  }
+
+  /** @param onDamaged told the SEQ of a frame whose header checked out but whose CRC did not. */
+  constructor(private readonly onDamaged?: (seq: number) => void) {}
 
   push(data: Uint8Array): Frame[] {
     const joined = new Uint8Array(this.buf.length + data.length);
@@ -83,6 +94,7 @@ export class FrameDecoder {
     while (at < joined.length) {
       if (joined[at] !== SYNC) {
         at++;
+        this.skipped++;
         continue;
       }
       if (joined.length - at < HEADER_BYTES) break;
@@ -90,12 +102,15 @@ export class FrameDecoder {
       const len = view.getUint16(1);
       if (crc8(joined.subarray(at + 1, at + 6)) !== joined[at + 6] || len > MAX_PAYLOAD) {
         at++;
+        this.skipped++;
         continue;
       }
       const total = FRAME_OVERHEAD + len;
       if (joined.length - at < total) break;
       if (crc32(joined.subarray(at + 1, at + HEADER_BYTES + len)) !== view.getUint32(HEADER_BYTES + len)) {
+        this.onDamaged?.(view.getUint16(3));
         at++;
+        this.skipped++;
         continue;
       }
       frames.push({ seq: view.getUint16(3), type: joined[at + 5]!, payload: joined.slice(at + HEADER_BYTES, at + HEADER_BYTES + len) });

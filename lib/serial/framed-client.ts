@@ -1,9 +1,15 @@
-// Host side of the framed protocol: packs queued operations into frames,
-// keeps a window of frames in flight with bounded bytes (accumulates only:
-// other operations wait for what came before them), retransmits on
-// timeout or BAD_CRC (the device's replay cache makes that exactly-once),
-// and fails every unconfirmed operation with a DeviceError when the device
-// stops answering or goes away.
+// Host side of the framed protocol. It packs queued operations into frames
+// sized for the line's measured error rate, keeps a window of frames in
+// flight (accumulates only: other operations wait for what came before
+// them), and recovers as fast as the line allows: a frame is sent again as
+// soon as the device shows it is missing (a later frame answered, ERROR
+// BAD_CRC, a damaged reply), else after a timeout measured from the link.
+// The device's replay cache makes every resend exactly-once. With
+// `reconnect`, a port that goes away is reopened and the board is asked
+// whether it kept our session; a board that rebooted is reported as such.
+import { DeviceError, type Unconfirmed } from '../errors.js';
+import type { Op, OpResult } from '../operations.js';
+import type { ProgressListener } from '../progress.js';
 import {
   FRAME,
   FRAME_OVERHEAD,
@@ -19,136 +25,343 @@ import {
   type Frame,
   type HelloInfo,
 } from './frame.js';
+import { LinkEstimator } from './link.js';
+import { PendingCalls, type PendingCall } from './pending.js';
 import type { Transport } from './transport.js';
-import type { Op, OpResult } from '../operations.js';
-import { DeviceError, type Unconfirmed } from '../errors.js';
 
-// DeviceError lives with the other errors; imported from here before.
-export { DeviceError, type Unconfirmed } from '../errors.js';
+export interface ReconnectOptions {
+  /** Reopen attempts before giving up (default 20). */
+  attempts?: number;
+  /** First wait before reopening, doubled after each failed attempt (default 100 ms). */
+  initialDelayMs?: number;
+  /** Longest wait between attempts (default 2000 ms). */
+  maxDelayMs?: number;
+}
 
 export interface FramedClientOptions {
-  /** Reply timeout beyond the time the bytes need on the line (default 300 ms). */
+  /** Reply timeout beyond line time before the link has been measured, and the ceiling a backed-off timeout grows to (default 300 ms). */
   timeoutMs?: number;
-  /** Retransmissions of one frame before giving up (default 6). */
+  /** Resends of one frame before the link is declared failed (default 8). */
   retries?: number;
-  /** Frames in flight (default 8; at most half the device's replay cache). */
+  /**
+   * Frames from the oldest unconfirmed one to the newest sent (default and
+   * ceiling: half the device's replay cache depth). Between a frame's first
+   * processing and the last copy of it the host may send, the device can
+   * process at most the frames of two such spans: with half the depth, the
+   * frame's cached reply is still there, so a copy is never applied twice.
+   */
   window?: number;
   /** Bytes in flight (default 6144: two of the largest frames). */
   maxBytesInFlight?: number;
+  /** Reports the progress of calls that span several frames. */
+  onProgress?: ProgressListener;
 }
 
-type Item =
-  | { kind: 'ops'; ops: Op[]; results: OpResult[]; next: number; confirmed: number; done: boolean; resolve(r: OpResult[]): void; reject(e: Error): void }
-  | { kind: 'raw'; type: number; payload: Uint8Array; done: boolean; resolve(f: Frame): void; reject(e: Error): void };
+/** What the client needs to come back after the port went away. */
+export interface Reconnector extends Required<ReconnectOptions> {
+  reopen(): Promise<Transport>;
+}
 
+export interface LinkStats {
+  /** Frames sent again, for any reason. */
+  retransmissions: number;
+  /** ... because a later frame was answered first, or the device or host saw the frame damaged. */
+  fastRetransmissions: number;
+  /** ... because its reply timed out. */
+  timeouts: number;
+  /** Timeouts found to have been too short (the reply to the earlier copy came in right after the resend). */
+  spuriousTimeouts: number;
+  /** Frames confirmed. */
+  frames: number;
+  /** Frames too large for the line whose operations were sent again in smaller frames. */
+  reframed: number;
+  /** Reconnections after the port went away. */
+  reconnects: number;
+  /** The current frame budget in payload bytes (request plus reply) and the measured damaged frames per byte. */
+  frameBudget: number;
+  errorRate: number;
+}
+
+/** ACCUM_RUN's opcode, index and count before its deltas. */
+const RUN_HEADER_BYTES = 5;
+/** A device that sends this many bytes without one frame for us is not speaking the protocol. */
+export const GARBAGE_LIMIT = 32_768;
+const PROGRESS_EVERY_MS = 100;
+
+/** Position in a call's operations: op `op`, and for a run the next delta. */
+interface Cursor {
+  op: number;
+  delta: number;
+}
+
+interface Call extends PendingCall {
+  kind: 'call';
+  ops: Op[];
+  results: OpResult[];
+  /** Units (an op, or a delta of a run) in all, and confirmed. */
+  total: number;
+  confirmed: number;
+  /** Its units still to be sent, in the queue. */
+  segments: Set<Segment>;
+  /** Parts of it in flight. */
+  parts: Set<Part>;
+  /** Set once a frame of it was refused: the call fails once its other frames have settled. */
+  refused: { error: DeviceError; list: Entry[] } | null;
+  reportedAt: number;
+  fulfil(): void;
+}
+
+interface Raw extends PendingCall {
+  kind: 'raw';
+  type: number;
+  payload: Uint8Array;
+  resolveFrame(frame: Frame): void;
+}
+
+/** A stretch of a call's units waiting to be sent: the whole call at first, or a frame's share sent again in smaller frames. */
+interface Segment {
+  kind: 'ops';
+  call: Call;
+  next: Cursor;
+  end: Cursor;
+}
+
+type Item = Segment | Raw;
+
+/** The share of one call a frame carries, and where each wire op's result goes. */
 interface Part {
-  item: Item;
-  start: number;
-  count: number;
+  item: Call | Raw;
+  from: Cursor;
+  to: Cursor;
+  /** Per wire op of this part: the call's op index for its result, -1 for a run piece (no result). */
+  slots: number[];
+  units: number;
 }
 
 interface InFlight {
   seq: number;
+  /** Frames in the order they were first sent (the window is a span of these). */
+  number: number;
   bytes: Uint8Array;
-  parts: Part[];
   ops: Op[];
-  /** Holds order: sent alone, after everything before it is confirmed. */
+  parts: Part[];
+  /** Request plus reply bytes. */
+  roundBytes: number;
+  /** RESULT payload bytes the ops produce. */
+  resultBytes: number;
+  /**
+   * Set when the frame is too large for the line: its SEQ is sent again with
+   * a single read-only op of another result size. The reply tells whether
+   * the device had applied the original (its cached RESULT comes back) or
+   * not (the query's own result); in the latter case the ops are sent again
+   * in smaller frames. The query's result size is kept here.
+   */
+  query: number | null;
   barrier: boolean;
   attempts: number;
+  /** Copies sent that the device has not answered yet, as far as the host can tell (a copy whose header was lost is never answered). */
+  unanswered: number;
+  /** Transmission numbers (increasing over the link) of the first and latest send. */
+  firstTx: number;
+  lastTx: number;
+  /** When its bytes could at the earliest have crossed the line and back (ms, performance.now clock). */
+  lineDoneAt: number;
+  /** The same for its first copy, and when its latest copy was sent. */
+  firstLineDoneAt: number;
+  sentAt: number;
+  /** Its latest copy was sent because the reply timed out. */
+  timedOut: boolean;
   timer: NodeJS.Timeout | null;
 }
 
 /**
  * Accumulates commute, so frames of only those may be in flight together and
- * be applied in any order (a retransmitted frame lands after later ones).
- * Any other op (load, read, swap, status) must see exactly the ops before it:
- * its frame is a barrier.
+ * be applied in any order (a resent frame lands after later ones). Any other
+ * op (load, read, swap, status) must see exactly the ops before it: its
+ * frame is a barrier.
  */
 const commutes = (o: Op) => o.op === 'accum' || o.op === 'accumRun';
+const unitsOf = (o: Op) => (o.op === 'accumRun' ? o.deltas.length : 1);
+const before = (a: Cursor, b: Cursor) => a.op < b.op || (a.op === b.op && a.delta < b.delta);
 
 export class FramedClient {
   hello: HelloInfo | null = null;
-  /** Retransmissions so far (timeouts and BAD_CRC). */
-  retransmissions = 0;
-  private readonly transport: Transport;
-  private readonly decoder = new FrameDecoder();
-  private readonly timeoutMs: number;
+  private transport: Transport;
+  private detach: (() => void)[] = [];
+  private decoder: FrameDecoder;
+  private readonly link: LinkEstimator;
   private readonly retries: number;
   private window: number;
   private readonly maxBytes: number;
+  private readonly onProgress: ProgressListener | undefined;
+  private readonly reconnector: Reconnector | null;
+  private readonly pending: PendingCalls;
   private maxOps = 256;
   private maxPayload = 2304;
+  private session = 0;
   private seq = 0;
+  private tx = 0;
+  private frameNumber = 0;
   private readonly queue = new Queue<Item>();
   private readonly inflight = new Map<number, InFlight>();
   private bytesInFlight = 0;
   private barriersInFlight = 0;
   private lineFreeAt = 0;
-  private failure: Error | null = null;
-  private readonly byteMs: number;
+  private garbageMark = 0;
+  private byteMs: number;
+  /** 'up': working; 'down': reconnecting; 'closed': failed or closed. */
+  private state: 'up' | 'down' | 'closed' = 'up';
+  private readonly counts = { retransmissions: 0, fastRetransmissions: 0, timeouts: 0, frames: 0, reframed: 0, spuriousTimeouts: 0, reconnects: 0 };
 
-  constructor(transport: Transport, options: FramedClientOptions = {}) {
+  constructor(transport: Transport, options: FramedClientOptions = {}, reconnector: Reconnector | null = null) {
     this.transport = transport;
-    this.timeoutMs = options.timeoutMs ?? 300;
-    this.retries = options.retries ?? 6;
-    this.window = options.window ?? 8;
+    this.link = new LinkEstimator(options.timeoutMs ?? 300, Math.max(options.timeoutMs ?? 300, 50));
+    this.retries = options.retries ?? 8;
+    this.window = options.window ?? Infinity;
     this.maxBytes = options.maxBytesInFlight ?? 6144;
+    this.onProgress = options.onProgress;
+    this.reconnector = reconnector;
     this.byteMs = 10_000 / transport.baudRate;
-    transport.onData((data) => this.receive(data));
-    transport.onClose((err) => this.fail(new DeviceError(`the port ${transport.path} closed${err ? `: ${err.message}` : ''}`)));
+    this.pending = new PendingCalls(() => this.transport.close());
+    this.decoder = this.attach(transport);
+  }
+
+  get stats(): LinkStats {
+    return { ...this.counts, frameBudget: this.link.frameBudget(2 * this.maxPayload), errorRate: this.link.errorRate };
+  }
+
+  /** False once the link failed or was closed (a frame handled earlier in the same chunk may have done it). */
+  private get working(): boolean {
+    return this.state !== 'closed';
+  }
+
+  /** Frames sent again so far. */
+  get retransmissions(): number {
+    return this.counts.retransmissions;
   }
 
   /** Asks the device who it is, then opens a session in the given group. */
   async start(group: 'xor' | 'add'): Promise<HelloInfo> {
     const reply = await this.raw(FRAME.hello, new Uint8Array(0));
-    if (reply.type !== FRAME.helloReply) throw new DeviceError(`unexpected reply type 0x${reply.type.toString(16)} to HELLO`);
+    try {
+      const hello = this.adopt(reply);
+      if (!hello.groups.includes(group)) throw new DeviceError(`the device does not support the '${group}' group (it has ${hello.groups.join(', ')})`, [], 'BAD_GROUP');
+      const session = (Math.floor(Math.random() * 0xfffffffe) + 1) >>> 0;
+      const opened = await this.raw(FRAME.open, encodeOpen(session, group));
+      if (opened.type === FRAME.error) {
+        const code = safe(() => decodeError(opened.payload).code) ?? 'BAD_REPLY';
+        throw new DeviceError(`OPEN refused: ${code}`, [], code);
+      }
+      if (opened.type !== FRAME.result || opened.payload.length !== 0) throw new DeviceError(`unexpected reply type 0x${opened.type.toString(16)} to OPEN`, [], 'BAD_REPLY');
+      this.session = session;
+      return hello;
+    } catch (err) {
+      this.failLink((err as Error).message, (err as DeviceError).deviceCode);
+      throw err;
+    }
+  }
+
+  /** Queues operations; resolves with one result per op once the device confirmed them all. */
+  submit(ops: Op[]): Promise<OpResult[]> {
+    if (this.pending.failed) return Promise.reject(this.pending.refusal(ops));
+    const total = ops.reduce((n, o) => n + unitsOf(o), 0);
+    const results: OpResult[] = ops.map(() => null);
+    if (total === 0) return Promise.resolve(results);
+    return new Promise((resolve, reject) => {
+      const call: Call = {
+        kind: 'call',
+        ops,
+        results,
+        total,
+        confirmed: 0,
+        segments: new Set(),
+        parts: new Set(),
+        refused: null,
+        reportedAt: 0,
+        fulfil: () => {
+          this.pending.delete(call);
+          resolve(call.results);
+        },
+        reject: (error) => {
+          this.pending.delete(call);
+          this.dropSegments(call);
+          reject(error);
+        },
+        unconfirmed: () => this.unconfirmedOf(call),
+      };
+      const segment: Segment = { kind: 'ops', call, next: skipEmpty(ops, { op: 0, delta: 0 }), end: { op: ops.length, delta: 0 } };
+      call.segments.add(segment);
+      this.pending.add(call);
+      this.queue.push(segment);
+      this.pump();
+    });
+  }
+
+  /** Closes the port; pending calls fail with a DeviceError. */
+  async close(): Promise<void> {
+    const transport = this.transport;
+    this.failLink('the accumulator was closed', 'CLOSED');
+    await transport.close();
+  }
+
+  // ---- the port --------------------------------------------------------------
+
+  private attach(transport: Transport): FrameDecoder {
+    for (const off of this.detach) off();
+    const decoder = new FrameDecoder((seq) => this.onDamaged(seq));
+    this.garbageMark = 0;
+    this.detach = [
+      transport.onData((data) => this.receive(decoder, data)),
+      transport.onClose((err) => this.onPortClosed(transport, err)),
+    ];
+    return decoder;
+  }
+
+  private onPortClosed(transport: Transport, err: Error | null): void {
+    this.lost(transport, `the port ${transport.path} closed${err ? `: ${err.message}` : ''}`);
+  }
+
+  /** The port went away (closed, or a write failed): reconnect when asked to, else fail. */
+  private lost(transport: Transport, why: string): void {
+    if (transport !== this.transport || this.state !== 'up') return;
+    if (this.reconnector && this.session !== 0) void this.reconnect(why);
+    else this.failLink(why, 'PORT_CLOSED');
+  }
+
+  /** Reads HELLO_REPLY, bounded and checked (decodeHello), and keeps to the limits it advertises. */
+  private adopt(reply: Frame): HelloInfo {
+    if (reply.type !== FRAME.helloReply) throw new DeviceError(`unexpected reply type 0x${reply.type.toString(16)} to HELLO`, [], 'BAD_REPLY');
     const hello = decodeHello(reply.payload);
     this.hello = hello;
     this.maxOps = hello.maxOps;
     this.maxPayload = hello.maxPayload;
     this.window = Math.max(1, Math.min(this.window, Math.floor(hello.replayDepth / 2)));
-    if (!hello.groups.includes(group)) throw new DeviceError(`the device does not support the '${group}' group (it has ${hello.groups.join(', ')})`);
-    const session = (Math.floor(Math.random() * 0xfffffffe) + 1) >>> 0;
-    const opened = await this.raw(FRAME.open, encodeOpen(session, group));
-    if (opened.type === FRAME.error) throw new DeviceError(`OPEN refused: ${decodeError(opened.payload).code}`);
     return hello;
   }
 
-  /** Queues operations; resolves with one result per op once the device confirmed them all. */
-  submit(ops: Op[]): Promise<OpResult[]> {
-    if (this.failure) return Promise.reject(this.failure);
-    if (ops.length === 0) return Promise.resolve([]);
-    return new Promise((resolve, reject) => {
-      this.queue.push({ kind: 'ops', ops: this.splitRuns(ops), results: [], next: 0, confirmed: 0, done: false, resolve, reject });
-      this.pump();
-    });
-  }
-
-  /** Largest ACCUM_RUN that fits one frame. */
-  get maxRunDeltas(): number {
-    return Math.floor((this.maxPayload - 5) / 8);
-  }
-
-  async close(): Promise<void> {
-    this.fail(new DeviceError('the accumulator was closed'));
-    await this.transport.close();
-  }
+  // ---- packing -----------------------------------------------------------------
 
   private raw(type: number, payload: Uint8Array): Promise<Frame> {
-    if (this.failure) return Promise.reject(this.failure);
+    if (this.pending.failed) return Promise.reject(this.pending.refusal([]));
     return new Promise((resolve, reject) => {
-      this.queue.push({ kind: 'raw', type, payload, done: false, resolve, reject });
+      const item: Raw = {
+        kind: 'raw',
+        type,
+        payload,
+        resolveFrame: (frame) => {
+          this.pending.delete(item);
+          resolve(frame);
+        },
+        reject: (error) => {
+          this.pending.delete(item);
+          this.queue.remove(item);
+          reject(error);
+        },
+        unconfirmed: () => [],
+      };
+      this.pending.add(item);
+      this.queue.push(item);
       this.pump();
-    });
-  }
-
-  private splitRuns(ops: Op[]): Op[] {
-    const max = this.maxRunDeltas;
-    return ops.flatMap((o) => {
-      if (o.op !== 'accumRun' || o.deltas.length <= max) return [o];
-      const parts: Op[] = [];
-      for (let at = 0; at < o.deltas.length; at += max) parts.push({ op: 'accumRun', index: o.index, deltas: o.deltas.subarray(at, at + max) });
-      return parts;
     });
   }
 
@@ -157,165 +370,520 @@ export class FramedClient {
     return this.seq;
   }
 
+  /**
+   * Sends frames while the window allows: at most `window` frames from the
+   * oldest unconfirmed one to the newest (see FramedClientOptions.window), a
+   * bounded number of bytes, and nothing beside a barrier.
+   */
   private pump(): void {
-    while (!this.failure && this.queue.length > 0 && this.inflight.size < this.window) {
+    while (this.state === 'up' && this.queue.length > 0 && this.barriersInFlight === 0) {
+      const oldest = this.inflight.values().next().value as InFlight | undefined;
+      if (oldest && this.frameNumber + 1 - oldest.number >= this.window) return;
       const head = this.queue.peek()!;
-      const seq = this.nextSeq();
-      const parts: Part[] = [];
-      let ops: Op[] = [];
-      let bytes: Uint8Array;
+      let frame: InFlight | null;
       if (head.kind === 'raw') {
-        this.queue.shift();
-        parts.push({ item: head, start: 0, count: 0 });
-        bytes = encodeFrame(seq, head.type, head.payload);
+        if (oldest) return;
+        frame = this.packRaw(head);
       } else {
-        let size = 0;
-        let replySize = 0;
-        while (this.queue.length > 0 && this.queue.peek()!.kind === 'ops' && ops.length < this.maxOps) {
-          const item = this.queue.peek() as Extract<Item, { kind: 'ops' }>;
-          const start = item.next;
-          while (item.next < item.ops.length && ops.length < this.maxOps) {
-            const o = item.ops[item.next]!;
-            if (size + opBytes(o) > this.maxPayload || replySize + resultBytes(o) > this.maxPayload) break;
-            size += opBytes(o);
-            replySize += resultBytes(o);
-            ops.push(o);
-            item.next++;
-          }
-          if (item.next > start) parts.push({ item, start, count: item.next - start });
-          if (item.next < item.ops.length) break; // frame full
-          this.queue.shift();
-        }
-        bytes = encodeFrame(seq, FRAME.batch, encodeOps(ops));
+        frame = oldest ? this.packOps(true, this.maxBytes - this.bytesInFlight) : this.packOps(false, Infinity);
+        if (!frame) return;
       }
-      const barrier = head.kind === 'raw' || !ops.every(commutes);
-      const mustWait = this.barriersInFlight > 0 || (barrier && this.inflight.size > 0);
-      if (mustWait || (this.inflight.size > 0 && this.bytesInFlight + bytes.length > this.maxBytes)) {
-        this.unpack(parts, seq);
-        break;
-      }
-      const f: InFlight = { seq, bytes, parts, ops, barrier, attempts: 0, timer: null };
-      this.inflight.set(seq, f);
-      this.bytesInFlight += bytes.length;
-      if (barrier) this.barriersInFlight++;
-      this.send(f);
+      this.inflight.set(frame.seq, frame);
+      this.bytesInFlight += frame.bytes.length;
+      if (frame.barrier) this.barriersInFlight++;
+      for (const part of frame.parts) if (part.item.kind !== 'raw') part.item.parts.add(part);
+      this.send(frame);
     }
   }
 
-  /** Puts the ops of a frame that could not be sent yet back at the head of the queue. */
-  private unpack(parts: Part[], seq: number): void {
-    this.seq = seq - 1 < 1 ? 0xffff : seq - 1;
-    for (let i = parts.length - 1; i >= 0; i--) {
-      const { item, start } = parts[i]!;
-      if (item.kind === 'ops') item.next = start;
-      if (this.queue.peek() !== item) this.queue.unshift(item);
+  private packRaw(item: Raw): InFlight {
+    this.queue.shift();
+    const seq = this.nextSeq();
+    const part: Part = { item, from: { op: 0, delta: 0 }, to: { op: 0, delta: 0 }, slots: [], units: 0 };
+    return this.frame(seq, encodeFrame(seq, item.type, item.payload), [], [part], true, 128);
+  }
+
+  /**
+   * Fills one frame from the head of the queue, within the device's limits,
+   * the frame budget for the line and `room` bytes; a run is cut where the
+   * frame is full and continues in the next one. Beside frames in flight
+   * (`commutingOnly`) it takes accumulates only. Null when nothing fits.
+   */
+  private packOps(commutingOnly: boolean, room: number): InFlight | null {
+    const budget = this.link.frameBudget(2 * this.maxPayload);
+    const limit = Math.min(this.maxPayload, room - FRAME_OVERHEAD);
+    const ops: Op[] = [];
+    const parts: Part[] = [];
+    let size = 0;
+    let reply = 0;
+    let full = false;
+    while (!full && this.queue.length > 0 && this.queue.peek()!.kind === 'ops') {
+      const seg = this.queue.peek() as Segment;
+      const call = seg.call;
+      const part: Part = { item: call, from: { ...seg.next }, to: seg.next, slots: [], units: 0 };
+      while (before(seg.next, seg.end)) {
+        const o = call.ops[seg.next.op]!;
+        if (ops.length >= this.maxOps || (commutingOnly && !commutes(o))) {
+          full = true;
+          break;
+        }
+        if (o.op === 'accumRun') {
+          const stop = seg.end.op === seg.next.op ? seg.end.delta : o.deltas.length;
+          const space = Math.min(limit - size, budget - size - reply) - RUN_HEADER_BYTES;
+          let take = Math.min(stop - seg.next.delta, 0xffff, Math.floor(space / 8));
+          if (take <= 0) {
+            if (ops.length > 0 || limit - size < RUN_HEADER_BYTES + 8) {
+              full = true;
+              break;
+            }
+            take = 1; // at least one delta a frame, whatever the budget
+          }
+          const piece: Op = { op: 'accumRun', index: o.index, deltas: o.deltas.subarray(seg.next.delta, seg.next.delta + take) };
+          ops.push(piece);
+          part.slots.push(-1);
+          part.units += take;
+          size += opBytes(piece);
+          const delta = seg.next.delta + take;
+          seg.next = skipEmpty(call.ops, delta < o.deltas.length ? { op: seg.next.op, delta } : { op: seg.next.op + 1, delta: 0 });
+        } else {
+          const need = opBytes(o);
+          const back = resultBytes(o);
+          const fits = size + need <= limit && reply + back <= this.maxPayload;
+          if (!fits || (ops.length > 0 && size + need + reply + back > budget)) {
+            full = true;
+            break;
+          }
+          ops.push(o);
+          part.slots.push(seg.next.op);
+          part.units += 1;
+          size += need;
+          reply += back;
+          seg.next = skipEmpty(call.ops, { op: seg.next.op + 1, delta: 0 });
+        }
+      }
+      part.to = { ...seg.next };
+      if (part.slots.length > 0) parts.push(part);
+      if (before(seg.next, seg.end)) break; // the frame is full
+      this.queue.shift();
+      call.segments.delete(seg);
+    }
+    if (ops.length === 0) return null;
+    const seq = this.nextSeq();
+    return this.frame(seq, encodeFrame(seq, FRAME.batch, encodeOps(ops)), ops, parts, !ops.every(commutes), reply);
+  }
+
+  private frame(seq: number, bytes: Uint8Array, ops: Op[], parts: Part[], barrier: boolean, resultBytes: number): InFlight {
+    return {
+      seq,
+      number: ++this.frameNumber,
+      bytes,
+      ops,
+      parts,
+      roundBytes: bytes.length + FRAME_OVERHEAD + resultBytes,
+      resultBytes,
+      query: null,
+      barrier,
+      attempts: 0,
+      unanswered: 0,
+      firstTx: 0,
+      lastTx: 0,
+      lineDoneAt: 0,
+      firstLineDoneAt: 0,
+      sentAt: 0,
+      timedOut: false,
+      timer: null,
+    };
+  }
+
+  /** The device did not apply a frame that was too large for the line: its shares go back to the head of the queue. */
+  private requeue(f: InFlight): void {
+    for (let i = f.parts.length - 1; i >= 0; i--) {
+      const part = f.parts[i]!;
+      const call = part.item as Call;
+      call.parts.delete(part);
+      const seg: Segment = { kind: 'ops', call, next: part.from, end: part.to };
+      call.segments.add(seg);
+      this.queue.unshift(seg);
     }
   }
+
+  /** Takes a call's unsent units out of the queue. */
+  private dropSegments(call: Call): void {
+    for (const seg of call.segments) this.queue.remove(seg);
+    call.segments.clear();
+  }
+
+  // ---- sending and resending -------------------------------------------------------
 
   private send(f: InFlight): void {
     f.attempts++;
-    const now = Date.now();
-    const replyBytes = FRAME_OVERHEAD + f.ops.reduce((n, o) => n + resultBytes(o), 0) + 64;
-    this.lineFreeAt = Math.max(this.lineFreeAt, now) + (f.bytes.length + replyBytes) * this.byteMs;
+    f.unanswered++;
+    f.lastTx = ++this.tx;
+    if (f.attempts === 1) f.firstTx = f.lastTx;
+    const now = performance.now();
+    this.lineFreeAt = Math.max(this.lineFreeAt, now) + f.roundBytes * this.byteMs;
+    f.lineDoneAt = this.lineFreeAt;
+    f.sentAt = now;
+    if (f.attempts === 1) f.firstLineDoneAt = f.lineDoneAt;
     if (f.timer) clearTimeout(f.timer);
-    f.timer = setTimeout(() => this.onTimeout(f), this.lineFreeAt - now + this.timeoutMs);
-    this.transport.write(f.bytes).catch((err: Error) => this.fail(new DeviceError(`write to ${this.transport.path} failed: ${err.message}`)));
+    f.timer = setTimeout(() => this.onTimeout(f), f.lineDoneAt - now + this.link.slackMs(f.attempts));
+    const transport = this.transport;
+    transport.write(f.bytes).catch((err: Error) => this.lost(transport, `write to ${transport.path} failed: ${err.message}`));
   }
 
-  private retransmit(f: InFlight, why: string): void {
-    if (f.attempts > this.retries) {
-      this.fail(new DeviceError(`no valid reply to frame ${f.seq} after ${f.attempts} attempts (${why})`));
+  private resend(f: InFlight, fast: boolean, why: string): void {
+    // Only a sign of damage counts toward the error rate: a timeout can be a busy host or board (see spuriousTimeouts).
+    if (fast) this.link.outcome(f.roundBytes, false);
+    if (f.query === null && f.roundBytes > this.link.frameBudget(2 * this.maxPayload) && this.splittable(f)) this.toQuery(f);
+    else if (f.attempts > this.retries) {
+      this.failLink(`no valid reply to frame ${f.seq} after ${f.attempts} attempts (${why})`, 'NO_REPLY');
       return;
     }
-    this.retransmissions++;
+    this.counts.retransmissions++;
+    if (fast) this.counts.fastRetransmissions++;
+    else this.counts.timeouts++;
+    f.timedOut = !fast;
     this.send(f);
+  }
+
+  /** A batch of more than one unit can be sent again in smaller frames. */
+  private splittable(f: InFlight): boolean {
+    return f.parts.length > 0 && f.parts[0]!.item.kind !== 'raw' && f.parts.reduce((n, p) => n + p.units, 0) > 1;
+  }
+
+  /** From now on the frame's SEQ carries a query (see InFlight.query) instead of its ops. */
+  private toQuery(f: InFlight): void {
+    const probe: Op = f.resultBytes === 8 ? { op: 'status', index: 0 } : { op: 'read', index: 0 };
+    this.bytesInFlight -= f.bytes.length;
+    f.bytes = encodeFrame(f.seq, FRAME.batch, encodeOps([probe]));
+    this.bytesInFlight += f.bytes.length;
+    f.query = resultBytes(probe);
+    f.roundBytes = f.bytes.length + FRAME_OVERHEAD + f.query;
+    f.attempts = 0;
   }
 
   private onTimeout(f: InFlight): void {
     f.timer = null;
-    if (this.inflight.get(f.seq) === f) this.retransmit(f, 'timeout');
+    if (this.state !== 'up' || this.inflight.get(f.seq) !== f) return;
+    f.unanswered = 0; // given up on
+    this.resend(f, false, 'timeout');
   }
 
-  private receive(data: Uint8Array): void {
-    for (const frame of this.decoder.push(data)) this.onFrame(frame);
+  /**
+   * The device (BAD_CRC) or the host (a reply with a sound header and a bad
+   * CRC) saw a copy of the frame damaged. It is sent again at once, unless a
+   * newer copy is still on its way: then this was the answer to an older one.
+   */
+  private onDamagedCopy(f: InFlight, why: string): void {
+    f.unanswered = Math.max(0, f.unanswered - 1);
+    if (f.unanswered === 0) this.resend(f, true, why);
+  }
+
+  private onDamaged(seq: number): void {
+    const f = this.inflight.get(seq);
+    if (f && this.state === 'up') this.onDamagedCopy(f, 'a damaged reply');
+  }
+
+  // ---- receiving ------------------------------------------------------------------------
+
+  private receive(decoder: FrameDecoder, data: Uint8Array): void {
+    if (decoder !== this.decoder || this.state === 'closed') return;
+    for (const frame of decoder.push(data)) {
+      if (!this.working) return;
+      if (this.inflight.has(frame.seq)) {
+        this.garbageMark = decoder.skipped;
+        this.onFrame(frame);
+      } else {
+        decoder.skipped += FRAME_OVERHEAD + frame.payload.length; // frames for nobody count as garbage
+      }
+    }
+    if (decoder.skipped - this.garbageMark > GARBAGE_LIMIT) {
+      this.failLink(`the device sent ${decoder.skipped - this.garbageMark} bytes without a frame for this host`, 'GARBAGE');
+      return;
+    }
     this.pump();
   }
 
   private onFrame(frame: Frame): void {
-    const f = this.inflight.get(frame.seq);
-    if (!f || this.failure) return; // a late duplicate or an unsolicited hello
+    const f = this.inflight.get(frame.seq)!;
+    // The line keeps order: frames sent before this one's first send and still unanswered were lost.
+    for (const g of this.inflight.values()) {
+      if (g !== f && g.lastTx < f.firstTx) {
+        g.unanswered = 0; // every copy of it was answered or lost
+        this.resend(g, true, 'a later frame was answered first');
+      }
+      if (this.state !== 'up') return;
+    }
     if (frame.type === FRAME.error) {
       const err = safe(() => decodeError(frame.payload));
-      if (err && err.code === 'BAD_CRC') return this.retransmit(f, 'the device saw a bad CRC');
-      this.complete(f);
-      const error = new DeviceError(`the device refused frame ${f.seq}: ${err ? `${err.code} at operation ${err.at}` : 'malformed ERROR'}`, [], err?.code);
-      for (const { item } of f.parts) this.rejectItem(item, error);
+      if (!err) return this.failLink(`malformed ERROR reply to frame ${f.seq} (${frame.payload.length} bytes)`, 'BAD_REPLY');
+      if (err.code === 'BAD_CRC') return this.onDamagedCopy(f, 'the device saw a bad CRC');
+      // A frame-level BAD_LENGTH answers a header whose LEN was damaged on the way (this host never sends too long a frame).
+      if (err.code === 'BAD_LENGTH' && err.at === 0xffff) return this.onDamagedCopy(f, 'the device saw a damaged header');
+      this.complete(f, true);
+      const error = new DeviceError(`the device refused frame ${f.seq}: ${err.code} at operation ${err.at}`, [], err.code);
+      for (const part of f.parts) this.refuse(part, f.seq, error);
       return;
     }
-    const raw = f.parts[0]?.item.kind === 'raw' ? (f.parts[0].item as Extract<Item, { kind: 'raw' }>) : null;
+    const raw = f.parts[0]?.item.kind === 'raw' ? (f.parts[0].item as Raw) : null;
     if (raw) {
-      this.complete(f);
-      raw.done = true;
-      raw.resolve(frame);
+      this.complete(f, true);
+      raw.resolveFrame(frame);
       return;
     }
-    if (frame.type !== FRAME.result) return this.retransmit(f, `unexpected reply type 0x${frame.type.toString(16)}`);
+    if (frame.type !== FRAME.result) return this.failLink(`unexpected reply type 0x${frame.type.toString(16)} to frame ${f.seq}`, 'BAD_REPLY');
+    if (f.query !== null && frame.payload.length === f.query && frame.payload.length !== f.resultBytes) {
+      this.complete(f, true); // the query ran: the original never did
+      this.counts.reframed++;
+      this.requeue(f);
+      return;
+    }
     const results = safe(() => decodeResults(f.ops, frame.payload));
-    if (!results) return this.retransmit(f, 'a RESULT of the wrong size');
-    this.complete(f);
+    if (!results) {
+      return this.failLink(`the RESULT for frame ${f.seq} has ${frame.payload.length} bytes, expected ${f.ops.reduce((n, o) => n + resultBytes(o), 0)}`, 'BAD_REPLY');
+    }
+    this.complete(f, true);
     let at = 0;
-    for (const { item, start, count } of f.parts) {
-      if (item.kind !== 'ops' || item.done) continue;
-      for (let k = 0; k < count; k++) item.results[start + k] = results[at + k]!;
-      at += count;
-      item.confirmed += count;
-      if (item.confirmed === item.ops.length) {
-        item.done = true;
-        item.resolve(item.results);
+    for (const part of f.parts) {
+      const call = part.item as Call;
+      for (const slot of part.slots) {
+        if (slot >= 0) call.results[slot] = results[at]!;
+        at++;
       }
+      call.parts.delete(part);
+      call.confirmed += part.units;
+      this.settle(call);
     }
   }
 
-  private complete(f: InFlight): void {
+  private complete(f: InFlight, delivered: boolean): void {
     if (f.timer) clearTimeout(f.timer);
+    f.timer = null;
+    // Its reply is in: only frames sent after it are still on the line (an unpaced line is faster than its nominal rate).
+    let after = 0;
+    for (const g of this.inflight.values()) if (g.lastTx > f.lastTx) after += g.roundBytes;
+    this.lineFreeAt = Math.min(this.lineFreeAt, performance.now() + after * this.byteMs);
+    if (delivered) {
+      const now = performance.now();
+      this.link.outcome(f.roundBytes, true);
+      if (f.attempts === 1) {
+        this.link.sample(now - f.lineDoneAt, now - f.sentAt); // Karn: only frames sent once say how late replies are
+      } else if (f.timedOut && f.query === null && now - f.sentAt < 0.75 * this.link.minRttMs) {
+        // Back sooner than any copy could have been: the reply to an earlier copy, and the timeout was too short.
+        this.link.spurious();
+        this.link.sample(now - f.firstLineDoneAt, null);
+        this.counts.spuriousTimeouts++;
+      }
+      this.counts.frames++;
+    }
     this.inflight.delete(f.seq);
     this.bytesInFlight -= f.bytes.length;
     if (f.barrier) this.barriersInFlight--;
   }
 
-  private rejectItem(item: Item, error: Error): void {
-    if (item.done) return;
-    item.done = true;
-    this.queue.remove(item);
-    item.reject(error);
+  /** A frame of the call was refused: nothing more of it is sent; it fails once its other frames have settled. */
+  private refuse(part: Part, seq: number, error: DeviceError): void {
+    if (part.item.kind === 'raw') {
+      part.item.reject(error);
+      return;
+    }
+    const call = part.item;
+    call.parts.delete(part);
+    if (!call.refused) {
+      call.refused = { error, list: [] };
+      for (const seg of call.segments) call.refused.list.push(...rangeOf(call.ops, seg.next, seg.end, 'queued'));
+      this.dropSegments(call);
+    }
+    call.refused.list.push(...rangeOf(call.ops, part.from, part.to, 'refused', seq));
+    this.settle(call);
   }
 
-  /** Fails everything in flight and queued; later calls reject with the same error. */
-  private fail(error: DeviceError): void {
-    if (this.failure) return;
-    const unconfirmed: Unconfirmed[] = [];
-    const items = new Set<Item>();
-    for (const f of [...this.inflight.values()].sort((a, b) => a.seq - b.seq)) {
-      if (f.timer) clearTimeout(f.timer);
-      for (const { item, start, count } of f.parts) {
-        items.add(item);
-        if (item.kind === 'ops' && !item.done) {
-          for (let k = 0; k < count; k++) unconfirmed.push({ op: item.ops[start + k]!.op, index: item.ops[start + k]!.index, state: 'sent', seq: f.seq });
-        }
-      }
+  private settle(call: Call): void {
+    if (call.parts.size > 0) return this.report(call);
+    if (call.refused) {
+      call.reject(new DeviceError(call.refused.error.message, sorted(call.refused.list), call.refused.error.deviceCode));
+    } else if (call.confirmed === call.total) {
+      this.report(call, true);
+      call.fulfil();
     }
-    for (const item of this.queue.drain()) {
-      items.add(item);
-      if (item.kind === 'ops') {
-        for (let k = item.next; k < item.ops.length; k++) unconfirmed.push({ op: item.ops[k]!.op, index: item.ops[k]!.index, state: 'queued' });
-      }
+  }
+
+  private report(call: Call, final = false): void {
+    if (!this.onProgress || call.total <= this.maxOps) return;
+    const now = performance.now();
+    if (!final && now - call.reportedAt < PROGRESS_EVERY_MS) return;
+    call.reportedAt = now;
+    this.onProgress({ task: 'batch', done: call.confirmed, total: call.total, message: `${call.confirmed} of ${call.total} operations confirmed` });
+  }
+
+  /** The call's operations not confirmed yet: those in flight, then those never sent. */
+  private unconfirmedOf(call: Call): Unconfirmed[] {
+    const list = [...(call.refused?.list ?? [])];
+    for (const f of this.inflight.values()) {
+      for (const part of f.parts) if (part.item === call) list.push(...rangeOf(call.ops, part.from, part.to, 'sent', f.seq));
     }
-    this.failure = new DeviceError(error.message, unconfirmed, error.deviceCode);
+    for (const seg of call.segments) list.push(...rangeOf(call.ops, seg.next, seg.end, 'queued'));
+    return sorted(list);
+  }
+
+  // ---- failure and reconnection ------------------------------------------------------------
+
+  /** Fails the link once: every pending call is rejected with its own list, the port is closed. */
+  private failLink(message: string, deviceCode?: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    for (const f of this.inflight.values()) if (f.timer) clearTimeout(f.timer);
+    this.pending.fail(message, deviceCode); // lists are taken before the frames are forgotten
     this.inflight.clear();
+    this.queue.drain();
     this.bytesInFlight = 0;
     this.barriersInFlight = 0;
-    for (const item of items) this.rejectItem(item, this.failure);
+    for (const off of this.detach) off();
   }
+
+  /**
+   * The port went away: reopen it with backoff, ask the board who it is,
+   * and carry on only if it kept our session (then resending the frames in
+   * flight is exactly-once); a board that rebooted fails the link.
+   */
+  private async reconnect(why: string): Promise<void> {
+    const policy = this.reconnector!;
+    this.state = 'down';
+    for (const f of this.inflight.values()) {
+      if (f.timer) clearTimeout(f.timer);
+      f.timer = null;
+    }
+    let delay = policy.initialDelayMs;
+    for (let attempt = 1; attempt <= policy.attempts; attempt++) {
+      await sleep(delay, this.pending.size === 0);
+      delay = Math.min(policy.maxDelayMs, delay * 2);
+      if (this.state !== 'down') return; // closed meanwhile
+      let transport: Transport;
+      try {
+        transport = await policy.reopen();
+      } catch {
+        continue;
+      }
+      if (this.state !== 'down') {
+        await transport.close().catch(() => {});
+        return;
+      }
+      const hello = await askHello(transport, this.nextSeq(), this.link.slackMs(1) + 300 * this.byteMs);
+      if (!hello) {
+        await transport.close().catch(() => {});
+        continue;
+      }
+      if (this.state !== 'down') {
+        await transport.close().catch(() => {});
+        return;
+      }
+      this.transport = transport;
+      this.byteMs = 10_000 / transport.baudRate;
+      this.decoder = this.attach(transport);
+      if (hello instanceof Error) return this.failLink(`after reconnecting to ${transport.path}: ${hello.message}`, (hello as DeviceError).deviceCode ?? 'BAD_HELLO');
+      const { session, bootId } = hello;
+      if (session === null) {
+        return this.failLink(
+          `${transport.path} came back, but its protocol version ${hello.protocol} cannot say whether the board rebooted: its contexts cannot be trusted`,
+          'REBOOTED',
+        );
+      }
+      const before = this.hello?.bootId ?? null;
+      if (session !== this.session || (before !== null && bootId !== before)) {
+        return this.failLink(
+          `the board at ${transport.path} rebooted or was opened by another host while the port was away (its session is ${session}, boot id ${bootId}): its contexts are gone`,
+          'REBOOTED',
+        );
+      }
+      this.counts.reconnects++;
+      this.state = 'up';
+      this.lineFreeAt = 0;
+      for (const f of [...this.inflight.values()].sort((a, b) => a.firstTx - b.firstTx)) {
+        f.attempts = 0; // the link was away, not lossy
+        this.send(f);
+      }
+      this.pump();
+      return;
+    }
+    this.failLink(`${why}, and it did not come back after ${policy.attempts} attempts`, 'PORT_CLOSED');
+  }
+}
+
+/** Sends HELLO on a freshly opened port; its checked reply, an Error for a bad one, or null for silence. */
+async function askHello(transport: Transport, seq: number, waitMs: number): Promise<HelloInfo | Error | null> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const decoder = new FrameDecoder();
+    let off = () => {};
+    const reply = new Promise<Frame | null>((resolve) => {
+      const timer = setTimeout(() => resolve(null), waitMs);
+      off = transport.onData((data) => {
+        const found = decoder.push(data).find((f) => f.seq === seq);
+        if (found) {
+          clearTimeout(timer);
+          resolve(found);
+        }
+      });
+    });
+    try {
+      await transport.write(encodeFrame(seq, FRAME.hello));
+    } catch (err) {
+      off();
+      return err as Error;
+    }
+    const frame = await reply;
+    off();
+    if (!frame) continue;
+    if (frame.type !== FRAME.helloReply) return new DeviceError(`unexpected reply type 0x${frame.type.toString(16)} to HELLO`, [], 'BAD_REPLY');
+    try {
+      return decodeHello(frame.payload);
+    } catch (err) {
+      return err as Error;
+    }
+  }
+  return null;
+}
+
+/** Moves a cursor past runs without deltas (they need no frame). */
+function skipEmpty(ops: readonly Op[], at: Cursor): Cursor {
+  let op = at.op;
+  if (at.delta > 0) return at;
+  while (op < ops.length && unitsOf(ops[op]!) === 0) op++;
+  return { op, delta: 0 };
+}
+
+/** An unconfirmed entry and where it sits in its call (op position, then delta), to list them in call order. */
+interface Entry {
+  at: number;
+  entry: Unconfirmed;
+}
+
+/** The call's ops (or run pieces) between two cursors, as unconfirmed entries. */
+function rangeOf(ops: readonly Op[], from: Cursor, to: Cursor, state: Unconfirmed['state'], seq?: number): Entry[] {
+  const list: Entry[] = [];
+  for (let k = from.op; k < ops.length && (k < to.op || (k === to.op && to.delta > 0)); k++) {
+    const o = ops[k]!;
+    const entry: Unconfirmed = { op: o.op, index: o.index, state };
+    if (seq !== undefined) entry.seq = seq;
+    const start = k === from.op ? from.delta : 0;
+    if (o.op === 'accumRun') {
+      const end = k === to.op ? to.delta : o.deltas.length;
+      if (end <= start) continue;
+      entry.deltas = { start, count: end - start };
+    }
+    list.push({ at: k * 2 ** 32 + start, entry });
+  }
+  return list;
+}
+
+function sorted(list: Entry[]): Unconfirmed[] {
+  return list.sort((a, b) => a.at - b.at).map((e) => e.entry);
+}
+
+function sleep(ms: number, unref: boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    if (unref) timer.unref(); // nothing waits on the board: waiting must not keep the process alive
+  });
 }
 
 /** A FIFO with O(1) shift: the queue can hold hundreds of thousands of calls. */

@@ -4,6 +4,7 @@
 // is due, and nothing is sent until its reply is in; after a failed read
 // the line is resynchronised (8 zero bytes) before anything else is sent.
 import { DeviceError, type Unconfirmed } from '../errors.js';
+import { PendingCalls, type PendingCall } from './pending.js';
 import type { Transport } from './transport.js';
 
 export interface LegacyClientOptions {
@@ -13,11 +14,14 @@ export interface LegacyClientOptions {
   chunkBytes?: number;
 }
 
-type Job =
-  | { kind: 'write'; bytes: Uint8Array; what: Unconfirmed[]; resolve(): void; reject(e: Error): void }
-  | { kind: 'read'; command: 'R' | 'S' | 'D'; resolve(v: Uint8Array): void; reject(e: Error): void };
+type Job = PendingCall & { started: boolean } & (
+    | { kind: 'write'; bytes: Uint8Array; what: Unconfirmed[]; resolve(): void }
+    | { kind: 'read'; command: 'R' | 'S' | 'D'; resolve(v: Uint8Array): void }
+  );
 
 const REPLY_BYTES = { R: 8, S: 1, D: 8 } as const;
+/** The official board never speaks unasked: this many bytes nobody asked for means something else is on the line. */
+export const LEGACY_GARBAGE_LIMIT = 4096;
 
 export class LegacyClient {
   /** Reads that timed out (each followed by a resync). */
@@ -29,9 +33,13 @@ export class LegacyClient {
   private readonly jobs: Job[] = [];
   private running = false;
   private lineFreeAt = 0;
-  private rx: number[] = [];
+  /** The reply being collected: at most 8 bytes are ever kept. */
+  private readonly rx = new Uint8Array(8);
+  private rxLen = 0;
+  private rxWant = 0;
+  private unasked = 0;
   private rxWaiter: (() => void) | null = null;
-  private failure: DeviceError | null = null;
+  private readonly pending: PendingCalls;
   private needsResync = false;
 
   constructor(transport: Transport, options: LegacyClientOptions = {}) {
@@ -39,11 +47,9 @@ export class LegacyClient {
     this.timeoutMs = options.timeoutMs ?? 300;
     this.chunkBytes = options.chunkBytes ?? 4096;
     this.byteMs = 10_000 / transport.baudRate;
-    transport.onData((data) => {
-      for (const b of data) this.rx.push(b);
-      this.rxWaiter?.();
-    });
-    transport.onClose((err) => this.fail(new DeviceError(`the port ${transport.path} closed${err ? `: ${err.message}` : ''}`)));
+    this.pending = new PendingCalls(() => transport.close());
+    transport.onData((data) => this.receive(data));
+    transport.onClose((err) => this.fail(`the port ${transport.path} closed${err ? `: ${err.message}` : ''}`, 'PORT_CLOSED'));
   }
 
   load(value: bigint): Promise<void> {
@@ -85,24 +91,64 @@ export class LegacyClient {
   }
 
   async close(): Promise<void> {
-    this.fail(new DeviceError('the accumulator was closed'));
+    this.fail('the accumulator was closed', 'CLOSED');
     await this.transport.close();
   }
 
+  private receive(data: Uint8Array): void {
+    if (this.pending.failed) return;
+    for (const b of data) {
+      if (this.rxLen < this.rxWant) this.rx[this.rxLen++] = b;
+      else this.unasked++;
+    }
+    if (this.unasked > LEGACY_GARBAGE_LIMIT) {
+      this.fail(`the board sent ${this.unasked} bytes nobody asked for (a board of the official protocol answers only R, S and D)`, 'GARBAGE');
+    }
+    this.rxWaiter?.();
+  }
+
   private write(bytes: Uint8Array, what: Unconfirmed[]): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure);
+    if (this.pending.failed) return Promise.reject(this.pending.refusal(what));
     return new Promise((resolve, reject) => {
-      this.jobs.push({ kind: 'write', bytes, what, resolve, reject });
-      void this.run();
+      const job: Job = {
+        kind: 'write',
+        bytes,
+        what,
+        started: false,
+        resolve,
+        reject,
+        unconfirmed: () => what.map((u) => ({ ...u, state: job.started ? 'sent' : 'queued' })),
+      };
+      this.enqueue(job);
     });
   }
 
   private ask(c: 'R' | 'S' | 'D'): Promise<Uint8Array> {
-    if (this.failure) return Promise.reject(this.failure);
+    const what: Unconfirmed[] = [{ op: c === 'S' ? 'status' : 'read', index: 0, state: 'queued' }];
+    if (this.pending.failed) return Promise.reject(this.pending.refusal(what));
     return new Promise((resolve, reject) => {
-      this.jobs.push({ kind: 'read', command: c, resolve, reject });
-      void this.run();
+      const job: Job = {
+        kind: 'read',
+        command: c,
+        started: false,
+        resolve,
+        reject,
+        unconfirmed: () => what.map((u) => ({ ...u, state: job.started ? 'sent' : 'queued' })),
+      };
+      this.enqueue(job);
     });
+  }
+
+  private enqueue(job: Job): void {
+    this.pending.add(job);
+    this.jobs.push(job);
+    void this.run();
+  }
+
+  /** Takes the job at the head off the queue once it is done. */
+  private finish(job: Job): void {
+    this.jobs.shift();
+    this.pending.delete(job);
   }
 
   /**
@@ -132,32 +178,38 @@ export class LegacyClient {
     if (this.running) return;
     this.running = true;
     try {
-      while (this.jobs.length > 0 && !this.failure) {
+      while (this.jobs.length > 0 && !this.pending.failed) {
         const job = this.jobs[0]!;
         if (this.needsResync) {
           await this.send(new Uint8Array(8));
           this.needsResync = false;
         }
+        job.started = true;
         if (job.kind === 'write') {
           await this.send(job.bytes);
-          this.jobs.shift();
+          this.finish(job);
           job.resolve();
           continue;
         }
-        this.rx = []; // nothing is due: anything buffered is stale
+        const want = REPLY_BYTES[job.command];
+        this.rxLen = 0; // nothing is due: anything received before is stale
+        this.rxWant = want;
+        this.unasked = 0;
         await this.send(Uint8Array.of(job.command.charCodeAt(0)));
-        const reply = await this.collect(REPLY_BYTES[job.command], this.lineFreeAt - Date.now() + REPLY_BYTES[job.command] * this.byteMs + this.timeoutMs);
-        this.jobs.shift();
+        const reply = await this.collect(want, this.lineFreeAt - Date.now() + want * this.byteMs + this.timeoutMs);
+        this.rxWant = 0;
+        if (this.pending.failed) break;
+        this.finish(job);
         if (reply) {
           job.resolve(reply);
         } else {
           this.timeouts++;
           this.needsResync = true;
-          job.reject(new DeviceError(`no ${REPLY_BYTES[job.command]}-byte reply to '${job.command}' from ${this.transport.path}`, [{ op: job.command === 'S' ? 'status' : 'read', index: 0, state: 'sent' }]));
+          job.reject(new DeviceError(`no ${want}-byte reply to '${job.command}' from ${this.transport.path}`, job.unconfirmed(), 'NO_REPLY'));
         }
       }
     } catch (err) {
-      this.fail(new DeviceError(`write to ${this.transport.path} failed: ${(err as Error).message}`));
+      this.fail(`write to ${this.transport.path} failed: ${(err as Error).message}`, 'PORT_CLOSED');
     } finally {
       this.running = false;
     }
@@ -165,7 +217,7 @@ export class LegacyClient {
 
   private async collect(count: number, waitMs: number): Promise<Uint8Array | null> {
     const deadline = Date.now() + Math.max(waitMs, 1);
-    while (this.rx.length < count && !this.failure) {
+    while (this.rxLen < count && !this.pending.failed) {
       const left = deadline - Date.now();
       if (left <= 0) return null;
       await new Promise<void>((resolve) => {
@@ -177,19 +229,15 @@ export class LegacyClient {
       });
       this.rxWaiter = null;
     }
-    if (this.rx.length < count) return null;
-    return Uint8Array.from(this.rx.splice(0, count));
+    if (this.rxLen < count) return null;
+    return this.rx.slice(0, count);
   }
 
-  private fail(error: DeviceError): void {
-    if (this.failure) return;
-    const unconfirmed: Unconfirmed[] = [];
-    for (const job of this.jobs) {
-      if (job.kind === 'write') unconfirmed.push(...job.what);
-      else unconfirmed.push({ op: job.command === 'S' ? 'status' : 'read', index: 0, state: 'queued' });
-    }
-    this.failure = new DeviceError(error.message, unconfirmed);
-    for (const job of this.jobs.splice(0)) job.reject(this.failure);
+  /** Fails the link: every pending call is rejected with its own list and the port is released. */
+  private fail(message: string, deviceCode: string): void {
+    if (this.pending.failed) return;
+    this.pending.fail(message, deviceCode);
+    this.jobs.length = 0;
     this.rxWaiter?.();
   }
 }

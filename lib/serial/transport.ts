@@ -1,17 +1,43 @@
 // A byte pipe to a device. The serial implementation wraps the `serialport`
-// package; nothing here knows about the protocol.
+// package, the memory pair (memory-transport.ts) connects two ends in one
+// process; nothing here knows about the protocol.
 import { createRequire } from 'node:module';
+import { AtomikError } from '../errors.js';
 
 export interface Transport {
   readonly path: string;
   readonly baudRate: number;
   /** Queues bytes; resolves once the OS has taken them. */
   write(data: Uint8Array): Promise<void>;
-  /** Receives every chunk of incoming bytes (one listener). */
-  onData(listener: (data: Uint8Array) => void): void;
-  /** Called once when the port goes away (unplugged, board killed) or is closed. */
-  onClose(listener: (err: Error | null) => void): void;
+  /** Every listener receives every chunk of incoming bytes; returns a function that removes it. */
+  onData(listener: (data: Uint8Array) => void): () => void;
+  /** Called once when the port goes away (unplugged, board killed) or is closed; returns a remover. */
+  onClose(listener: (err: Error | null) => void): () => void;
   close(): Promise<void>;
+}
+
+/** The listener lists behind onData/onClose; a throwing listener cannot starve the others. */
+export class Listeners<T> {
+  private list: ((value: T) => void)[] = [];
+
+  add(listener: (value: T) => void): () => void {
+    this.list = [...this.list, listener];
+    return () => {
+      this.list = this.list.filter((l) => l !== listener);
+    };
+  }
+
+  emit(value: T): void {
+    for (const listener of this.list) {
+      try {
+        listener(value);
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err; // a bug in a listener surfaces as an uncaught error, after the others ran
+        });
+      }
+    }
+  }
 }
 
 export interface SerialTransportOptions {
@@ -57,16 +83,16 @@ export async function openSerialTransport(path: string, options: SerialTransport
   if (loaded instanceof Error) throw loaded;
   const baudRate = options.baudRate ?? 115200;
   const port = new loaded.SerialPort({ path, baudRate, autoOpen: false, lock: options.lock ?? true });
-  await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(new Error(`cannot open ${path}: ${err.message}`)) : resolve())));
-  let dataListener: (data: Uint8Array) => void = () => {};
-  let closeListener: (err: Error | null) => void = () => {};
+  await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(new AtomikError('ERR_ATOMIK_NO_DEVICE', `cannot open ${path}: ${err.message}`)) : resolve())));
+  const data = new Listeners<Uint8Array>();
+  const closing = new Listeners<Error | null>();
   let closed = false;
   const finish = (err: Error | null) => {
     if (closed) return;
     closed = true;
-    closeListener(err);
+    closing.emit(err);
   };
-  port.on('data', (data) => dataListener(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)));
+  port.on('data', (chunk) => data.emit(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
   port.on('close', (err) => finish(err ?? null));
   port.on('error', (err) => finish(err));
   return {
@@ -81,12 +107,8 @@ export async function openSerialTransport(path: string, options: SerialTransport
         port.drain((err) => (err ? reject(err) : resolve()));
       });
     },
-    onData(listener) {
-      dataListener = listener;
-    },
-    onClose(listener) {
-      closeListener = listener;
-    },
+    onData: (listener) => data.add(listener),
+    onClose: (listener) => closing.add(listener),
     close() {
       if (closed || !port.isOpen) {
         finish(null);
