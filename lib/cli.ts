@@ -3,7 +3,6 @@
 import { startBoard, type BoardKind } from './board/emulate.js';
 import { flashCommand, runFlash, shellLine, type FlashBoard } from './board/flash.js';
 import { createProgressBar } from './progress-bar.js';
-import type { ProgressListener } from './progress.js';
 import { listPorts } from './serial/discover.js';
 import { probe } from './serial/probe.js';
 import { openSerialTransport } from './serial/transport.js';
@@ -91,9 +90,7 @@ async function probeCommand(args: string[]): Promise<void> {
   const transport = await openSerialTransport(port, { baudRate, lock: false });
   const bar = createProgressBar(process.stderr);
   try {
-    // probe() reports its steps through onProgress (lib/serial/probe.ts).
-    const options: Parameters<typeof probe>[1] & { onProgress?: ProgressListener } = { onProgress: bar.listener };
-    const found = await probe(transport, options).finally(() => bar.end());
+    const found = await probe(transport, { onProgress: bar.listener }).finally(() => bar.end());
     if (found.hello) {
       const h = found.hello;
       console.log(`${port}: atomik framed protocol v${h.protocol}, firmware ${h.firmware} on '${h.name}'`);
