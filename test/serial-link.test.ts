@@ -72,6 +72,29 @@ describe('framed client against a device model', () => {
     });
   }
 
+  it('a device with the smallest MAX_PAYLOAD (13) gets every delta of a run, one a frame', async () => {
+    const { ends } = createTransportPair();
+    const [host, device] = ends;
+    const model = startDeviceModel(device, { maxPayload: 13 });
+    const client = new FramedClient(host);
+    await client.start('xor');
+    const d = deltas(40);
+    await client.submit([{ op: 'accumRun', index: 5, deltas: d }]);
+    expect([model.states[5], model.applied.length]).toEqual([xorAll(d), 40]);
+    await client.close();
+  });
+
+  it('a RESULT of the wrong size fails the link with BAD_REPLY at once', async () => {
+    const { ends } = createTransportPair();
+    const [host, device] = ends;
+    startDeviceModel(device, { resultPadding: 3 });
+    const client = new FramedClient(host);
+    await client.start('xor');
+    const { error } = await settle(client.submit([{ op: 'accum', index: 0, value: 1n }]));
+    expect(error!.deviceCode).toBe('BAD_REPLY');
+    expect(error!.message).toMatch(/^the RESULT for frame \d+ has 3 bytes, expected 0; 1 operation\(s\) not confirmed: accum\(0\) sent in frame \d+$/);
+  });
+
   it('a refused middle frame fails the call with exactly its ops; the frames around it are applied', async () => {
     const { ends } = createTransportPair();
     const [host, device] = ends;

@@ -41,7 +41,7 @@ export interface ReconnectOptions {
 export interface FramedClientOptions {
   /** Reply timeout beyond line time before the link has been measured, and the ceiling a backed-off timeout grows to (default 300 ms). */
   timeoutMs?: number;
-  /** Resends of one frame before the link is declared failed (default 8). */
+  /** Resends of one frame before the link is declared failed (default 8; four times as many while the device keeps answering other frames). */
   retries?: number;
   /**
    * Frames from the oldest unconfirmed one to the newest sent (default and
@@ -171,6 +171,12 @@ interface InFlight {
   sentAt: number;
   /** Its latest copy was sent because the reply timed out. */
   timedOut: boolean;
+  /** Timeouts in a row with the device silent meanwhile: each doubles the next timeout. */
+  backoff: number;
+  /** When its timer should fire, and how often it was given more time because this process had been busy. */
+  deadline: number;
+  deferrals: number;
+  firstSentAt: number;
   timer: NodeJS.Timeout | null;
 }
 
@@ -208,6 +214,8 @@ export class FramedClient {
   private barriersInFlight = 0;
   private lineFreeAt = 0;
   private garbageMark = 0;
+  /** When the device last sent a frame for this host. */
+  private lastReplyAt = 0;
   private byteMs: number;
   /** 'up': working; 'down': reconnecting; 'closed': failed or closed. */
   private state: 'up' | 'down' | 'closed' = 'up';
@@ -491,6 +499,10 @@ export class FramedClient {
       firstLineDoneAt: 0,
       sentAt: 0,
       timedOut: false,
+      backoff: 0,
+      deadline: 0,
+      deferrals: 0,
+      firstSentAt: 0,
       timer: null,
     };
   }
@@ -524,9 +536,12 @@ export class FramedClient {
     this.lineFreeAt = Math.max(this.lineFreeAt, now) + f.roundBytes * this.byteMs;
     f.lineDoneAt = this.lineFreeAt;
     f.sentAt = now;
-    if (f.attempts === 1) f.firstLineDoneAt = f.lineDoneAt;
-    if (f.timer) clearTimeout(f.timer);
-    f.timer = setTimeout(() => this.onTimeout(f), f.lineDoneAt - now + this.link.slackMs(f.attempts));
+    if (f.attempts === 1) {
+      f.firstLineDoneAt = f.lineDoneAt;
+      f.firstSentAt = now;
+    }
+    f.deferrals = 0;
+    this.arm(f, f.lineDoneAt - now + this.link.slackMs(1 + f.backoff));
     const transport = this.transport;
     transport.write(f.bytes).catch((err: Error) => this.lost(transport, `write to ${transport.path} failed: ${err.message}`));
   }
@@ -534,8 +549,10 @@ export class FramedClient {
   private resend(f: InFlight, fast: boolean, why: string): void {
     // Only a sign of damage counts toward the error rate: a timeout can be a busy host or board (see spuriousTimeouts).
     if (fast) this.link.outcome(f.roundBytes, false);
-    if (f.query === null && f.roundBytes > this.link.frameBudget(2 * this.maxPayload) && this.splittable(f)) this.toQuery(f);
-    else if (f.attempts > this.retries) {
+    // Packed before the line was measured, twice the size it now should be: ask, then send it again smaller.
+    if (f.query === null && f.attempts >= 2 && f.roundBytes - 2 * FRAME_OVERHEAD > this.link.frameBudget(2 * this.maxPayload) && this.splittable(f)) this.toQuery(f);
+    // A device that answers other frames is alive on a noisy line: the frame gets four times the resends.
+    else if (f.attempts > (this.lastReplyAt > f.firstSentAt ? 4 * this.retries : this.retries)) {
       this.failLink(`no valid reply to frame ${f.seq} after ${f.attempts} attempts (${why})`, 'NO_REPLY');
       return;
     }
@@ -562,10 +579,31 @@ export class FramedClient {
     f.attempts = 0;
   }
 
+  /** Arms the reply timer of a frame's latest copy. */
+  private arm(f: InFlight, ms: number): void {
+    if (f.timer) clearTimeout(f.timer);
+    f.deadline = performance.now() + ms;
+    f.timer = setTimeout(() => this.onTimeout(f), ms);
+  }
+
+  /**
+   * A timer that fires well after its deadline means this process was busy:
+   * replies may be waiting unread (Node runs expired timers before it reads
+   * input). The frame then gets another slack period, twice at most, before
+   * it counts as lost.
+   */
   private onTimeout(f: InFlight): void {
     f.timer = null;
     if (this.state !== 'up' || this.inflight.get(f.seq) !== f) return;
+    const slack = this.link.slackMs(1);
+    if (performance.now() - f.deadline > slack / 2 && f.deferrals < 2) {
+      f.deferrals++;
+      this.arm(f, slack);
+      return;
+    }
     f.unanswered = 0; // given up on
+    // Back off only while the device says nothing at all: on a noisy line that answers other frames, a loss is not congestion.
+    f.backoff = this.lastReplyAt > f.sentAt ? 0 : f.backoff + 1;
     this.resend(f, false, 'timeout');
   }
 
@@ -581,7 +619,9 @@ export class FramedClient {
 
   private onDamaged(seq: number): void {
     const f = this.inflight.get(seq);
-    if (f && this.state === 'up') this.onDamagedCopy(f, 'a damaged reply');
+    if (!f || this.state !== 'up') return;
+    this.lastReplyAt = performance.now(); // damaged on the way back, but the device answered
+    this.onDamagedCopy(f, 'a damaged reply');
   }
 
   // ---- receiving ------------------------------------------------------------------------
@@ -592,6 +632,7 @@ export class FramedClient {
       if (!this.working) return;
       if (this.inflight.has(frame.seq)) {
         this.garbageMark = decoder.skipped;
+        this.lastReplyAt = performance.now();
         this.onFrame(frame);
       } else {
         decoder.skipped += FRAME_OVERHEAD + frame.payload.length; // frames for nobody count as garbage

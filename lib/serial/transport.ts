@@ -49,7 +49,6 @@ export interface SerialTransportOptions {
 interface SerialPortLike {
   open(cb: (err: Error | null) => void): void;
   write(data: Uint8Array, cb: (err: Error | null | undefined) => void): boolean;
-  drain(cb: (err: Error | null) => void): void;
   close(cb: (err: Error | null) => void): void;
   on(event: 'data', cb: (data: Buffer) => void): void;
   on(event: 'close', cb: (err: Error | null) => void): void;
@@ -100,12 +99,8 @@ export async function openSerialTransport(path: string, options: SerialTransport
     baudRate,
     write(data) {
       if (closed) return Promise.reject(new Error(`${path} is closed`));
-      return new Promise((resolve, reject) => {
-        port.write(data, (err) => {
-          if (err) reject(err);
-        });
-        port.drain((err) => (err ? reject(err) : resolve()));
-      });
+      // Resolved when the OS took the bytes; no drain (tcdrain): it waits for the line in a worker thread per write, which delays reading.
+      return new Promise((resolve, reject) => port.write(data, (err) => (err ? reject(err) : resolve())));
     },
     onData: (listener) => data.add(listener),
     onClose: (listener) => closing.add(listener),

@@ -16,6 +16,8 @@ export interface ModelOptions {
   hello?: Uint8Array;
   /** Frames (by order of arrival, 1-based, new frames only) answered with ERROR INDEX_RANGE instead of being applied. */
   refuse?: number[];
+  /** Extra bytes appended to every RESULT (a device that answers the wrong size). */
+  resultPadding?: number;
 }
 
 export interface DeviceModel {
@@ -107,7 +109,7 @@ export function startDeviceModel(first: Transport, options: ModelOptions = {}): 
         }
       }
       applied.push(f.seq);
-      reply(f.seq, FRAME.result, new Uint8Array(0), true);
+      reply(f.seq, FRAME.result, new Uint8Array(options.resultPadding ?? 0), true);
     }
   };
   transport.onData(serve);
