@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSy
 import { homedir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { packageRoot } from '../engine/native.js';
+import { AtomikError } from '../errors.js';
 
 export const firmwareDir = (): string => join(packageRoot(), 'firmware');
 
@@ -43,7 +44,11 @@ function sourceDigest(): string {
 export function buildCacheDir(override?: string): string {
   const { version } = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
   const dir = join(cacheRoot(override), `${version}-${sourceDigest()}`);
-  mkdirSync(dir, { recursive: true });
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw new AtomikError('ERR_ATOMIK_MISSING_TOOL', `cannot create the firmware build cache ${dir} (${(err as Error).message}); set ATOMIK_CACHE_DIR or the cacheDir option to a writable directory`);
+  }
   return dir;
 }
 
