@@ -94,21 +94,44 @@ interface Cursor {
   delta: number;
 }
 
-interface Call extends PendingCall {
-  kind: 'call';
-  ops: Op[];
-  results: OpResult[];
-  /** Units (an op, or a delta of a run) in all, and confirmed. */
-  total: number;
-  confirmed: number;
+/** One submitted call: a class, not an object of closures, since a busy link holds hundreds of thousands. */
+class Call implements PendingCall {
+  readonly kind = 'call';
+  readonly results: OpResult[];
+  /** Units (an op, or a delta of a run) confirmed so far. */
+  confirmed = 0;
   /** Its units still to be sent, in the queue. */
-  segments: Set<Segment>;
+  segments: Segment[] = [];
   /** Parts of it in flight. */
-  parts: Set<Part>;
+  partsInFlight = 0;
   /** Set once a frame of it was refused: the call fails once its other frames have settled. */
-  refused: { error: DeviceError; list: Entry[] } | null;
-  reportedAt: number;
-  fulfil(): void;
+  refused: { error: DeviceError; list: Entry[] } | null = null;
+  reportedAt = 0;
+
+  constructor(
+    private readonly owner: FramedClient,
+    readonly ops: Op[],
+    /** Units in all. */
+    readonly total: number,
+    private readonly resolveWith: (results: OpResult[]) => void,
+    private readonly rejectWith: (error: DeviceError) => void,
+  ) {
+    this.results = ops.map(() => null);
+  }
+
+  unconfirmed(): Unconfirmed[] {
+    return this.owner.unconfirmedOf(this);
+  }
+
+  fulfil(): void {
+    this.owner.forget(this);
+    this.resolveWith(this.results);
+  }
+
+  reject(error: DeviceError): void {
+    this.owner.forget(this);
+    this.rejectWith(error);
+  }
 }
 
 interface Raw extends PendingCall {
@@ -214,6 +237,8 @@ export class FramedClient {
   private barriersInFlight = 0;
   private lineFreeAt = 0;
   private garbageMark = 0;
+  /** While the link fails: each call's entries in frames in flight. */
+  private sentByCall: Map<Call, Entry[]> | null = null;
   /** When the device last sent a frame for this host. */
   private lastReplyAt = 0;
   private byteMs: number;
@@ -273,32 +298,11 @@ export class FramedClient {
   submit(ops: Op[]): Promise<OpResult[]> {
     if (this.pending.failed) return Promise.reject(this.pending.refusal(ops));
     const total = ops.reduce((n, o) => n + unitsOf(o), 0);
-    const results: OpResult[] = ops.map(() => null);
-    if (total === 0) return Promise.resolve(results);
+    if (total === 0) return Promise.resolve(ops.map(() => null));
     return new Promise((resolve, reject) => {
-      const call: Call = {
-        kind: 'call',
-        ops,
-        results,
-        total,
-        confirmed: 0,
-        segments: new Set(),
-        parts: new Set(),
-        refused: null,
-        reportedAt: 0,
-        fulfil: () => {
-          this.pending.delete(call);
-          resolve(call.results);
-        },
-        reject: (error) => {
-          this.pending.delete(call);
-          this.dropSegments(call);
-          reject(error);
-        },
-        unconfirmed: () => this.unconfirmedOf(call),
-      };
+      const call = new Call(this, ops, total, resolve, reject);
       const segment: Segment = { kind: 'ops', call, next: skipEmpty(ops, { op: 0, delta: 0 }), end: { op: ops.length, delta: 0 } };
-      call.segments.add(segment);
+      call.segments.push(segment);
       this.pending.add(call);
       this.queue.push(segment);
       this.pump();
@@ -399,7 +403,7 @@ export class FramedClient {
       this.inflight.set(frame.seq, frame);
       this.bytesInFlight += frame.bytes.length;
       if (frame.barrier) this.barriersInFlight++;
-      for (const part of frame.parts) if (part.item.kind !== 'raw') part.item.parts.add(part);
+      for (const part of frame.parts) if (part.item.kind !== 'raw') part.item.partsInFlight++;
       this.send(frame);
     }
   }
@@ -473,7 +477,7 @@ export class FramedClient {
       if (part.slots.length > 0) parts.push(part);
       if (before(seg.next, seg.end)) break; // the frame is full
       this.queue.shift();
-      call.segments.delete(seg);
+      call.segments.splice(call.segments.indexOf(seg), 1);
     }
     if (ops.length === 0) return null;
     const seq = this.nextSeq();
@@ -512,17 +516,18 @@ export class FramedClient {
     for (let i = f.parts.length - 1; i >= 0; i--) {
       const part = f.parts[i]!;
       const call = part.item as Call;
-      call.parts.delete(part);
+      call.partsInFlight--;
       const seg: Segment = { kind: 'ops', call, next: part.from, end: part.to };
-      call.segments.add(seg);
+      call.segments.unshift(seg);
       this.queue.unshift(seg);
     }
   }
 
-  /** Takes a call's unsent units out of the queue. */
-  private dropSegments(call: Call): void {
+  /** A call settled: out of the pending set, its unsent units out of the queue. */
+  forget(call: Call): void {
+    this.pending.delete(call);
     for (const seg of call.segments) this.queue.remove(seg);
-    call.segments.clear();
+    call.segments = [];
   }
 
   // ---- sending and resending -------------------------------------------------------
@@ -691,7 +696,7 @@ export class FramedClient {
         if (slot >= 0) call.results[slot] = results[at]!;
         at++;
       }
-      call.parts.delete(part);
+      call.partsInFlight--;
       call.confirmed += part.units;
       this.settle(call);
     }
@@ -729,18 +734,19 @@ export class FramedClient {
       return;
     }
     const call = part.item;
-    call.parts.delete(part);
+    call.partsInFlight--;
     if (!call.refused) {
       call.refused = { error, list: [] };
       for (const seg of call.segments) call.refused.list.push(...rangeOf(call.ops, seg.next, seg.end, 'queued'));
-      this.dropSegments(call);
+      for (const seg of call.segments) this.queue.remove(seg);
+      call.segments = [];
     }
     call.refused.list.push(...rangeOf(call.ops, part.from, part.to, 'refused', seq));
     this.settle(call);
   }
 
   private settle(call: Call): void {
-    if (call.parts.size > 0) return this.report(call);
+    if (call.partsInFlight > 0) return this.report(call);
     if (call.refused) {
       call.reject(new DeviceError(call.refused.error.message, sorted(call.refused.list), call.refused.error.deviceCode));
     } else if (call.confirmed === call.total) {
@@ -758,10 +764,14 @@ export class FramedClient {
   }
 
   /** The call's operations not confirmed yet: those in flight, then those never sent. */
-  private unconfirmedOf(call: Call): Unconfirmed[] {
+  unconfirmedOf(call: Call): Unconfirmed[] {
     const list = [...(call.refused?.list ?? [])];
-    for (const f of this.inflight.values()) {
-      for (const part of f.parts) if (part.item === call) list.push(...rangeOf(call.ops, part.from, part.to, 'sent', f.seq));
+    if (this.sentByCall) {
+      list.push(...(this.sentByCall.get(call) ?? []));
+    } else {
+      for (const f of this.inflight.values()) {
+        for (const part of f.parts) if (part.item === call) list.push(...rangeOf(call.ops, part.from, part.to, 'sent', f.seq));
+      }
     }
     for (const seg of call.segments) list.push(...rangeOf(call.ops, seg.next, seg.end, 'queued'));
     return sorted(list);
@@ -773,10 +783,21 @@ export class FramedClient {
   private failLink(message: string, deviceCode?: string): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    for (const f of this.inflight.values()) if (f.timer) clearTimeout(f.timer);
-    this.pending.fail(message, deviceCode); // lists are taken before the frames are forgotten
+    // Every call's frames in flight, found in one pass (a call asks for its own list as it is rejected).
+    this.sentByCall = new Map();
+    for (const f of this.inflight.values()) {
+      if (f.timer) clearTimeout(f.timer);
+      for (const part of f.parts) {
+        if (part.item.kind !== 'call') continue;
+        const list = this.sentByCall.get(part.item) ?? [];
+        list.push(...rangeOf(part.item.ops, part.from, part.to, 'sent', f.seq));
+        this.sentByCall.set(part.item, list);
+      }
+    }
+    this.queue.drain(); // before the calls are rejected: each would search the queue for its segments
+    this.pending.fail(message, deviceCode);
+    this.sentByCall = null;
     this.inflight.clear();
-    this.queue.drain();
     this.bytesInFlight = 0;
     this.barriersInFlight = 0;
     for (const off of this.detach) off();
