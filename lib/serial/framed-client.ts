@@ -39,7 +39,11 @@ export interface ReconnectOptions {
 }
 
 export interface FramedClientOptions {
-  /** Reply timeout beyond line time before the link has been measured, and the ceiling a backed-off timeout grows to (default 300 ms). */
+  /**
+   * The ceiling a backed-off reply timeout grows to while the device says
+   * nothing (default 1000 ms: about 3 s of silence fail the link), and the
+   * timeout before the link has been measured (at most 300 ms).
+   */
   timeoutMs?: number;
   /** Resends of one frame before the link is declared failed (default 8; four times as many while the device keeps answering other frames). */
   retries?: number;
@@ -231,6 +235,7 @@ export class FramedClient {
   private seq = 0;
   private tx = 0;
   private frameNumber = 0;
+  private pumpScheduled = false;
   private readonly queue = new Queue<Item>();
   private readonly inflight = new Map<number, InFlight>();
   private bytesInFlight = 0;
@@ -248,7 +253,8 @@ export class FramedClient {
 
   constructor(transport: Transport, options: FramedClientOptions = {}, reconnector: Reconnector | null = null) {
     this.transport = transport;
-    this.link = new LinkEstimator(options.timeoutMs ?? 300, Math.max(options.timeoutMs ?? 300, 50));
+    const ceiling = options.timeoutMs ?? 1000;
+    this.link = new LinkEstimator(Math.min(ceiling, 300), ceiling);
     this.retries = options.retries ?? 8;
     this.window = options.window ?? Infinity;
     this.maxBytes = options.maxBytesInFlight ?? 6144;
@@ -305,7 +311,7 @@ export class FramedClient {
       call.segments.push(segment);
       this.pending.add(call);
       this.queue.push(segment);
-      this.pump();
+      this.schedulePump();
     });
   }
 
@@ -373,13 +379,26 @@ export class FramedClient {
       };
       this.pending.add(item);
       this.queue.push(item);
-      this.pump();
+      this.schedulePump();
     });
   }
 
   private nextSeq(): number {
     this.seq = this.seq >= 0xffff ? 1 : this.seq + 1; // 0 is the probe's
     return this.seq;
+  }
+
+  /**
+   * Calls made in the same turn of the event loop are packed together: the
+   * first would otherwise leave alone in a frame of its own.
+   */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
   }
 
   /**
@@ -554,8 +573,10 @@ export class FramedClient {
   private resend(f: InFlight, fast: boolean, why: string): void {
     // Only a sign of damage counts toward the error rate: a timeout can be a busy host or board (see spuriousTimeouts).
     if (fast) this.link.outcome(f.roundBytes, false);
-    // Packed before the line was measured, twice the size it now should be: ask, then send it again smaller.
-    if (f.query === null && f.attempts >= 2 && f.roundBytes - 2 * FRAME_OVERHEAD > this.link.frameBudget(2 * this.maxPayload) && this.splittable(f)) this.toQuery(f);
+    // Larger than the line now carries well (packed before it was measured): ask, then send it again smaller.
+    // Twice the budget at the first loss, the budget itself from the second.
+    const oversized = f.roundBytes - 2 * FRAME_OVERHEAD > (f.attempts >= 2 ? 1 : 2) * this.link.frameBudget(2 * this.maxPayload);
+    if (f.query === null && oversized && this.splittable(f)) this.toQuery(f);
     // A device that answers other frames is alive on a noisy line: the frame gets four times the resends.
     else if (f.attempts > (this.lastReplyAt > f.firstSentAt ? 4 * this.retries : this.retries)) {
       this.failLink(`no valid reply to frame ${f.seq} after ${f.attempts} attempts (${why})`, 'NO_REPLY');
