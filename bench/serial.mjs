@@ -15,7 +15,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { open } from '../dist/index.js';
-import { startBoard, startFaultProxy } from '../dist/board.js';
+import { startBoard, startFaultLine } from '../dist/board.js';
 import { machine } from './harness.mjs';
 
 const quick = process.argv.includes('--quick');
@@ -124,13 +124,13 @@ if (have('socat')) {
     ['115200 baud', BAUD, quick ? 60 : 600],
   ]) {
     const board = await startBoard(baud ? { baud, contexts: 64 } : { contexts: 64 });
-    const proxy = await startFaultProxy(board.port, 20261126);
+    const proxy = await startFaultLine(board.port, { seed: 20261126 });
     for (const rate of FAULT_RATES) {
       const acc = await open({ backend: 'serial', port: proxy.port, lock: false, baudRate: baud ?? 4_000_000 });
       await acc.batch(Array.from({ length: 8 }, (_, index) => ({ op: 'load', index, value: 0n })));
       const expected = new Array(8).fill(0n);
       const data = deltas(2 * n);
-      proxy.faults = { drop: rate, duplicate: rate, corrupt: rate, delayMs: 0 };
+      proxy.faults = { drop: rate, duplicate: rate, flip: rate, delayMs: 0 };
       let t0 = performance.now();
       for (let k = 0; k < n; k++) {
         expected[k % 8] ^= data[k];
@@ -145,7 +145,7 @@ if (have('socat')) {
       }
       await Promise.all(pending);
       const pipelined = n / seconds(t0);
-      proxy.faults = { drop: 0, duplicate: 0, corrupt: 0, delayMs: 0 };
+      proxy.faults = { drop: 0, duplicate: 0, flip: 0, delayMs: 0 };
       const states = await acc.gather(Uint32Array.from({ length: 8 }, (_, i) => i));
       if (states.some((v, i) => v !== expected[i])) throw new Error(`wrong states after the ${rate * 100}% line (${line})`);
       faultRows.push({ line, rate, n, sequential, pipelined, link: acc.backend.link });

@@ -2,6 +2,7 @@
 // atomik-node (also installed as `atomik`): find, probe and emulate ATOMiK boards.
 import { startBoard, type BoardKind } from './board/emulate.js';
 import { flashCommand, runFlash, shellLine, type FlashBoard } from './board/flash.js';
+import { createProgressBar } from './progress-bar.js';
 import { listPorts } from './serial/discover.js';
 import { probe } from './serial/probe.js';
 import { openSerialTransport } from './serial/transport.js';
@@ -87,8 +88,9 @@ async function probeCommand(args: string[]): Promise<void> {
   if (!port) throw new Error('probe needs the port to probe (it never writes to a port you did not name)');
   noRest(args);
   const transport = await openSerialTransport(port, { baudRate, lock: false });
+  const bar = createProgressBar(process.stderr);
   try {
-    const found = await probe(transport);
+    const found = await probe(transport, { onProgress: bar.listener }).finally(() => bar.end());
     if (found.hello) {
       const h = found.hello;
       console.log(`${port}: atomik framed protocol v${h.protocol}, firmware ${h.firmware} on '${h.name}'`);
@@ -109,7 +111,8 @@ async function emulate(args: string[]): Promise<void> {
   const contexts = number(flag(args, '--contexts'), '--contexts');
   const link = flag(args, '--link');
   noRest(args);
-  const vb = await startBoard({ board, legacy, baud, contexts, link });
+  const bar = createProgressBar(process.stderr);
+  const vb = await startBoard({ board, legacy, baud, contexts, link, onProgress: bar.listener }).finally(() => bar.end());
   console.log(`PORT ${vb.port}`);
   console.error(`${board} board${legacy ? ' (official FPGA protocol)' : ''} running; open ${vb.port}. Ctrl-C stops it.`);
   let stopping = false;

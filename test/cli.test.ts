@@ -82,7 +82,7 @@ describe('atomik-node CLI', () => {
     try {
       expect((await run(['probe', framed.port])).stdout).toBe(
         `${framed.port}: atomik framed protocol v2, firmware 0.1.0 on 'host-board'\n` +
-          '  77 contexts, groups xor and add, up to 256 ops and 2304 bytes a frame, replay cache 16\n',
+          '  77 contexts, groups xor and add, up to 256 ops and 2304 bytes a frame, replay cache 255\n',
       );
       expect((await run(['probe', legacy.port])).stdout).toBe(`${legacy.port}: official ATOMiK FPGA protocol (L/A/R/S/D, one context, xor); accumulator clean\n`);
     } finally {

@@ -61,10 +61,10 @@ describe.skipIf(noRtl !== null)(`RTL under Verilator${noRtl ? ` (skipped: ${noRt
   }, 120_000);
 
   it('rejects options the rtl board does not have, before building anything', async () => {
-    await expect(startBoard({ board: 'rtl', legacy: true, contexts: 4 })).rejects.toThrow('the rtl board in the official protocol has one context: --contexts is for the framed rtl board');
-    await expect(startBoard({ board: 'rtl', contexts: 0 })).rejects.toThrow('contexts must be an integer in [1, 65535], got 0');
+    await expect(startBoard({ board: 'rtl', legacy: true, contexts: 4 })).rejects.toThrow('the rtl board in the official protocol has one context: contexts is for the framed rtl board');
+    await expect(startBoard({ board: 'rtl', contexts: 0 })).rejects.toThrow('options.contexts must be in [1, 65535], got 0');
     await expect(startBoard({ board: 'rtl', legacy: true, baud: 4_000_000 })).rejects.toThrow('baud 4000000 is too fast for a 27 MHz design (at most 3375000)');
-    await expect(startBoard({ board: 'rtl', contexts: 1.5 })).rejects.toMatchObject({ name: 'AtomikRangeError', code: 'ERR_ATOMIK_OUT_OF_RANGE' });
+    await expect(startBoard({ board: 'rtl', contexts: 1.5 })).rejects.toMatchObject({ name: 'AtomikTypeError', code: 'ERR_ATOMIK_INVALID_ARG_TYPE' });
     await expect(startBoard({ board: 'rtl', legacy: true, baud: 4_000_000 })).rejects.toMatchObject({ code: 'ERR_ATOMIK_OUT_OF_RANGE' });
   });
 });

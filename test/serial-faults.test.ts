@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AtomikTable, DeviceError, open, type Accumulator, type BatchResult, type Group } from '../lib/index.js';
 import { openSerialTransport } from '../lib/serial/index.js';
-import { startBoard, startFaultProxy, type FaultProxy, type VirtualBoard } from '../lib/board/index.js';
+import { startBoard, startFaultLine, type FaultLine, type VirtualBoard } from '../lib/board/index.js';
 import { FRAMED_BOARDS, LEGACY_BOARDS } from './helpers/boards.js';
 import { missing } from './helpers/tools.js';
 
@@ -94,10 +94,10 @@ for (const { name, skip: noBoardHere, start, baudRate } of FRAMED_BOARDS) {
   const skip = noProxy ?? noBoardHere;
   describe.skipIf(skip !== null)(`framed protocol through a faulty line, ${name}${skip ? ` (skipped: ${skip})` : ''}`, () => {
     let board: VirtualBoard;
-    let proxy: FaultProxy;
+    let proxy: FaultLine;
     beforeAll(async () => {
       board = await start(CONTEXTS);
-      proxy = await startFaultProxy(board.port, 20261124);
+      proxy = await startFaultLine(board.port, { seed: 20261124 });
     }, 180_000); // the rtl board may be built first
     afterAll(async () => {
       await proxy?.stop();
@@ -108,16 +108,16 @@ for (const { name, skip: noBoardHere, start, baudRate } of FRAMED_BOARDS) {
       it(`${group}: 2,500 random operations land exactly once, in order, with exact results`, async () => {
         const acc = await open({ backend: 'serial', port: proxy.port, lock: false, group, timeoutMs: 25, retries: 200, baudRate });
         const before = { ...proxy.stats };
-        proxy.faults = { drop: 0.0004, duplicate: 0.0004, corrupt: 0.0004, delayMs: 2 };
+        proxy.faults = { drop: 0.0004, duplicate: 0.0004, flip: 0.0004, delayMs: 2 };
         try {
           await randomWorkload(acc, group, 2500, group === 'xor' ? 1 : 2);
         } finally {
-          proxy.faults = { drop: 0, duplicate: 0, corrupt: 0, delayMs: 0 };
+          proxy.faults = { drop: 0, duplicate: 0, flip: 0, delayMs: 0 };
         }
         // The line really was faulty, and the host really had to recover.
         expect(proxy.stats.dropped - before.dropped).toBeGreaterThan(5);
         expect(proxy.stats.duplicated - before.duplicated).toBeGreaterThan(5);
-        expect(proxy.stats.corrupted - before.corrupted).toBeGreaterThan(5);
+        expect(proxy.stats.flipped - before.flipped).toBeGreaterThan(5);
         const backend = (acc as unknown as { backend: { retransmissions: number } }).backend;
         expect(backend.retransmissions).toBeGreaterThan(0);
         await acc.close();
@@ -130,10 +130,10 @@ for (const { name, skip: noBoardHere, start } of LEGACY_BOARDS) {
   const skip = noProxy ?? noBoardHere;
   describe.skipIf(skip !== null)(`official protocol through a faulty line, ${name}${skip ? ` (skipped: ${skip})` : ''}`, () => {
     let board: VirtualBoard;
-    let proxy: FaultProxy;
+    let proxy: FaultLine;
     beforeAll(async () => {
       board = await start();
-      proxy = await startFaultProxy(board.port, 7);
+      proxy = await startFaultLine(board.port, { seed: 7 });
     }, 180_000); // the rtl board may be built first
     afterAll(async () => {
       await proxy?.stop();
@@ -146,7 +146,7 @@ for (const { name, skip: noBoardHere, start } of LEGACY_BOARDS) {
       const r = lcg(3);
       let expected = 0n;
       const bytesBefore = proxy.stats.bytes;
-      proxy.faults = { drop: 0, duplicate: 0, corrupt: 0.01, delayMs: 0 };
+      proxy.faults = { drop: 0, duplicate: 0, flip: 0.01, delayMs: 0 };
       for (let k = 0; k < 300; k++) {
         const d = r.u64() | 1n; // never zero
         expected ^= d;
@@ -154,8 +154,8 @@ for (const { name, skip: noBoardHere, start } of LEGACY_BOARDS) {
       }
       // The writes resolve before the bytes reach the proxy: keep the faults on until they have.
       while (proxy.stats.bytes - bytesBefore < 300 * 9) await new Promise((res) => setTimeout(res, 5));
-      proxy.faults = { drop: 0, duplicate: 0, corrupt: 0, delayMs: 0 };
-      expect(proxy.stats.corrupted).toBeGreaterThan(0);
+      proxy.faults = { drop: 0, duplicate: 0, flip: 0, delayMs: 0 };
+      expect(proxy.stats.flipped).toBeGreaterThan(0);
       let state: bigint | null = null;
       try {
         state = await acc.read(0);
@@ -170,8 +170,8 @@ for (const { name, skip: noBoardHere, start } of LEGACY_BOARDS) {
       const acc = await open({ backend: 'serial', port: proxy.port, lock: false, timeoutMs: 250, verify: true });
       await acc.load(0, 0n);
       const r = lcg(4);
-      const before = proxy.stats.corrupted;
-      proxy.faults = { drop: 0, duplicate: 0, corrupt: 0.01, delayMs: 0 };
+      const before = proxy.stats.flipped;
+      proxy.faults = { drop: 0, duplicate: 0, flip: 0.01, delayMs: 0 };
       let detected = 0;
       let confirmed = 0;
       for (let k = 0; k < 300; k++) {
@@ -184,8 +184,8 @@ for (const { name, skip: noBoardHere, start } of LEGACY_BOARDS) {
           detected++;
         }
       }
-      proxy.faults = { drop: 0, duplicate: 0, corrupt: 0, delayMs: 0 };
-      expect(proxy.stats.corrupted - before).toBeGreaterThan(0);
+      proxy.faults = { drop: 0, duplicate: 0, flip: 0, delayMs: 0 };
+      expect(proxy.stats.flipped - before).toBeGreaterThan(0);
       expect(detected).toBeGreaterThan(0);
       expect(confirmed + detected).toBe(300);
       await acc.close();

@@ -12,7 +12,7 @@ import { FramedClient, GARBAGE_LIMIT, type Reconnector } from '../lib/serial/fra
 import { LegacyClient } from '../lib/serial/legacy-client.js';
 import { createTransportPair } from '../lib/serial/memory-transport.js';
 import type { Progress } from '../lib/progress.js';
-import { startBoard, startFaultProxy, type FaultProxy, type VirtualBoard } from '../lib/board/index.js';
+import { startBoard, startFaultLine, type FaultLine, type VirtualBoard } from '../lib/board/index.js';
 import { helloPayload, startDeviceModel } from './helpers/device-model.js';
 import { missing } from './helpers/tools.js';
 
@@ -309,11 +309,11 @@ describe.skipIf(noBoard !== null)(`host board${noBoard ? ` (skipped: ${noBoard} 
 
 describe.skipIf(noLine !== null)(`host board through a line damaging 0.2% of bytes each way${noLine ? ` (skipped: ${noLine} not found)` : ''}`, () => {
   let board: VirtualBoard;
-  let line: FaultProxy;
+  let line: FaultLine;
   let acc: Accumulator;
   beforeAll(async () => {
     board = await startBoard({ contexts: 64 });
-    line = await startFaultProxy(board.port, 20261126);
+    line = await startFaultLine(board.port, { seed: 20261126 });
     acc = await open({ backend: 'serial', port: line.port, lock: false });
   });
   afterAll(async () => {
@@ -325,7 +325,7 @@ describe.skipIf(noLine !== null)(`host board through a line damaging 0.2% of byt
   it('awaited one by one and all at once, every accumulate lands exactly once', async () => {
     for (let i = 0; i < 8; i++) await acc.load(i, 0n);
     const before = { ...line.stats };
-    line.faults = { drop: 0.002, duplicate: 0.002, corrupt: 0.002, delayMs: 0 };
+    line.faults = { drop: 0.002, duplicate: 0.002, flip: 0.002, delayMs: 0 };
     const one = deltas(400);
     const all = deltas(3000, 1000);
     try {
@@ -333,11 +333,11 @@ describe.skipIf(noLine !== null)(`host board through a line damaging 0.2% of byt
       await Promise.all(Array.from(all, (d, k) => acc.accum(k % 8, d)));
       await acc.accumMany(3, deltas(2000, 9000));
     } finally {
-      line.faults = { drop: 0, duplicate: 0, corrupt: 0, delayMs: 0 };
+      line.faults = { drop: 0, duplicate: 0, flip: 0, delayMs: 0 };
     }
     const expected = Array.from({ length: 8 }, (_, i) => xorAll(one.filter((_, k) => k % 8 === i)) ^ xorAll(all.filter((_, k) => k % 8 === i)) ^ (i === 3 ? xorAll(deltas(2000, 9000)) : 0n));
     expect(await acc.gather(Uint32Array.from({ length: 8 }, (_, i) => i))).toEqual(BigUint64Array.from(expected));
-    const damaged = { dropped: line.stats.dropped - before.dropped, duplicated: line.stats.duplicated - before.duplicated, corrupted: line.stats.corrupted - before.corrupted };
+    const damaged = { dropped: line.stats.dropped - before.dropped, duplicated: line.stats.duplicated - before.duplicated, corrupted: line.stats.flipped - before.flipped };
     const link = (acc as unknown as { backend: { link: Record<string, number> } }).backend.link;
     console.log(`0.2% line: ${JSON.stringify(damaged)}; link ${JSON.stringify(link)}`);
     expect(Math.min(damaged.dropped, damaged.duplicated, damaged.corrupted)).toBeGreaterThan(20);

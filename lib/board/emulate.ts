@@ -4,17 +4,23 @@
 //  - cortex-m3: the firmware image under qemu-system-arm (mps2-an385),
 //    its UART bridged to a PTY by socat
 //  - rtl: our Verilog under Verilator, its UART pins driven from a PTY
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, rmSync } from 'node:fs';
+// Firmware is built into the build cache (build-cache.ts). Every board is
+// reached through a path that stays the same when it restarts, as a real
+// board that reboots comes back at the same device path.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { AtomikError, AtomikRangeError, AtomikTypeError } from '../errors.js';
-import { packageRoot } from '../engine/native.js';
+import { AtomikError, AtomikTypeError } from '../errors.js';
+import type { ProgressListener } from '../progress.js';
 import { probe } from '../serial/probe.js';
 import { openSerialTransport } from '../serial/transport.js';
+import { integer, object, oneOf } from '../validate.js';
+import { buildCacheDir, cachedBuild, firmwareDir } from './build-cache.js';
 import { RTL_DEFAULT_CONTEXTS, buildRtlBoard, rtlClocksPerBit } from './rtl.js';
 
 export type BoardKind = 'host' | 'cortex-m3' | 'rtl';
+const BOARD_KINDS: readonly BoardKind[] = ['host', 'cortex-m3', 'rtl'];
 
 export interface BoardOptions {
   board?: BoardKind;
@@ -24,24 +30,36 @@ export interface BoardOptions {
   baud?: number;
   /** Number of contexts (host board, default 1024; framed rtl board, default 256). */
   contexts?: number;
-  /** Host and rtl boards: also expose the PTY at this path (a symlink), stable across restarts. */
+  /**
+   * Expose the board at this path (a symlink). Without it the board gets
+   * one in a temporary directory; either way `port` stays the same across
+   * restart().
+   */
   link?: string;
+  /** Root of the firmware build cache (default $ATOMIK_CACHE_DIR, else $XDG_CACHE_HOME/atomik-node, else ~/.cache/atomik-node). */
+  cacheDir?: string;
+  /** Reports each step (build, start), with task 'build'. */
+  onProgress?: ProgressListener;
 }
 
 export interface VirtualBoard {
   readonly board: BoardKind;
   readonly legacy: boolean;
-  /** The path to open, like a real serial device. */
+  /** The path to open, like a real serial device; the same after restart(). */
   readonly port: string;
-  /** The board's process (QEMU for the Cortex-M3 board). */
+  /** The board's current process (QEMU for the Cortex-M3 board). */
   readonly pid: number;
-  /** Stops the board (like unplugging it). */
+  /**
+   * Power-cycles the board: its process is killed (the port disappears and
+   * an open port sees it close) and started again at the same port, with
+   * every context, the session and the replay cache gone and a new boot id.
+   */
+  restart(): Promise<void>;
+  /** Stops the board (like unplugging it for good). */
   stop(): Promise<void>;
-  /** Resolves when the board process ends, for any reason. */
+  /** Resolves when the board stops for good: stop(), or its process ending other than through restart(). */
   readonly exited: Promise<void>;
 }
-
-const firmwareDir = () => join(packageRoot(), 'firmware');
 
 /** The Debian package of each command a virtual board needs. */
 export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
@@ -76,18 +94,51 @@ export function requireTools(what: string, ...commands: string[]): void {
   }
 }
 
-/** Builds a firmware target with make when its output is missing; throws with make's output on failure. */
-export function buildFirmware(target: 'host' | 'cortex-m3', output: string): string {
-  const path = join(firmwareDir(), 'build', output);
-  if (existsSync(path)) return path;
-  requireTools(`building the ${target} firmware`, ...(target === 'host' ? ['make', 'cc'] : ['make', 'arm-none-eabi-gcc']));
-  try {
-    execFileSync('make', ['-C', firmwareDir(), target], { stdio: 'pipe' });
-  } catch (err) {
-    const e = err as { stderr?: Buffer; message: string };
-    throw new Error(`cannot build the ${target} firmware (make -C firmware ${target}): ${e.stderr?.toString().trim() || e.message}`);
+/** One run of a board's processes. */
+interface Run {
+  pid: number;
+  stop(): Promise<void>;
+  exited: Promise<void>;
+}
+
+/** The steps of a board's start, reported as task 'build'. */
+class Steps {
+  private done = 0;
+  constructor(
+    private readonly listener: ProgressListener | undefined,
+    private readonly total: number,
+  ) {}
+  step(message: string): void {
+    this.listener?.({ task: 'build', done: this.done, total: this.total, message });
+    this.done++;
   }
+  finish(message: string): void {
+    this.listener?.({ task: 'build', done: this.total, total: this.total, message });
+  }
+}
+
+/** Builds firmware/ target `target` into the build cache; throws with make's output on failure. */
+async function buildFirmware(target: 'host' | 'cortex-m3', output: string, cacheDir: string | undefined, steps: Steps): Promise<string> {
+  const path = join(buildCacheDir(cacheDir), output);
+  const { built } = await cachedBuild(path, async (scratch) => {
+    requireTools(`building the ${target} firmware`, ...(target === 'host' ? ['make', 'cc'] : ['make', 'arm-none-eabi-gcc']));
+    steps.step(`building the ${target} firmware (make -C firmware ${target})`);
+    await run('make', ['-C', firmwareDir(), target, `BUILD=${scratch}`], `cannot build the ${target} firmware (make -C firmware ${target})`);
+    return join(scratch, output);
+  });
+  if (!built) steps.step(`${target} firmware up to date in ${path}`);
   return path;
+}
+
+/** Runs a command to its end; rejects with its stderr. */
+function run(command: string, args: string[], failure: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+    child.once('error', (err) => reject(new Error(`${failure}: ${err.message}`)));
+    child.once('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`${failure}: ${stderr.trim() || `exit ${code ?? signal}`}`))));
+  });
 }
 
 function onExit(child: ChildProcess): Promise<void> {
@@ -97,11 +148,10 @@ function onExit(child: ChildProcess): Promise<void> {
   });
 }
 
-function stopper(children: ChildProcess[], cleanup: () => void = () => {}): () => Promise<void> {
+function stopper(children: ChildProcess[]): () => Promise<void> {
   return async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
     await Promise.all(children.map(onExit));
-    cleanup();
   };
 }
 
@@ -130,67 +180,71 @@ function waitForLine(child: ChildProcess, pattern: RegExp, what: string, timeout
   });
 }
 
-async function startHost(options: BoardOptions): Promise<VirtualBoard> {
-  const binary = buildFirmware('host', 'atomik-host-board');
-  const args: string[] = [];
-  if (options.legacy) args.push('--legacy');
-  if (options.baud !== undefined) args.push('--baud', String(options.baud));
-  if (options.contexts !== undefined) args.push('--contexts', String(options.contexts));
-  if (options.link !== undefined) args.push('--link', options.link);
+/** Starts a program that prints "PORT <path>" once its PTY is ready (the host and rtl boards). */
+async function startPtyProgram(binary: string, args: string[], what: string): Promise<Run> {
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const m = await waitForLine(child, /^PORT (\S+)$/m, 'the host board', 5000).catch(async (err: Error) => {
+  await waitForLine(child, /^PORT (\S+)$/m, what, 5000).catch(async (err: Error) => {
     child.kill('SIGKILL');
     throw err;
   });
   child.stdout?.resume();
   child.stderr?.resume();
-  return { board: 'host', legacy: options.legacy ?? false, port: options.link ?? m[1]!, pid: child.pid!, stop: stopper([child]), exited: onExit(child) };
+  return { pid: child.pid!, stop: stopper([child]), exited: onExit(child) };
 }
 
-async function startCortexM3(options: BoardOptions): Promise<VirtualBoard> {
-  if (options.legacy || options.baud !== undefined || options.contexts !== undefined || options.link !== undefined) {
-    throw new Error('the cortex-m3 board runs the framed firmware as built: --legacy, --baud, --contexts and --link are host-board options');
-  }
-  const image = buildFirmware('cortex-m3', 'atomik-cortex-m3.elf');
-  requireTools('the cortex-m3 board', 'qemu-system-arm', 'socat');
-  const dir = mkdtempSync(join(tmpdir(), 'atomik-m3-'));
+async function hostLauncher(options: BoardOptions, port: string, steps: Steps): Promise<() => Promise<Run>> {
+  const binary = await buildFirmware('host', 'atomik-host-board', options.cacheDir, steps);
+  const args = ['--link', port];
+  if (options.legacy) args.push('--legacy');
+  if (options.baud !== undefined) args.push('--baud', String(options.baud));
+  if (options.contexts !== undefined) args.push('--contexts', String(options.contexts));
+  return () => startPtyProgram(binary, args, 'the host board');
+}
+
+async function rtlLauncher(options: BoardOptions, port: string, steps: Steps): Promise<() => Promise<Run>> {
+  const contexts = options.contexts ?? RTL_DEFAULT_CONTEXTS;
+  const clocksPerBit = rtlClocksPerBit(options.baud ?? 115200);
+  requireTools('the rtl board', 'make', 'verilator', 'c++');
+  const design = options.legacy ? 'legacy' : 'framed';
+  steps.step(`the ${design} design under Verilator at ${clocksPerBit} clocks a bit (built on first use, about a minute)`);
+  const binary = await buildRtlBoard(design, clocksPerBit, contexts, options.cacheDir);
+  return () => startPtyProgram(binary, ['--link', port], 'the rtl board');
+}
+
+async function cortexM3Launcher(options: BoardOptions, port: string, dir: string, steps: Steps): Promise<() => Promise<Run>> {
+  requireTools('the cortex-m3 board', 'qemu-system-arm', 'socat'); // before a build that would be of no use
+  const image = await buildFirmware('cortex-m3', 'atomik-cortex-m3.elf', options.cacheDir, steps);
   const socket = join(dir, 'uart.sock');
-  const tty = join(dir, 'tty');
-  // QEMU waits for the socket client before it starts the CPU, so no output is lost.
-  const qemu = spawn(
-    'qemu-system-arm',
-    ['-machine', 'mps2-an385', '-cpu', 'cortex-m3', '-nographic', '-monitor', 'none', '-kernel', image, '-chardev', `socket,id=uart,path=${socket},server=on,wait=on`, '-serial', 'chardev:uart'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const cleanup = () => rmSync(dir, { recursive: true, force: true });
-  try {
-    await waitForLine(qemu, /waiting for connection/i, 'qemu-system-arm', 10000);
-  } catch (err) {
-    qemu.kill('SIGKILL');
-    cleanup();
-    throw err;
-  }
-  const socat = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${tty}`, `UNIX-CONNECT:${socket}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const stop = stopper([socat, qemu], cleanup);
-  try {
-    await waitForLine(socat, /starting data transfer loop/i, 'socat', 10000);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  qemu.stdout?.resume();
-  qemu.stderr?.resume();
-  socat.stdout?.resume();
-  socat.stderr?.resume();
-  // Either process ending unplugs the board.
-  const exited = Promise.race([onExit(qemu), onExit(socat)]);
-  try {
-    await untilAnswering(tty, 15000);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { board: 'cortex-m3', legacy: false, port: tty, pid: qemu.pid!, stop, exited };
+  return async () => {
+    rmSync(socket, { force: true }); // left by a previous run
+    // QEMU waits for the socket client before it starts the CPU, so no output is lost.
+    const qemu = spawn(
+      'qemu-system-arm',
+      ['-machine', 'mps2-an385', '-cpu', 'cortex-m3', '-nographic', '-monitor', 'none', '-kernel', image, '-chardev', `socket,id=uart,path=${socket},server=on,wait=on`, '-serial', 'chardev:uart'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    try {
+      await waitForLine(qemu, /waiting for connection/i, 'qemu-system-arm', 10000);
+    } catch (err) {
+      qemu.kill('SIGKILL');
+      throw err;
+    }
+    const socat = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${port}`, `UNIX-CONNECT:${socket}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const stop = stopper([socat, qemu]);
+    try {
+      await waitForLine(socat, /starting data transfer loop/i, 'socat', 10000);
+      for (const c of [qemu, socat]) {
+        c.stdout?.resume();
+        c.stderr?.resume();
+      }
+      await untilAnswering(port, 15000);
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+    // Either process ending unplugs the board.
+    return { pid: qemu.pid!, stop, exited: Promise.race([onExit(qemu), onExit(socat)]) };
+  };
 }
 
 /** Probes until the firmware answers: QEMU may sit on the first bytes for a while after boot. */
@@ -209,25 +263,87 @@ async function untilAnswering(port: string, timeoutMs: number): Promise<void> {
   }
 }
 
-async function startRtl(options: BoardOptions): Promise<VirtualBoard> {
-  if (options.legacy && options.contexts !== undefined) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', 'the rtl board in the official protocol has one context: --contexts is for the framed rtl board');
-  const contexts = options.contexts ?? RTL_DEFAULT_CONTEXTS;
-  if (!Number.isInteger(contexts) || contexts < 1 || contexts > 65535) throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `contexts must be an integer in [1, 65535], got ${contexts}`);
-  const clocksPerBit = rtlClocksPerBit(options.baud ?? 115200);
-  requireTools('the rtl board', 'make', 'verilator', 'c++');
-  const binary = await buildRtlBoard(options.legacy ? 'legacy' : 'framed', clocksPerBit, contexts);
-  const child = spawn(binary, options.link === undefined ? [] : ['--link', options.link], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const m = await waitForLine(child, /^PORT (\S+)$/m, 'the rtl board', 5000).catch(async (err: Error) => {
-    child.kill('SIGKILL');
-    throw err;
-  });
-  child.stdout?.resume();
-  child.stderr?.resume();
-  return { board: 'rtl', legacy: options.legacy ?? false, port: options.link ?? m[1]!, pid: child.pid!, stop: stopper([child]), exited: onExit(child) };
+/** Checks the options once, with coded errors, before anything is built or started. */
+function checkOptions(options: BoardOptions): Required<Pick<BoardOptions, 'board'>> & BoardOptions {
+  object(options, 'options');
+  const board = oneOf(options.board ?? 'host', BOARD_KINDS, 'options.board');
+  if (options.legacy !== undefined && typeof options.legacy !== 'boolean') throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'options.legacy must be a boolean');
+  for (const key of ['link', 'cacheDir'] as const) {
+    const v = options[key];
+    if (v !== undefined && (typeof v !== 'string' || v === '')) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `options.${key} must be a non-empty string`);
+  }
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'options.onProgress must be a function');
+  if (board === 'cortex-m3' && (options.legacy || options.baud !== undefined || options.contexts !== undefined)) {
+    throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', 'the cortex-m3 board runs the framed firmware as built: legacy, baud and contexts are options of the host and rtl boards');
+  }
+  if (board === 'rtl' && options.legacy && options.contexts !== undefined) {
+    throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', 'the rtl board in the official protocol has one context: contexts is for the framed rtl board');
+  }
+  if (options.contexts !== undefined) integer(options.contexts, 1, 65535, 'options.contexts');
+  if (options.baud !== undefined) integer(options.baud, 300, 100_000_000, 'options.baud');
+  return { ...options, board };
 }
 
-export function startBoard(options: BoardOptions = {}): Promise<VirtualBoard> {
-  const board = options.board ?? 'host';
-  if (board === 'rtl') return startRtl(options);
-  return board === 'host' ? startHost(options) : startCortexM3(options);
+export async function startBoard(options: BoardOptions = {}): Promise<VirtualBoard> {
+  const o = checkOptions(options);
+  const dir = mkdtempSync(join(tmpdir(), `atomik-${o.board}-`));
+  const port = o.link ?? join(dir, 'tty');
+  const steps = new Steps(o.onProgress, 2);
+  let current: Run;
+  let launch: () => Promise<Run>;
+  try {
+    launch =
+      o.board === 'host' ? await hostLauncher(o, port, steps) : o.board === 'rtl' ? await rtlLauncher(o, port, steps) : await cortexM3Launcher(o, port, dir, steps);
+    steps.step(`starting the ${o.board} board`);
+    current = await launch();
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  steps.finish(`${o.board} board ready at ${port}`);
+
+  let stopped = false;
+  let restarting: Promise<void> | null = null;
+  let ended!: () => void;
+  const exited = new Promise<void>((resolve) => (ended = resolve));
+  const watch = (r: Run) => void r.exited.then(() => {
+    if (r === current && !restarting && !stopped) ended(); // died on its own
+  });
+  watch(current);
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await restarting?.catch(() => {});
+    await current.stop();
+    rmSync(dir, { recursive: true, force: true });
+    ended();
+  };
+  const restart = async () => {
+    if (stopped) throw new AtomikError('ERR_ATOMIK_CLOSED', `the ${o.board} board was stopped`);
+    if (restarting) return restarting;
+    restarting = (async () => {
+      await current.stop();
+      current = await launch();
+      watch(current);
+    })();
+    try {
+      await restarting;
+    } catch (err) {
+      ended(); // it did not come back
+      throw err;
+    } finally {
+      restarting = null;
+    }
+  };
+  return {
+    board: o.board,
+    legacy: o.legacy ?? false,
+    port,
+    get pid() {
+      return current.pid;
+    },
+    restart,
+    stop,
+    exited,
+  };
 }

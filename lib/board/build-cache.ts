@@ -1,0 +1,84 @@
+// Where the virtual boards' firmware is built: a cache directory outside the
+// package, which may sit read-only under node_modules. One subdirectory per
+// package version and digest of the firmware sources, so a build is never
+// stale and never shared between different sources:
+//   $ATOMIK_CACHE_DIR, else $XDG_CACHE_HOME/atomik-node, else ~/.cache/atomik-node
+//   └── <version>-<digest>/atomik-host-board, atomik-cortex-m3.elf, atomik-rtl-...
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { packageRoot } from '../engine/native.js';
+
+export const firmwareDir = (): string => join(packageRoot(), 'firmware');
+
+/** The cache root: `override`, else $ATOMIK_CACHE_DIR, else the XDG cache directory. */
+export function cacheRoot(override?: string): string {
+  if (override) return resolve(override);
+  if (process.env.ATOMIK_CACHE_DIR) return resolve(process.env.ATOMIK_CACHE_DIR);
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'atomik-node');
+}
+
+let digest: string | undefined;
+
+/** A digest of everything firmware is built from (firmware/ but its build output, and the C core in native/). */
+function sourceDigest(): string {
+  if (digest !== undefined) return digest;
+  const root = packageRoot();
+  const hash = createHash('sha256');
+  const add = (path: string) => {
+    if (statSync(path).isDirectory()) {
+      for (const name of readdirSync(path).sort()) if (name !== 'build') add(join(path, name));
+    } else {
+      hash.update(relative(root, path)).update('\0').update(readFileSync(path));
+    }
+  };
+  add(firmwareDir());
+  for (const name of ['atomik.c', 'atomik.h']) add(join(root, 'native', name));
+  digest = hash.digest('hex').slice(0, 12);
+  return digest;
+}
+
+/** The directory for this package version and these sources (created). */
+export function buildCacheDir(override?: string): string {
+  const { version } = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
+  const dir = join(cacheRoot(override), `${version}-${sourceDigest()}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Returns `path`, building it first when it is missing: `build` runs in a
+ * private scratch directory and returns the file it made, which is renamed
+ * into place, so nobody ever runs half a build. One process builds while
+ * the others wait (a lock directory; one older than 10 minutes is left over
+ * from a killed build). `built` says whether this call built it.
+ */
+export async function cachedBuild(path: string, build: (scratch: string) => Promise<string>): Promise<{ path: string; built: boolean }> {
+  const lock = `${path}.lock`;
+  for (;;) {
+    if (existsSync(path)) return { path, built: false };
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 600_000) rmSync(lock, { recursive: true, force: true });
+      } catch {
+        // the lock went away meanwhile
+      }
+      await sleep(250);
+    }
+  }
+  const scratch = mkdtempSync(`${path}.build-`);
+  try {
+    if (existsSync(path)) return { path, built: false }; // built while we took the lock
+    renameSync(await build(scratch), path);
+    return { path, built: true };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
