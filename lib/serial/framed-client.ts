@@ -193,8 +193,9 @@ interface InFlight {
   lastTx: number;
   /** When its bytes could at the earliest have crossed the line and back (ms, performance.now clock). */
   lineDoneAt: number;
-  /** The same for its first copy, and when its latest copy was sent. */
+  /** The same for its first copy; when its first and its latest copy were sent. */
   firstLineDoneAt: number;
+  firstSentAt: number;
   sentAt: number;
   /** Its latest copy was sent because the reply timed out. */
   timedOut: boolean;
@@ -203,7 +204,6 @@ interface InFlight {
   /** When its timer should fire, and how often it was given more time because this process had been busy. */
   deadline: number;
   deferrals: number;
-  firstSentAt: number;
   timer: NodeJS.Timeout | null;
 }
 
