@@ -236,6 +236,8 @@ export class FramedClient {
   private tx = 0;
   private frameNumber = 0;
   private pumpScheduled = false;
+  /** Frames sent in this turn of the event loop, written together at its end. */
+  private outgoing: Uint8Array[] = [];
   private readonly queue = new Queue<Item>();
   private readonly inflight = new Map<number, InFlight>();
   private bytesInFlight = 0;
@@ -566,8 +568,18 @@ export class FramedClient {
     }
     f.deferrals = 0;
     this.arm(f, f.lineDoneAt - now + this.link.slackMs(1 + f.backoff));
+    this.outgoing.push(f.bytes);
+    if (this.outgoing.length === 1) queueMicrotask(() => this.flush());
+  }
+
+  /** Writes the frames sent in one turn of the event loop with one write: one system call, one chunk for the line. */
+  private flush(): void {
+    const frames = this.outgoing;
+    this.outgoing = [];
+    if (frames.length === 0 || this.state !== 'up') return;
+    const bytes = frames.length === 1 ? frames[0]! : concat(frames);
     const transport = this.transport;
-    transport.write(f.bytes).catch((err: Error) => this.lost(transport, `write to ${transport.path} failed: ${err.message}`));
+    transport.write(bytes).catch((err: Error) => this.lost(transport, `write to ${transport.path} failed: ${err.message}`));
   }
 
   private resend(f: InFlight, fast: boolean, why: string): void {
@@ -924,6 +936,16 @@ async function askHello(transport: Transport, seq: number, waitMs: number): Prom
     }
   }
   return null;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /** Moves a cursor past runs without deltas (they need no frame). */
