@@ -53,7 +53,8 @@ export interface SerialInfo {
 export type SerialBackend = FramedBackend | LegacyBackend;
 
 /** Options as checked: every field present, each within its range. */
-type CheckedOptions = Required<Omit<SerialOptions, 'reconnect' | 'onProgress'>> & {
+type CheckedOptions = Required<Omit<SerialOptions, 'reconnect' | 'onProgress' | 'timeoutMs'>> & {
+  timeoutMs: number | undefined;
   reconnect: Required<ReconnectOptions> | null;
   onProgress: ProgressListener | undefined;
 };
@@ -96,7 +97,7 @@ export function checkSerialOptions(options: SerialOptions): CheckedOptions {
     lock: given(o.lock, true, (v) => boolean(v, 'options.lock')),
     probeTimeoutMs: given(o.probeTimeoutMs, 500, (v) => number(v, 1, 60_000, 'options.probeTimeoutMs')),
     verify: given(o.verify, false, (v) => boolean(v, 'options.verify')),
-    timeoutMs: given(o.timeoutMs, 300, (v) => number(v, 1, 60_000, 'options.timeoutMs')),
+    timeoutMs: o.timeoutMs === undefined ? undefined : number(o.timeoutMs, 1, 60_000, 'options.timeoutMs'), // each dialect has its default
     retries: given(o.retries, 8, (v) => integer(v, 0, 1000, 'options.retries')),
     window: given(o.window, 255, (v) => integer(v, 1, 255, 'options.window')),
     maxBytesInFlight: given(o.maxBytesInFlight, 6144, (v) => integer(v, 64, 1 << 24, 'options.maxBytesInFlight')),

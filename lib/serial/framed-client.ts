@@ -39,7 +39,11 @@ export interface ReconnectOptions {
 }
 
 export interface FramedClientOptions {
-  /** Reply timeout beyond line time before the link has been measured, and the ceiling a backed-off timeout grows to (default 300 ms). */
+  /**
+   * The ceiling a backed-off reply timeout grows to while the device says
+   * nothing (default 1000 ms: about 3 s of silence fail the link), and the
+   * timeout before the link has been measured (at most 300 ms).
+   */
   timeoutMs?: number;
   /** Resends of one frame before the link is declared failed (default 8; four times as many while the device keeps answering other frames). */
   retries?: number;
@@ -94,21 +98,44 @@ interface Cursor {
   delta: number;
 }
 
-interface Call extends PendingCall {
-  kind: 'call';
-  ops: Op[];
-  results: OpResult[];
-  /** Units (an op, or a delta of a run) in all, and confirmed. */
-  total: number;
-  confirmed: number;
+/** One submitted call: a class, not an object of closures, since a busy link holds hundreds of thousands. */
+class Call implements PendingCall {
+  readonly kind = 'call';
+  readonly results: OpResult[];
+  /** Units (an op, or a delta of a run) confirmed so far. */
+  confirmed = 0;
   /** Its units still to be sent, in the queue. */
-  segments: Set<Segment>;
+  segments: Segment[] = [];
   /** Parts of it in flight. */
-  parts: Set<Part>;
+  partsInFlight = 0;
   /** Set once a frame of it was refused: the call fails once its other frames have settled. */
-  refused: { error: DeviceError; list: Entry[] } | null;
-  reportedAt: number;
-  fulfil(): void;
+  refused: { error: DeviceError; list: Entry[] } | null = null;
+  reportedAt = 0;
+
+  constructor(
+    private readonly owner: FramedClient,
+    readonly ops: Op[],
+    /** Units in all. */
+    readonly total: number,
+    private readonly resolveWith: (results: OpResult[]) => void,
+    private readonly rejectWith: (error: DeviceError) => void,
+  ) {
+    this.results = ops.map(() => null);
+  }
+
+  unconfirmed(): Unconfirmed[] {
+    return this.owner.unconfirmedOf(this);
+  }
+
+  fulfil(): void {
+    this.owner.forget(this);
+    this.resolveWith(this.results);
+  }
+
+  reject(error: DeviceError): void {
+    this.owner.forget(this);
+    this.rejectWith(error);
+  }
 }
 
 interface Raw extends PendingCall {
@@ -166,8 +193,9 @@ interface InFlight {
   lastTx: number;
   /** When its bytes could at the earliest have crossed the line and back (ms, performance.now clock). */
   lineDoneAt: number;
-  /** The same for its first copy, and when its latest copy was sent. */
+  /** The same for its first copy; when its first and its latest copy were sent. */
   firstLineDoneAt: number;
+  firstSentAt: number;
   sentAt: number;
   /** Its latest copy was sent because the reply timed out. */
   timedOut: boolean;
@@ -176,7 +204,6 @@ interface InFlight {
   /** When its timer should fire, and how often it was given more time because this process had been busy. */
   deadline: number;
   deferrals: number;
-  firstSentAt: number;
   timer: NodeJS.Timeout | null;
 }
 
@@ -208,12 +235,17 @@ export class FramedClient {
   private seq = 0;
   private tx = 0;
   private frameNumber = 0;
+  private pumpScheduled = false;
+  /** Frames sent in this turn of the event loop, written together at its end. */
+  private outgoing: Uint8Array[] = [];
   private readonly queue = new Queue<Item>();
   private readonly inflight = new Map<number, InFlight>();
   private bytesInFlight = 0;
   private barriersInFlight = 0;
   private lineFreeAt = 0;
   private garbageMark = 0;
+  /** While the link fails: each call's entries in frames in flight. */
+  private sentByCall: Map<Call, Entry[]> | null = null;
   /** When the device last sent a frame for this host. */
   private lastReplyAt = 0;
   private byteMs: number;
@@ -223,7 +255,8 @@ export class FramedClient {
 
   constructor(transport: Transport, options: FramedClientOptions = {}, reconnector: Reconnector | null = null) {
     this.transport = transport;
-    this.link = new LinkEstimator(options.timeoutMs ?? 300, Math.max(options.timeoutMs ?? 300, 50));
+    const ceiling = options.timeoutMs ?? 1000;
+    this.link = new LinkEstimator(Math.min(ceiling, 300), ceiling);
     this.retries = options.retries ?? 8;
     this.window = options.window ?? Infinity;
     this.maxBytes = options.maxBytesInFlight ?? 6144;
@@ -273,35 +306,14 @@ export class FramedClient {
   submit(ops: Op[]): Promise<OpResult[]> {
     if (this.pending.failed) return Promise.reject(this.pending.refusal(ops));
     const total = ops.reduce((n, o) => n + unitsOf(o), 0);
-    const results: OpResult[] = ops.map(() => null);
-    if (total === 0) return Promise.resolve(results);
+    if (total === 0) return Promise.resolve(ops.map(() => null));
     return new Promise((resolve, reject) => {
-      const call: Call = {
-        kind: 'call',
-        ops,
-        results,
-        total,
-        confirmed: 0,
-        segments: new Set(),
-        parts: new Set(),
-        refused: null,
-        reportedAt: 0,
-        fulfil: () => {
-          this.pending.delete(call);
-          resolve(call.results);
-        },
-        reject: (error) => {
-          this.pending.delete(call);
-          this.dropSegments(call);
-          reject(error);
-        },
-        unconfirmed: () => this.unconfirmedOf(call),
-      };
+      const call = new Call(this, ops, total, resolve, reject);
       const segment: Segment = { kind: 'ops', call, next: skipEmpty(ops, { op: 0, delta: 0 }), end: { op: ops.length, delta: 0 } };
-      call.segments.add(segment);
+      call.segments.push(segment);
       this.pending.add(call);
       this.queue.push(segment);
-      this.pump();
+      this.schedulePump();
     });
   }
 
@@ -369,13 +381,26 @@ export class FramedClient {
       };
       this.pending.add(item);
       this.queue.push(item);
-      this.pump();
+      this.schedulePump();
     });
   }
 
   private nextSeq(): number {
     this.seq = this.seq >= 0xffff ? 1 : this.seq + 1; // 0 is the probe's
     return this.seq;
+  }
+
+  /**
+   * Calls made in the same turn of the event loop are packed together: the
+   * first would otherwise leave alone in a frame of its own.
+   */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
   }
 
   /**
@@ -399,7 +424,7 @@ export class FramedClient {
       this.inflight.set(frame.seq, frame);
       this.bytesInFlight += frame.bytes.length;
       if (frame.barrier) this.barriersInFlight++;
-      for (const part of frame.parts) if (part.item.kind !== 'raw') part.item.parts.add(part);
+      for (const part of frame.parts) if (part.item.kind !== 'raw') part.item.partsInFlight++;
       this.send(frame);
     }
   }
@@ -473,7 +498,7 @@ export class FramedClient {
       if (part.slots.length > 0) parts.push(part);
       if (before(seg.next, seg.end)) break; // the frame is full
       this.queue.shift();
-      call.segments.delete(seg);
+      call.segments.splice(call.segments.indexOf(seg), 1);
     }
     if (ops.length === 0) return null;
     const seq = this.nextSeq();
@@ -512,17 +537,18 @@ export class FramedClient {
     for (let i = f.parts.length - 1; i >= 0; i--) {
       const part = f.parts[i]!;
       const call = part.item as Call;
-      call.parts.delete(part);
+      call.partsInFlight--;
       const seg: Segment = { kind: 'ops', call, next: part.from, end: part.to };
-      call.segments.add(seg);
+      call.segments.unshift(seg);
       this.queue.unshift(seg);
     }
   }
 
-  /** Takes a call's unsent units out of the queue. */
-  private dropSegments(call: Call): void {
+  /** A call settled: out of the pending set, its unsent units out of the queue. */
+  forget(call: Call): void {
+    this.pending.delete(call);
     for (const seg of call.segments) this.queue.remove(seg);
-    call.segments.clear();
+    call.segments = [];
   }
 
   // ---- sending and resending -------------------------------------------------------
@@ -542,15 +568,27 @@ export class FramedClient {
     }
     f.deferrals = 0;
     this.arm(f, f.lineDoneAt - now + this.link.slackMs(1 + f.backoff));
+    this.outgoing.push(f.bytes);
+    if (this.outgoing.length === 1) queueMicrotask(() => this.flush());
+  }
+
+  /** Writes the frames sent in one turn of the event loop with one write: one system call, one chunk for the line. */
+  private flush(): void {
+    const frames = this.outgoing;
+    this.outgoing = [];
+    if (frames.length === 0 || this.state !== 'up') return;
+    const bytes = frames.length === 1 ? frames[0]! : concat(frames);
     const transport = this.transport;
-    transport.write(f.bytes).catch((err: Error) => this.lost(transport, `write to ${transport.path} failed: ${err.message}`));
+    transport.write(bytes).catch((err: Error) => this.lost(transport, `write to ${transport.path} failed: ${err.message}`));
   }
 
   private resend(f: InFlight, fast: boolean, why: string): void {
     // Only a sign of damage counts toward the error rate: a timeout can be a busy host or board (see spuriousTimeouts).
     if (fast) this.link.outcome(f.roundBytes, false);
-    // Packed before the line was measured, twice the size it now should be: ask, then send it again smaller.
-    if (f.query === null && f.attempts >= 2 && f.roundBytes - 2 * FRAME_OVERHEAD > this.link.frameBudget(2 * this.maxPayload) && this.splittable(f)) this.toQuery(f);
+    // Larger than the line now carries well (packed before it was measured): ask, then send it again smaller.
+    // Twice the budget at the first loss, the budget itself from the second.
+    const oversized = f.roundBytes - 2 * FRAME_OVERHEAD > (f.attempts >= 2 ? 1 : 2) * this.link.frameBudget(2 * this.maxPayload);
+    if (f.query === null && oversized && this.splittable(f)) this.toQuery(f);
     // A device that answers other frames is alive on a noisy line: the frame gets four times the resends.
     else if (f.attempts > (this.lastReplyAt > f.firstSentAt ? 4 * this.retries : this.retries)) {
       this.failLink(`no valid reply to frame ${f.seq} after ${f.attempts} attempts (${why})`, 'NO_REPLY');
@@ -691,7 +729,7 @@ export class FramedClient {
         if (slot >= 0) call.results[slot] = results[at]!;
         at++;
       }
-      call.parts.delete(part);
+      call.partsInFlight--;
       call.confirmed += part.units;
       this.settle(call);
     }
@@ -729,18 +767,19 @@ export class FramedClient {
       return;
     }
     const call = part.item;
-    call.parts.delete(part);
+    call.partsInFlight--;
     if (!call.refused) {
       call.refused = { error, list: [] };
       for (const seg of call.segments) call.refused.list.push(...rangeOf(call.ops, seg.next, seg.end, 'queued'));
-      this.dropSegments(call);
+      for (const seg of call.segments) this.queue.remove(seg);
+      call.segments = [];
     }
     call.refused.list.push(...rangeOf(call.ops, part.from, part.to, 'refused', seq));
     this.settle(call);
   }
 
   private settle(call: Call): void {
-    if (call.parts.size > 0) return this.report(call);
+    if (call.partsInFlight > 0) return this.report(call);
     if (call.refused) {
       call.reject(new DeviceError(call.refused.error.message, sorted(call.refused.list), call.refused.error.deviceCode));
     } else if (call.confirmed === call.total) {
@@ -758,10 +797,14 @@ export class FramedClient {
   }
 
   /** The call's operations not confirmed yet: those in flight, then those never sent. */
-  private unconfirmedOf(call: Call): Unconfirmed[] {
+  unconfirmedOf(call: Call): Unconfirmed[] {
     const list = [...(call.refused?.list ?? [])];
-    for (const f of this.inflight.values()) {
-      for (const part of f.parts) if (part.item === call) list.push(...rangeOf(call.ops, part.from, part.to, 'sent', f.seq));
+    if (this.sentByCall) {
+      list.push(...(this.sentByCall.get(call) ?? []));
+    } else {
+      for (const f of this.inflight.values()) {
+        for (const part of f.parts) if (part.item === call) list.push(...rangeOf(call.ops, part.from, part.to, 'sent', f.seq));
+      }
     }
     for (const seg of call.segments) list.push(...rangeOf(call.ops, seg.next, seg.end, 'queued'));
     return sorted(list);
@@ -773,10 +816,21 @@ export class FramedClient {
   private failLink(message: string, deviceCode?: string): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    for (const f of this.inflight.values()) if (f.timer) clearTimeout(f.timer);
-    this.pending.fail(message, deviceCode); // lists are taken before the frames are forgotten
+    // Every call's frames in flight, found in one pass (a call asks for its own list as it is rejected).
+    this.sentByCall = new Map();
+    for (const f of this.inflight.values()) {
+      if (f.timer) clearTimeout(f.timer);
+      for (const part of f.parts) {
+        if (part.item.kind !== 'call') continue;
+        const list = this.sentByCall.get(part.item) ?? [];
+        list.push(...rangeOf(part.item.ops, part.from, part.to, 'sent', f.seq));
+        this.sentByCall.set(part.item, list);
+      }
+    }
+    this.queue.drain(); // before the calls are rejected: each would search the queue for its segments
+    this.pending.fail(message, deviceCode);
+    this.sentByCall = null;
     this.inflight.clear();
-    this.queue.drain();
     this.bytesInFlight = 0;
     this.barriersInFlight = 0;
     for (const off of this.detach) off();
@@ -882,6 +936,16 @@ async function askHello(transport: Transport, seq: number, waitMs: number): Prom
     }
   }
   return null;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /** Moves a cursor past runs without deltas (they need no frame). */
