@@ -104,6 +104,7 @@ void atomik_table_states(const atomik_table *t, uint64_t *out);
  * layout as the reference kernel module plus two opcodes of ours.
  * Results are written back into `value`.
  */
+/* clang-format off */
 /* Generated from lib/operations.ts by `npm run generate`: do not edit. */
 enum {
   ATOMIK_OP_LOAD = 0,    /* reference = value, accumulator = identity */
@@ -115,6 +116,7 @@ enum {
 };
 #define ATOMIK_OP_MAX 5
 /* End of generated section. */
+/* clang-format on */
 
 typedef struct {
   uint8_t opcode;

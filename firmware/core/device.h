@@ -45,6 +45,7 @@ enum {
   ATOMIK_FT_ERROR = 0x83
 };
 
+/* clang-format off */
 /* Generated from lib/operations.ts by `npm run generate`: do not edit. */
 /* Batch operations on the wire (PROTOCOL.md) */
 enum {
@@ -64,6 +65,7 @@ enum {
 /* By executor opcode: its result bytes in a RESULT payload. */
 #define ATOMIK_OP_RESULT_BYTES { 0, 0, 8, 8, 1, 8 }
 /* End of generated section. */
+/* clang-format on */
 
 /* Error codes */
 enum {
