@@ -139,7 +139,16 @@ const variants = {
     const states = table.states().subarray(0, KEYS);
     const s = replica.stats;
     await replica.close();
-    return { t0, published, done, ages: probe.ages, states: Array.from(states, Number), bytes: s.publishedBytes, entries: s.publishedUpdates, local: s.localUpdates };
+    return {
+      t0,
+      published,
+      done,
+      ages: probe.ages,
+      states: Array.from(states, Number),
+      bytes: s.publishedBytes,
+      entries: s.publishedUpdates,
+      local: s.localUpdates,
+    };
   },
 
   async stream({ k, replicas, updates, url, name, idx, admin, ready }) {
@@ -283,7 +292,9 @@ function runChild(cfg) {
 
 async function runVariant(server, admin, variant, workload, replicas, updates, rate = 0) {
   const name = `bench-${variant}-${workload}-${Date.now()}`;
-  const results = await Promise.all(Array.from({ length: replicas }, (_, k) => runChild({ variant, workload, k, replicas, updates, url: server.url, name, rate })));
+  const results = await Promise.all(
+    Array.from({ length: replicas }, (_, k) => runChild({ variant, workload, k, replicas, updates, url: server.url, name, rate })),
+  );
   const expected = new Array(KEYS).fill(0);
   for (let k = 0; k < replicas; k++) for (const i of keys(workload, k, updates)) expected[i]++;
   const exact = results.every((r) => r.states.every((v, i) => v === expected[i]));
@@ -385,11 +396,22 @@ async function main() {
   for (const workload of ['uniform', 'zipf']) {
     const rate = (v) => runs.find((r) => r.workload === workload && r.variant === v).updatesPerSecondPerReplica;
     ratios[workload] = { vsHincrby: rate('atomik') / rate('hincrby'), vsYjs: rate('atomik') / rate('yjs'), vsStream: rate('atomik') / rate('stream') };
-    console.log(`${workload}: atomik is ${ratios[workload].vsHincrby.toFixed(0)}x pipelined HINCRBY, ${ratios[workload].vsYjs.toFixed(0)}x Yjs, ${ratios[workload].vsStream.toFixed(1)}x the per-message DeltaStream path`);
+    console.log(
+      `${workload}: atomik is ${ratios[workload].vsHincrby.toFixed(0)}x pipelined HINCRBY, ${ratios[workload].vsYjs.toFixed(0)}x Yjs, ${ratios[workload].vsStream.toFixed(1)}x the per-message DeltaStream path`,
+    );
   }
   const apply = applyMicro(quick);
   for (const row of apply) console.log(`apply one entry: ${row.label}: ${(row.updatesPerSecond / 1e6).toFixed(0)} M updates/s`);
-  const doc = { date: new Date().toISOString(), machine: machine(), quick, replicas, redis: 'redis-server 7 (Debian), appendonly yes, appendfsync everysec, loopback', runs, ratios, apply };
+  const doc = {
+    date: new Date().toISOString(),
+    machine: machine(),
+    quick,
+    replicas,
+    redis: 'redis-server 7 (Debian), appendonly yes, appendfsync everysec, loopback',
+    runs,
+    ratios,
+    apply,
+  };
   if (!quick) {
     mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
     writeFileSync(new URL('./results/replication.json', import.meta.url), JSON.stringify(doc, null, 2) + '\n');

@@ -39,15 +39,23 @@ export function validateBatch(ops: unknown, size: number): Op[] {
     const { op, index: at } = o as Record<string, unknown>;
     const k = index(at, size, `${name}.index`);
     switch (op) {
-      case 'load': valid.push({ op, index: k, value: u64((o as Record<string, unknown>).value, `${name}.value`) }); break;
-      case 'accum': valid.push({ op, index: k, value: u64((o as Record<string, unknown>).delta, `${name}.delta`) }); break;
+      case 'load':
+        valid.push({ op, index: k, value: u64((o as Record<string, unknown>).value, `${name}.value`) });
+        break;
+      case 'accum':
+        valid.push({ op, index: k, value: u64((o as Record<string, unknown>).delta, `${name}.delta`) });
+        break;
       case 'swap': {
         const reference = (o as Record<string, unknown>).reference;
         valid.push(reference === undefined ? { op, index: k } : { op: 'swapTo', index: k, value: u64(reference, `${name}.reference`) });
         break;
       }
-      case 'read': case 'status': valid.push({ op, index: k }); break;
-      default: throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `${name}.op must be one of 'load', 'accum', 'read', 'swap', 'status', got ${describe(op)}`);
+      case 'read':
+      case 'status':
+        valid.push({ op, index: k });
+        break;
+      default:
+        throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `${name}.op must be one of 'load', 'accum', 'read', 'swap', 'status', got ${describe(op)}`);
     }
   }
   return valid;

@@ -92,7 +92,9 @@ async function probeCommand(args: string[]): Promise<void> {
     if (found.hello) {
       const h = found.hello;
       console.log(`${port}: atomik framed protocol v${h.protocol}, firmware ${h.firmware} on '${h.name}'`);
-      console.log(`  ${h.contexts} contexts, groups ${h.groups.join(' and ')}, up to ${h.maxOps} ops and ${h.maxPayload} bytes a frame, replay cache ${h.replayDepth}`);
+      console.log(
+        `  ${h.contexts} contexts, groups ${h.groups.join(' and ')}, up to ${h.maxOps} ops and ${h.maxPayload} bytes a frame, replay cache ${h.replayDepth}`,
+      );
     } else {
       console.log(`${port}: official ATOMiK FPGA protocol (L/A/R/S/D, one context, xor); accumulator ${found.clean ? 'clean' : 'not clean'}`);
     }

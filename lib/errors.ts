@@ -21,11 +21,7 @@ export type AtomikErrorCode =
 
 /** The codes of DeltaStream (lib/message.ts). */
 export type DeltaStreamErrorCode =
-  | 'ERR_ATOMIK_NO_ORIGIN'
-  | 'ERR_ATOMIK_NO_COUNTER'
-  | 'ERR_ATOMIK_OUTBOX_FULL'
-  | 'ERR_ATOMIK_NO_OUTBOX'
-  | 'ERR_ATOMIK_BAD_STREAM_STATE';
+  'ERR_ATOMIK_NO_ORIGIN' | 'ERR_ATOMIK_NO_COUNTER' | 'ERR_ATOMIK_OUTBOX_FULL' | 'ERR_ATOMIK_NO_OUTBOX' | 'ERR_ATOMIK_BAD_STREAM_STATE';
 
 /** The codes of ReplicationError. */
 export type ReplicationErrorCode =

@@ -90,7 +90,10 @@ function typedView<T extends ArrayBufferView>(value: unknown, cls: TypedArrayCla
   }
   const claimed = view.length;
   if (claimed !== length) {
-    throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be a ${cls.name}; its length property says ${describe(claimed)} but it holds ${length} elements`);
+    throw new AtomikTypeError(
+      'ERR_ATOMIK_INVALID_ARG_TYPE',
+      `${name} must be a ${cls.name}; its length property says ${describe(claimed)} but it holds ${length} elements`,
+    );
   }
   return new cls(buffer, Reflect.apply(byteOffsetOf, view, []), length);
 }

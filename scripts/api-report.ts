@@ -25,7 +25,13 @@ function kind(symbol: ts.Symbol, checker: ts.TypeChecker): string {
 /** { entry: { name: kind } } for the built declarations. */
 export function apiOf(): Record<string, Record<string, string>> {
   const files = Object.values(ENTRIES).map((e) => fileURLToPath(new URL(`../dist/${e}.d.ts`, import.meta.url)));
-  const program = ts.createProgram(files, { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, noEmit: true, skipLibCheck: true, types: ['node'] });
+  const program = ts.createProgram(files, {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    noEmit: true,
+    skipLibCheck: true,
+    types: ['node'],
+  });
   const checker = program.getTypeChecker();
   const report: Record<string, Record<string, string>> = {};
   for (const [entry, file] of Object.entries(ENTRIES)) {

@@ -24,7 +24,11 @@ describe('atomik-node CLI', () => {
 
   it('every subcommand answers --help and -h with its own usage, and does nothing else', async () => {
     for (const command of ['devices', 'probe', 'emulate', 'flash']) {
-      for (const asked of [[command, '--help'], [command, '-h'], ['help', command]]) {
+      for (const asked of [
+        [command, '--help'],
+        [command, '-h'],
+        ['help', command],
+      ]) {
         const r = await run(asked);
         expect([r.code, r.stderr]).toEqual([0, '']);
         expect(r.stdout).toMatch(new RegExp(`^usage: atomik-node ${command}( |\n)`));
@@ -73,7 +77,9 @@ describe('atomik-node CLI', () => {
     const r = await run(['devices'], { ...process.env, PATH: bin });
     rmSync(bin, { recursive: true, force: true });
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toBe('atomik-node: cannot list serial ports: udevadm is missing (install the udev package), or pass the port path explicitly (spawn udevadm ENOENT)');
+    expect(r.stderr.trim()).toBe(
+      'atomik-node: cannot list serial ports: udevadm is missing (install the udev package), or pass the port path explicitly (spawn udevadm ENOENT)',
+    );
   });
 
   it.skipIf(noBoard !== null)('probe names the dialect and what the board reports', async () => {
@@ -84,7 +90,9 @@ describe('atomik-node CLI', () => {
         `${framed.port}: atomik framed protocol v1, firmware 0.1.0 on 'host-board'\n` +
           '  77 contexts, groups xor and add, up to 256 ops and 2304 bytes a frame, replay cache 16\n',
       );
-      expect((await run(['probe', legacy.port])).stdout).toBe(`${legacy.port}: official ATOMiK FPGA protocol (L/A/R/S/D, one context, xor); accumulator clean\n`);
+      expect((await run(['probe', legacy.port])).stdout).toBe(
+        `${legacy.port}: official ATOMiK FPGA protocol (L/A/R/S/D, one context, xor); accumulator clean\n`,
+      );
     } finally {
       await framed.stop();
       await legacy.stop();

@@ -211,7 +211,15 @@ describe('bad input, open() and the accumulator', () => {
       [() => acc.scatter(new Uint32Array(1), new BigUint64Array(2)), RangeError, 'same length'],
       [() => acc.gather(new Uint32Array([5])), RangeError, 'indices[0]'],
       [() => acc.gather(new Uint32Array(1), new BigUint64Array(2)), RangeError, 'same length'],
-      [() => acc.batch([{ op: 'accum', index: 0, delta: 1n }, { op: 'read', index: 4 }]), RangeError, 'ops[1].index'],
+      [
+        () =>
+          acc.batch([
+            { op: 'accum', index: 0, delta: 1n },
+            { op: 'read', index: 4 },
+          ]),
+        RangeError,
+        'ops[1].index',
+      ],
     ];
     for (const [call, cls, mentions] of calls) {
       let promise: Promise<unknown> | undefined;

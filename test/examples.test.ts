@@ -66,7 +66,10 @@ describe('examples', () => {
     const line = (group: string) =>
       `${group}: 4 replicas x 250 updates, 108 messages duplicated, every message reordered; apply(): 0/4 replicas exact; receive(): 4/4 exact, 0 with gaps`;
     expect(await example('state-sync.mjs')).toBe(`${line('xor')}\n${line('add')}\n`);
-    await expect(example('state-sync.mjs', '1')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('usage: node examples/state-sync.mjs [workers: 2..255]') });
+    await expect(example('state-sync.mjs', '1')).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('usage: node examples/state-sync.mjs [workers: 2..255]'),
+    });
   });
 
   it.skipIf(missing('make', 'cc') !== null)('hardware: the counter on a virtual board', async () => {
@@ -85,7 +88,9 @@ describe('examples', () => {
     const acked = Number(/^killed process B \(kill -9\) after Redis had acknowledged ([\d,]+) of its requests$/.exec(lines[1]!)![1]!.replace(/,/g, ''));
     expect(acked).toBeGreaterThanOrEqual(5000);
     expect(lines[2]).toBe('started B again: it takes a new origin id and serves 20,000 more');
-    const served = /^requests served, as every replica counts them: A 30000, B before the kill (\d+) \(>= (\d+) acknowledged\), C 30000, B again 20000$/.exec(lines[3]!)!;
+    const served = /^requests served, as every replica counts them: A 30000, B before the kill (\d+) \(>= (\d+) acknowledged\), C 30000, B again 20000$/.exec(
+      lines[3]!,
+    )!;
     const beforeKill = Number(served[1]);
     expect(beforeKill).toBeGreaterThanOrEqual(acked);
     const perRoute = lines[4]!.split(', ').map((part) => Number(part.split(' ')[1]));

@@ -57,7 +57,10 @@ describe('DeltaMessage wire form', () => {
 
 for (const { name, engine } of ENGINES) {
   describe.skipIf(engine === null)(`Fingerprint golden values, ${name} engine`, () => {
-    for (const [mode, cases] of [['xor-fold', golden.xorFold], ['positional', golden.positional]] as const) {
+    for (const [mode, cases] of [
+      ['xor-fold', golden.xorFold],
+      ['positional', golden.positional],
+    ] as const) {
       it(`${mode} matches the generated values`, () => {
         const f = new Fingerprint({ mode, engine: engine! });
         for (const c of cases) expect(f.compute(Buffer.from(c.hex, 'hex'))).toBe(BigInt(c.value));

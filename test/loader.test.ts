@@ -126,7 +126,7 @@ describe('serial selection', () => {
     );
   });
 
-  it("auto looks for boards by VID:PID only when asked, and says what it found", async () => {
+  it('auto looks for boards by VID:PID only when asked, and says what it found', async () => {
     const plain = await open({ backend: 'auto', contexts: 4 });
     expect(plain.info.rejected.serial).toBe('no port given (options.port or ATOMIK_PORT), and discovery is off (options.discover)');
     const looked = await open({ contexts: 4, discover: true, usbIds: ['ffff:fffe'] });

@@ -49,7 +49,10 @@ describe('properties', () => {
             }
             const scatterInto = (list: typeof entries) => {
               const t = new AtomikTable(16, { group: g, engine: engine! });
-              t.scatter(Uint32Array.from(list, (e) => e[0]), BigUint64Array.from(list, (e) => e[1]));
+              t.scatter(
+                Uint32Array.from(list, (e) => e[0]),
+                BigUint64Array.from(list, (e) => e[1]),
+              );
               return [...t.states()];
             };
             expect(scatterInto(shuffled)).toEqual(scatterInto(entries));
@@ -160,12 +163,16 @@ describe('properties', () => {
           const plain = new AtomikTable(64, { group: g, engine: jsEngine });
           // distinct states everywhere, so an index read after it was overwritten shows
           const everyIndex = Uint32Array.from({ length: 64 }, (_, i) => i);
-          const distinct = BigUint64Array.from(everyIndex, (i) => 0x9e3779b97f4a7c15n * BigInt(i + 1) & ((1n << 64n) - 1n));
+          const distinct = BigUint64Array.from(everyIndex, (i) => (0x9e3779b97f4a7c15n * BigInt(i + 1)) & ((1n << 64n) - 1n));
           for (const t of [js, nat, plain]) t.loadMany(everyIndex, distinct);
           for (const { kind, placement: where, shift, entries } of steps) {
             const values = BigUint64Array.from(entries, (e) => e[1]);
             const run = (t: AtomikTable): unknown => {
-              const idx = place(entries.map((e) => e[0]), where, shift);
+              const idx = place(
+                entries.map((e) => e[0]),
+                where,
+                shift,
+              );
               try {
                 if (kind === 'scatter') t.scatter(idx, values);
                 else if (kind === 'loadMany') t.loadMany(idx, values);

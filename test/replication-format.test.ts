@@ -47,7 +47,15 @@ function unaligned(bytes: Uint8Array, offset = 3): Uint8Array {
 describe('batch entries: golden bytes', () => {
   for (const g of golden.batches) {
     it(g.name, () => {
-      const bytes = encodeBatch(g.group, g.partition, BigInt(g.origin), BigInt(g.first), BigInt(g.last), Uint32Array.from(g.indices), BigUint64Array.from(g.deltas.map(BigInt)));
+      const bytes = encodeBatch(
+        g.group,
+        g.partition,
+        BigInt(g.origin),
+        BigInt(g.first),
+        BigInt(g.last),
+        Uint32Array.from(g.indices),
+        BigUint64Array.from(g.deltas.map(BigInt)),
+      );
       expect(hex(bytes)).toBe(g.hex);
       expect(readBatchHeader(Buffer.from(g.hex, 'hex'))).toEqual({
         version: 1,

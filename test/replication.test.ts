@@ -290,7 +290,11 @@ describe.skipIf(skip)(`replicated tables on redis-server${skip ? ` (skipped: ${s
     expect(await admin.xlen(`atomik:{${name}:0}:log`)).toBe(1);
     proxy.resume();
     await rl.caughtUp();
-    const want = expectedStates('add', size, [70, 71, 72, 73, 74, 80].map((seed) => [seed, 100] as [number, number]));
+    const want = expectedStates(
+      'add',
+      size,
+      [70, 71, 72, 73, 74, 80].map((seed) => [seed, 100] as [number, number]),
+    );
     expect(statesOf(lag)).toEqual(want);
     expect(rl.stats.resyncs).toBe(1);
     await Promise.all([rl.close(), y.close(), proxy.close()]);
@@ -316,7 +320,7 @@ describe.skipIf(skip)(`replicated tables on redis-server${skip ? ` (skipped: ${s
     expect(await admin.xlen(`atomik:{${name}:0}:log`)).toBeGreaterThan(0);
     expect(await admin.xlen(`atomik:{${name}:1}:log`)).toBeGreaterThan(0);
     // A partition's entries carry partition-local indices (< 500).
-    const [first] = (await admin.xrangeBuffer(`atomik:{${name}:1}:log`, "-", "+", "COUNT", 1)) as unknown as [Buffer, Buffer[]][];
+    const [first] = (await admin.xrangeBuffer(`atomik:{${name}:1}:log`, '-', '+', 'COUNT', 1)) as unknown as [Buffer, Buffer[]][];
     const fields = first![1];
     expect(fields[1]!.readUInt16LE(6)).toBe(1);
     // Another layout under the same name is refused before anything is read or written.
@@ -380,12 +384,21 @@ describe.skipIf(skip)(`replicated tables on redis-server${skip ? ` (skipped: ${s
 
   it('bad arguments and options are named errors; local changes are validated before anything is applied', async () => {
     const t = new AtomikTable(8, { group: 'add' });
-    await expect(replicate(t, { redis: server.url, name: 'has space' })).rejects.toMatchObject({ code: 'ERR_ATOMIK_INVALID_ARG_VALUE', message: expect.stringMatching(/^options.name must be a string of 1-200/) });
+    await expect(replicate(t, { redis: server.url, name: 'has space' })).rejects.toMatchObject({
+      code: 'ERR_ATOMIK_INVALID_ARG_VALUE',
+      message: expect.stringMatching(/^options.name must be a string of 1-200/),
+    });
     await expect(replicate(t, { redis: server.url, name: 'x', partitions: 0 })).rejects.toThrow(/options.partitions must be in \[1, 8\], got 0/);
     await expect(replicate(t, { redis: server.url, name: 'x', flushMs: -1 })).rejects.toThrow(/options.flushMs/);
-    await expect(replicate({} as AtomikTable, { redis: server.url, name: 'x' })).rejects.toMatchObject({ code: 'ERR_ATOMIK_INVALID_ARG_TYPE', message: 'table must be an AtomikTable, got object' });
+    await expect(replicate({} as AtomikTable, { redis: server.url, name: 'x' })).rejects.toMatchObject({
+      code: 'ERR_ATOMIK_INVALID_ARG_TYPE',
+      message: 'table must be an AtomikTable, got object',
+    });
     await expect(replicate(t, undefined as never)).rejects.toThrow('options must be an object');
-    await expect(replicate(t, { name: 'x' } as never)).rejects.toMatchObject({ code: 'ERR_ATOMIK_INVALID_ARG_TYPE', message: 'options.redis must be a redis:// URL, ioredis options or an ioredis client, got undefined' });
+    await expect(replicate(t, { name: 'x' } as never)).rejects.toMatchObject({
+      code: 'ERR_ATOMIK_INVALID_ARG_TYPE',
+      message: 'options.redis must be a redis:// URL, ioredis options or an ioredis client, got undefined',
+    });
     await expect(replicate(t, { redis: server.url, name: 'x', maxBatch: 1.5 })).rejects.toMatchObject({ code: 'ERR_ATOMIK_INVALID_ARG_TYPE' });
     await expect(replicate(t, { redis: server.url, name: 'x', window: 0 })).rejects.toMatchObject({ code: 'ERR_ATOMIK_OUT_OF_RANGE' });
     const r = await replicate(t, { redis: server.url, name: fresh('args') });

@@ -207,7 +207,9 @@ describe.skipIf(noBoard !== null)(`a board that stops answering or goes away${no
         expect(r.status).toBe('rejected');
         const err = (r as PromiseRejectedResult).reason as DeviceError;
         expect(err).toBeInstanceOf(DeviceError);
-        expect(err.message).toMatch(/^no valid reply to frame \d+ after 3 attempts \(timeout\); 3 operation\(s\) not confirmed: accum\(0\) sent in frame \d+, accum\(1\) sent in frame \d+, read\(0\) queued$/);
+        expect(err.message).toMatch(
+          /^no valid reply to frame \d+ after 3 attempts \(timeout\); 3 operation\(s\) not confirmed: accum\(0\) sent in frame \d+, accum\(1\) sent in frame \d+, read\(0\) queued$/,
+        );
         expect(err.unconfirmed.map((u) => [u.op, u.index, u.state])).toEqual([
           ['accum', 0, 'sent'],
           ['accum', 1, 'sent'],
@@ -233,7 +235,9 @@ describe.skipIf(noBoard !== null)(`a board that stops answering or goes away${no
         (e: unknown) => e,
       );
       expect(err).toBeInstanceOf(DeviceError);
-      expect((err as Error).message).toMatch(/^write to \S+ failed: the board stopped taking bytes \(\d+ not written within \d+ ms\); 1 operation\(s\) not confirmed: accum\(0\) queued$/);
+      expect((err as Error).message).toMatch(
+        /^write to \S+ failed: the board stopped taking bytes \(\d+ not written within \d+ ms\); 1 operation\(s\) not confirmed: accum\(0\) queued$/,
+      );
       expect(Date.now() - started).toBeLessThan(10_000);
       await expect(acc.read(0)).rejects.toBeInstanceOf(DeviceError);
     } finally {

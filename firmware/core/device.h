@@ -85,10 +85,10 @@ typedef struct {
 } atomik_replay;
 
 typedef struct {
-  uint32_t frames;       /* frames executed */
-  uint32_t replays;      /* duplicates answered from the cache */
-  uint32_t crc_errors;   /* frames dropped for a bad CRC */
-  uint32_t dropped;      /* bytes skipped while hunting for a frame */
+  uint32_t frames;     /* frames executed */
+  uint32_t replays;    /* duplicates answered from the cache */
+  uint32_t crc_errors; /* frames dropped for a bad CRC */
+  uint32_t dropped;    /* bytes skipped while hunting for a frame */
 } atomik_device_stats;
 
 typedef struct {
@@ -115,9 +115,8 @@ typedef struct {
  * reference/accumulator: caller-owned arrays of `contexts` words (1 ..
  * ATOMIK_MAX_CONTEXTS). legacy != 0 selects the official FPGA dialect.
  */
-void atomik_device_init(atomik_device *d, uint64_t *reference, uint64_t *accumulator,
-                        uint16_t contexts, const char *name, atomik_tx_fn tx, void *user,
-                        int legacy);
+void atomik_device_init(atomik_device *d, uint64_t *reference, uint64_t *accumulator, uint16_t contexts,
+                        const char *name, atomik_tx_fn tx, void *user, int legacy);
 
 /* Feeds received bytes; replies are sent through tx before it returns. */
 void atomik_device_feed(atomik_device *d, const uint8_t *data, size_t len);

@@ -71,7 +71,10 @@ function onPath(command: string): boolean {
 export function requireTools(what: string, ...commands: string[]): void {
   for (const command of commands) {
     if (!onPath(command)) {
-      throw new AtomikError('ERR_ATOMIK_MISSING_TOOL', `${what} needs ${command}, which is not installed (Debian: apt-get install ${TOOL_PACKAGES[command] ?? command})`);
+      throw new AtomikError(
+        'ERR_ATOMIK_MISSING_TOOL',
+        `${what} needs ${command}, which is not installed (Debian: apt-get install ${TOOL_PACKAGES[command] ?? command})`,
+      );
     }
   }
 }
@@ -159,7 +162,21 @@ async function startCortexM3(options: BoardOptions): Promise<VirtualBoard> {
   // QEMU waits for the socket client before it starts the CPU, so no output is lost.
   const qemu = spawn(
     'qemu-system-arm',
-    ['-machine', 'mps2-an385', '-cpu', 'cortex-m3', '-nographic', '-monitor', 'none', '-kernel', image, '-chardev', `socket,id=uart,path=${socket},server=on,wait=on`, '-serial', 'chardev:uart'],
+    [
+      '-machine',
+      'mps2-an385',
+      '-cpu',
+      'cortex-m3',
+      '-nographic',
+      '-monitor',
+      'none',
+      '-kernel',
+      image,
+      '-chardev',
+      `socket,id=uart,path=${socket},server=on,wait=on`,
+      '-serial',
+      'chardev:uart',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
@@ -210,9 +227,11 @@ async function untilAnswering(port: string, timeoutMs: number): Promise<void> {
 }
 
 async function startRtl(options: BoardOptions): Promise<VirtualBoard> {
-  if (options.legacy && options.contexts !== undefined) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', 'the rtl board in the official protocol has one context: --contexts is for the framed rtl board');
+  if (options.legacy && options.contexts !== undefined)
+    throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', 'the rtl board in the official protocol has one context: --contexts is for the framed rtl board');
   const contexts = options.contexts ?? RTL_DEFAULT_CONTEXTS;
-  if (!Number.isInteger(contexts) || contexts < 1 || contexts > 65535) throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `contexts must be an integer in [1, 65535], got ${contexts}`);
+  if (!Number.isInteger(contexts) || contexts < 1 || contexts > 65535)
+    throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `contexts must be an integer in [1, 65535], got ${contexts}`);
   const clocksPerBit = rtlClocksPerBit(options.baud ?? 115200);
   requireTools('the rtl board', 'make', 'verilator', 'c++');
   const binary = await buildRtlBoard(options.legacy ? 'legacy' : 'framed', clocksPerBit, contexts);

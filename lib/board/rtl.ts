@@ -25,7 +25,10 @@ export function rtlClocksPerBit(baud: number): number {
   if (!Number.isInteger(baud) || baud <= 0) throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `baud must be a positive integer, got ${baud}`);
   const cpb = Math.round(RTL_CLOCK_HZ / baud);
   if (cpb < RTL_MIN_CLOCKS_PER_BIT) {
-    throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `baud ${baud} is too fast for a ${RTL_CLOCK_HZ / 1e6} MHz design (at most ${Math.floor(RTL_CLOCK_HZ / RTL_MIN_CLOCKS_PER_BIT)})`);
+    throw new AtomikRangeError(
+      'ERR_ATOMIK_OUT_OF_RANGE',
+      `baud ${baud} is too fast for a ${RTL_CLOCK_HZ / 1e6} MHz design (at most ${Math.floor(RTL_CLOCK_HZ / RTL_MIN_CLOCKS_PER_BIT)})`,
+    );
   }
   return cpb;
 }
@@ -92,13 +95,20 @@ export async function buildRtlBoard(design: RtlDesign, clocksPerBit: number, con
   const scratch = mkdtempSync(join(dir, 'build-'));
   try {
     if (existsSync(path)) return path; // built while we took the lock
-    await promisify(execFile)('make', ['-C', firmwareDir(), 'rtl-board', `RTL_DESIGN=${design}`, `RTL_CPB=${clocksPerBit}`, `RTL_CONTEXTS=${contexts}`, `RTL_OUT=${scratch}`], { maxBuffer: 1 << 26 });
+    await promisify(execFile)(
+      'make',
+      ['-C', firmwareDir(), 'rtl-board', `RTL_DESIGN=${design}`, `RTL_CPB=${clocksPerBit}`, `RTL_CONTEXTS=${contexts}`, `RTL_OUT=${scratch}`],
+      { maxBuffer: 1 << 26 },
+    );
     renameSync(join(scratch, `atomik-rtl-${design}-${clocksPerBit}`), path);
     // Builds of older sources are never used again.
-    for (const old of readdirSync(dir)) if (old.startsWith(`atomik-rtl-${variant}-`) && old !== name && !old.endsWith('.lock')) rmSync(join(dir, old), { force: true });
+    for (const old of readdirSync(dir))
+      if (old.startsWith(`atomik-rtl-${variant}-`) && old !== name && !old.endsWith('.lock')) rmSync(join(dir, old), { force: true });
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    throw new Error(`cannot build the RTL board (make -C firmware rtl-board; needs verilator and a C++ compiler): ${e.stderr?.trim().slice(-2000) || e.message}`);
+    throw new Error(
+      `cannot build the RTL board (make -C firmware rtl-board; needs verilator and a C++ compiler): ${e.stderr?.trim().slice(-2000) || e.message}`,
+    );
   } finally {
     rmSync(scratch, { recursive: true, force: true });
     rmSync(lock, { recursive: true, force: true });

@@ -67,7 +67,24 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   if (why) throw new Error(why);
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'atomik-redis-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', options.fsync ?? 'always', '--save', '', '--daemonize', 'no', '--logfile', join(dir, 'redis.log')];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    options.fsync ?? 'always',
+    '--save',
+    '',
+    '--daemonize',
+    'no',
+    '--logfile',
+    join(dir, 'redis.log'),
+  ];
   let child: ChildProcess | null = null;
 
   const launch = async () => {

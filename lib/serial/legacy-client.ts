@@ -153,7 +153,11 @@ export class LegacyClient {
         } else {
           this.timeouts++;
           this.needsResync = true;
-          job.reject(new DeviceError(`no ${REPLY_BYTES[job.command]}-byte reply to '${job.command}' from ${this.transport.path}`, [{ op: job.command === 'S' ? 'status' : 'read', index: 0, state: 'sent' }]));
+          job.reject(
+            new DeviceError(`no ${REPLY_BYTES[job.command]}-byte reply to '${job.command}' from ${this.transport.path}`, [
+              { op: job.command === 'S' ? 'status' : 'read', index: 0, state: 'sent' },
+            ]),
+          );
         }
       }
     } catch (err) {

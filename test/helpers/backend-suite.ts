@@ -100,7 +100,12 @@ export function backendSuite(target: BackendTarget): void {
             await expect(acc.accum(0, -1n)).rejects.toThrow(RangeError);
             await expect(acc.accum(0, 1 as never)).rejects.toThrow(TypeError);
             await expect(acc.scatter(new Uint32Array([0, acc.contexts]), new BigUint64Array(2).fill(1n))).rejects.toThrow(RangeError);
-            await expect(acc.batch([{ op: 'accum', index: 0, delta: 1n }, { op: 'read', index: acc.contexts }])).rejects.toThrow('ops[1].index');
+            await expect(
+              acc.batch([
+                { op: 'accum', index: 0, delta: 1n },
+                { op: 'read', index: acc.contexts },
+              ]),
+            ).rejects.toThrow('ops[1].index');
             expect(await acc.read(0)).toBe(42n);
           }));
 
