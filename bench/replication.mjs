@@ -160,7 +160,6 @@ const variants = {
     let received = 0;
     const expected = updates * (replicas - 1);
     let bytes = 0;
-    let entries = 0;
     const drain = async (block) => {
       const res = await reader.xreadBuffer('COUNT', 64, ...(block ? ['BLOCK', 50] : []), 'STREAMS', log, position);
       if (!res) return;
@@ -186,7 +185,6 @@ const variants = {
         receiver.apply(new DeltaMessage(idx[i], 1n)); // the local update, in the replica's own state
       }
       bytes += out.length;
-      entries++;
       pending.push(admin.xaddBuffer(log, '*', 'd', out));
       if (pending.length >= 16) await pending.shift();
       await drain(false);
@@ -211,7 +209,6 @@ const variants = {
     let position = '0-0';
     let outgoing = [];
     let bytes = 0;
-    let messages = 0;
     doc.on('update', (update, origin) => {
       if (origin !== 'remote') outgoing.push(update);
     });
@@ -240,7 +237,6 @@ const variants = {
       });
       for (const u of outgoing) {
         bytes += u.length;
-        messages++;
         await admin.xaddBuffer(log, '*', 'from', me, 'u', Buffer.from(u), 'ops', String(end - off));
       }
       outgoing = [];

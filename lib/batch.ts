@@ -4,7 +4,7 @@
 import { types } from 'node:util';
 import { AtomikTypeError } from './errors.js';
 import { describe, index, u64 } from './validate.js';
-import { OP_BYTES, opsView, valueAt, writeOp, type OpCode } from './engine/ops.js';
+import { OP_BYTES, opsView, valueAt, writeOp } from './engine/ops.js';
 import { OPERATIONS, toResult, type Op, type OpResult } from './operations.js';
 
 export type BatchOp =
@@ -68,7 +68,7 @@ export function encodeBatch(ops: readonly Op[]): BigUint64Array {
   ops.forEach((o, i) => {
     const code = OPERATIONS[o.op].record;
     if (code === null) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `ops[${i}]: '${o.op}' has no batch record`);
-    writeOp(view, i, code as OpCode, o.index, 'value' in o ? o.value : 0n);
+    writeOp(view, i, code, o.index, 'value' in o ? o.value : 0n);
   });
   return words;
 }

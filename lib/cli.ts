@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // atomik-node (also installed as `atomik`): find, probe and emulate ATOMiK boards.
-import { startBoard, type BoardKind } from './board/emulate.js';
+import { startBoard } from './board/emulate.js';
 import { flashCommand, runFlash, shellLine, type FlashBoard } from './board/flash.js';
 import { listPorts } from './serial/discover.js';
 import { probe } from './serial/probe.js';
@@ -104,7 +104,7 @@ async function probeCommand(args: string[]): Promise<void> {
 }
 
 async function emulate(args: string[]): Promise<void> {
-  const board = (flag(args, '--board') ?? 'host') as BoardKind;
+  const board: string = flag(args, '--board') ?? 'host';
   if (board !== 'host' && board !== 'cortex-m3' && board !== 'rtl') throw new Error(`--board must be host, cortex-m3 or rtl, got ${board}`);
   const legacy = has(args, '--legacy');
   const baud = number(flag(args, '--baud'), '--baud');

@@ -465,7 +465,7 @@ export class DeltaStream {
       const origin = seq >>> COUNTER_BITS;
       if (origin === 0 || (seq & MAX_COUNTER) === 0) this.originOf(seq, `message ${k}: seq`);
       if (view.getUint32(at, false) >= limit) this.addrArg(view.getUint32(at, false), `message ${k}: addr`);
-      if (!records.has(origin)) (newOrigins ??= []).includes(origin) || newOrigins.push(origin);
+      if (!records.has(origin) && !(newOrigins ??= []).includes(origin)) newOrigins.push(origin);
     }
     if (newOrigins !== null) for (const origin of newOrigins) records.add(origin);
   }

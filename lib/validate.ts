@@ -65,7 +65,7 @@ const byteOffsetOf = intrinsic('byteOffset') as (this: ArrayBufferView) => numbe
 function isDetached(buffer: ArrayBufferLike): boolean {
   if (types.isSharedArrayBuffer(buffer)) return false;
   try {
-    new Uint8Array(buffer as ArrayBuffer, 0, 0);
+    new Uint8Array(buffer, 0, 0);
     return false;
   } catch {
     return true;
@@ -128,9 +128,9 @@ export function apart(indices: Uint32Array, out: ArrayBufferView): Uint32Array {
   return overlap ? indices.slice() : indices;
 }
 
-const dataViewBuffer = Object.getOwnPropertyDescriptor(DataView.prototype, 'buffer')!.get!;
-const dataViewOffset = Object.getOwnPropertyDescriptor(DataView.prototype, 'byteOffset')!.get!;
-const dataViewLength = Object.getOwnPropertyDescriptor(DataView.prototype, 'byteLength')!.get!;
+const dataViewBuffer = Object.getOwnPropertyDescriptor(DataView.prototype, 'buffer')!.get! as (this: DataView) => ArrayBufferLike;
+const dataViewOffset = Object.getOwnPropertyDescriptor(DataView.prototype, 'byteOffset')!.get! as (this: DataView) => number;
+const dataViewLength = Object.getOwnPropertyDescriptor(DataView.prototype, 'byteLength')!.get! as (this: DataView) => number;
 const byteLengthOf = intrinsic('byteLength') as (this: ArrayBufferView) => number;
 
 /** Bytes: any TypedArray, DataView, ArrayBuffer or SharedArrayBuffer, as a plain Uint8Array over the same memory. */

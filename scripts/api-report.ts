@@ -37,7 +37,7 @@ export function apiOf(): Record<string, Record<string, string>> {
   for (const [entry, file] of Object.entries(ENTRIES)) {
     const source = program.getSourceFile(fileURLToPath(new URL(`../dist/${file}.d.ts`, import.meta.url)));
     const exports = checker.getExportsOfModule(checker.getSymbolAtLocation(source!)!);
-    report[entry] = Object.fromEntries(exports.map((s) => [s.getName(), kind(s, checker)]).sort(([a], [b]) => (a! < b! ? -1 : 1)));
+    report[entry] = Object.fromEntries(exports.map((s): [string, string] => [s.getName(), kind(s, checker)]).sort(([a], [b]) => (a < b ? -1 : 1)));
   }
   return report;
 }

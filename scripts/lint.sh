@@ -20,8 +20,8 @@ scripts='**/*.{ts,mts,cts,js,mjs,cjs}'
 
 status=0
 if ((write)); then
-  npx prettier --write --log-level warn "$scripts"
   npx eslint --fix . || status=1
+  npx prettier --write --log-level warn "$scripts"
   clang-format -i "${c_sources[@]}"
 else
   npx prettier --check --log-level warn "$scripts" || { echo "prettier: run npm run format" >&2; status=1; }

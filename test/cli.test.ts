@@ -13,7 +13,7 @@ const noBoard = missing('make', 'cc');
 
 describe('atomik-node CLI', () => {
   it('prints usage, and rejects unknown commands and missing arguments', async () => {
-    expect((await run(['help'])).stdout).toMatch(/^usage:\n  atomik-node devices/);
+    expect((await run(['help'])).stdout).toMatch(/^usage:\n {2}atomik-node devices/);
     const bad = await run(['frobnicate']);
     expect([bad.code, bad.stderr.split('\n')[0]]).toEqual([1, "atomik-node: unknown command 'frobnicate'"]);
     const noPort = await run(['probe']);

@@ -222,7 +222,7 @@ describe('edges', () => {
     expect(receipts.slice(window - 1).every((r) => r === 'ahead')).toBe(true);
     expect(recordBytes()).toBe(saved1); // bounded: the record does not grow
     expect(saved1 - sizeBefore).toBe(24 + window / 8);
-    const gaps = receiver.gaps(5)!.get(3)!;
+    const gaps = receiver.gaps(5).get(3)!;
     expect(gaps).toEqual([2, 2 + window, 3 + window, 4 + window, 5 + window]);
     expect(receiver.deliveredFrom(3)).toEqual({ through: 1, highest: 200 });
     // The retransmission of message 2 fills the gap; the refused ones are then accepted.
@@ -400,7 +400,7 @@ describe('restarts', () => {
         fc.integer(),
         (group, rounds, seed) => {
           // Each round: a sender accumulates a batch, saves, then sends pending(); it may crash right after sending.
-          let saved = [1, 2, 3].map((origin) => new DeltaStream({ origin, group, outbox: 64 }).save());
+          const saved = [1, 2, 3].map((origin) => new DeltaStream({ origin, group, outbox: 64 }).save());
           const live = saved.map((b) => DeltaStream.restore(b));
           const expected = new DeltaStream({ group });
           const channel: Uint8Array[] = [];
@@ -419,11 +419,10 @@ describe('restarts', () => {
             }
             // A crash loses the live object; the restored one still holds the batch it was sending and sends it again.
             if (crash) {
-              live[who] = DeltaStream.restore(saved[who]!);
-              for (const m of live[who]!.pending()) channel.push(m.encode());
+              live[who] = DeltaStream.restore(saved[who]);
+              for (const m of live[who].pending()) channel.push(m.encode());
             }
           }
-          saved = [];
           shuffle(channel, seed);
           const receiver = new DeltaStream({ group, window: 256 });
           receiver.receiveMany(concat(channel));

@@ -204,7 +204,7 @@ describe('saveTable / loadTable', () => {
       writeFileSync(path, bytes);
       expect(() => loadTable(path)).toThrow('snapshot checksum does not match');
       expect(() => saveTable({} as never, path)).toThrow('table must be an AtomikTable');
-      expect(() => loadTable('' as never)).toThrow('path must be a non-empty string');
+      expect(() => loadTable('')).toThrow('path must be a non-empty string');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AtomikTable, DeviceError, open, type Accumulator, type BatchResult, type Group } from '../lib/index.js';
+import { AtomikTable, DeviceError, open, type Accumulator, type Group } from '../lib/index.js';
 import { openSerialTransport } from '../lib/serial/index.js';
 import { startBoard, startFaultProxy, type FaultProxy, type VirtualBoard } from '../lib/board/index.js';
 import { FRAMED_BOARDS, LEGACY_BOARDS } from './helpers/boards.js';
@@ -80,7 +80,7 @@ async function randomWorkload(acc: Accumulator, group: Group, count: number, see
           { op: 'read' as const, index: r.int(CONTEXTS) },
           { op: 'swap' as const, index: i, reference: r.u64() },
         ];
-        expected.push(mirror.batch(ops) as BatchResult[]);
+        expected.push(mirror.batch(ops));
         pending.push(acc.batch(ops));
       }
     }

@@ -99,7 +99,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   };
 
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
-    const proc = child as ChildProcess | null;
+    const proc = child;
     child = null;
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise((r) => proc.once('exit', r));

@@ -231,7 +231,7 @@ export class Replica extends EventEmitter {
   /** @internal connects, takes an origin id, loads the newest snapshots and catches up with the log. */
   async start(redis: ReplicateOptions['redis']): Promise<void> {
     const { Redis: IORedis } = await import('ioredis');
-    const base: RedisOptions = typeof redis === 'string' ? {} : redis instanceof IORedis ? { ...redis.options } : { ...(redis as RedisOptions) };
+    const base: RedisOptions = typeof redis === 'string' ? {} : redis instanceof IORedis ? { ...redis.options } : { ...redis };
     // Never give up on a command: a publish waits for Redis to come back.
     const connOptions: RedisOptions = { ...base, maxRetriesPerRequest: null, enableOfflineQueue: true, lazyConnect: false };
     const connect = () => (typeof redis === 'string' ? new IORedis(redis, connOptions) : new IORedis(connOptions));
@@ -493,16 +493,8 @@ export class Replica extends EventEmitter {
       type ReadReply = [Buffer, [Buffer, Buffer[]][]][] | null;
       let result: ReadReply;
       try {
-        result = (await reader.xreadBuffer(
-          'COUNT',
-          this.options.readCount,
-          'BLOCK',
-          BLOCK_MS,
-          'STREAMS',
-          part.keys.log,
-          part.position,
-        )) as unknown as ReadReply;
-      } catch (err) {
+        result = await reader.xreadBuffer('COUNT', this.options.readCount, 'BLOCK', BLOCK_MS, 'STREAMS', part.keys.log, part.position);
+      } catch {
         if (this.closed) return;
         await new Promise((r) => setTimeout(r, 100).unref());
         continue;

@@ -162,7 +162,7 @@ export class FramedClient {
       const head = this.queue.peek()!;
       const seq = this.nextSeq();
       const parts: Part[] = [];
-      let ops: Op[] = [];
+      const ops: Op[] = [];
       let bytes: Uint8Array;
       if (head.kind === 'raw') {
         this.queue.shift();
@@ -252,7 +252,7 @@ export class FramedClient {
       for (const { item } of f.parts) this.rejectItem(item, error);
       return;
     }
-    const raw = f.parts[0]?.item.kind === 'raw' ? (f.parts[0].item as Extract<Item, { kind: 'raw' }>) : null;
+    const raw = f.parts[0]?.item.kind === 'raw' ? f.parts[0].item : null;
     if (raw) {
       this.complete(f);
       raw.done = true;
