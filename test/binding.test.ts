@@ -1,8 +1,9 @@
 // The raw addon, handed anything at all, throws a TypeError or RangeError or
 // returns an error status: it never crashes the process and never touches
 // memory outside the arrays it was given.
-import { describe, expect, it } from 'vitest';
-import { nativeBinding as b } from './helpers/engines.js';
+import { expect, it } from 'vitest';
+import { nativeBinding as b, noNative } from './helpers/engines.js';
+import { describeUnless } from './helpers/skip.js';
 
 const junk: unknown[] = [
   undefined,
@@ -23,7 +24,7 @@ const junk: unknown[] = [
   new DataView(new ArrayBuffer(8)),
 ];
 
-describe.skipIf(b === null)('native binding robustness', () => {
+describeUnless(noNative, 'native binding robustness', () => {
   it('exports the kernels and nothing else (the benchmark baselines are a bench-only build)', () => {
     expect(Object.keys(b!).sort()).toEqual([
       'abiVersion',

@@ -8,6 +8,7 @@ import { startBoard } from '../lib/board/index.js';
 import { TOOL_PACKAGES, requireTools } from '../lib/board/emulate.js';
 import { missing } from './helpers/tools.js';
 import { cli, run } from './helpers/cli.js';
+import { itUnless } from './helpers/skip.js';
 
 const noBoard = missing('make', 'cc');
 
@@ -82,7 +83,7 @@ describe('atomik-node CLI', () => {
     );
   });
 
-  it.skipIf(noBoard !== null)('probe names the dialect and what the board reports', async () => {
+  itUnless(noBoard, 'probe names the dialect and what the board reports', async () => {
     const framed = await startBoard({ contexts: 77 });
     const legacy = await startBoard({ legacy: true });
     try {
@@ -99,7 +100,7 @@ describe('atomik-node CLI', () => {
     }
   });
 
-  it.skipIf(noBoard !== null)('emulate prints the port, serves it, and stops cleanly on SIGTERM', async () => {
+  itUnless(noBoard, 'emulate prints the port, serves it, and stops cleanly on SIGTERM', async () => {
     const child = spawn(process.execPath, [cli, 'emulate', '--contexts', '8'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const port = await new Promise<string>((resolve, reject) => {
       let out = '';

@@ -5,9 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { AtomikContext, AtomikTable, Fingerprint, open } from '../lib/index.js';
 import { ENGINES } from './helpers/engines.js';
 import { MAX, addAll, indices, mixedBatch, words, xorAll } from './helpers/values.js';
+import { describeUnless } from './helpers/skip.js';
 
 for (const { name, engine, skipReason } of ENGINES) {
-  describe.skipIf(engine === null)(`engine ${name}${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  describeUnless(skipReason, `engine ${name}`, () => {
     const ctx = (group: 'xor' | 'add' = 'xor') => new AtomikContext({ group, engine: engine! });
     const table = (size: number, group: 'xor' | 'add' = 'xor') => new AtomikTable(size, { group, engine: engine! });
 

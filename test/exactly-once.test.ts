@@ -7,6 +7,7 @@ import { AtomikError, AtomikTable, DeltaMessage, DeltaStream, RECEIPT, packSeq, 
 import { jsEngine as jsEngineObject } from '../lib/engine/js.js';
 import { ENGINES, nativeBinding } from './helpers/engines.js';
 import { crc32 } from '../lib/serial/frame.js';
+import { describeUnless } from './helpers/skip.js';
 
 const jsEngine = () => jsEngineObject;
 
@@ -439,7 +440,7 @@ describe('restarts', () => {
 });
 
 for (const { name, engine, skipReason } of ENGINES) {
-  describe.skipIf(engine === null)(`a DeltaStream feeding an AtomikTable, ${name} engine${skipReason ? ` (${skipReason})` : ''}`, () => {
+  describeUnless(skipReason, `a DeltaStream feeding an AtomikTable, ${name} engine`, () => {
     it('receive() and receiveMany() apply into the table, exactly once, with one scatter', () => {
       for (const group of ['xor', 'add'] as const) {
         const table = new AtomikTable(64, { group, engine: engine! });
@@ -504,7 +505,7 @@ for (const { name, engine, skipReason } of ENGINES) {
 }
 
 const nativeEngine = ENGINES.find((e) => e.name === 'native')!;
-describe.skipIf(nativeEngine.engine === null)('receiveMany: native/stream.c and the js classifier agree', () => {
+describeUnless(nativeEngine.skipReason, 'receiveMany: native/stream.c and the js classifier agree', () => {
   it('property: same receipts, counts, states and records for any batches, window edges, wraps and stale copies', () => {
     const kinds: number[] = [];
     const message = fc.record({

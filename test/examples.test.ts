@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { missing } from './helpers/tools.js';
 import { redisSkipReason } from './helpers/redis.js';
+import { itUnless } from './helpers/skip.js';
 
 async function example(name: string, ...args: string[]): Promise<string> {
   const file = fileURLToPath(new URL(`../examples/${name}`, import.meta.url));
@@ -72,14 +73,14 @@ describe('examples', () => {
     });
   });
 
-  it.skipIf(missing('make', 'cc') !== null)('hardware: the counter on a virtual board', async () => {
+  itUnless(missing('make', 'cc'), 'hardware: the counter on a virtual board', async () => {
     expect(await example('hardware.mjs')).toBe(
       'virtual host board (framed dialect, add group): 11 events -> count 7\n' +
         'no real board given: pass its port (node examples/hardware.mjs /dev/ttyUSB0) or set ATOMIK_PORT\n',
     );
   });
 
-  it.skipIf(redisSkipReason() !== null)('replicas: three processes through Redis, one killed and restarted, exact totals', async () => {
+  itUnless(redisSkipReason(), 'replicas: three processes through Redis, one killed and restarted, exact totals', async () => {
     const env = { ...process.env };
     delete env.REDIS_URL;
     const out = (await promisify(execFile)(process.execPath, [fileURLToPath(new URL('../examples/replicas.mjs', import.meta.url))], { env })).stdout;

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { flashCommand, shellLine } from '../lib/board/flash.js';
 import { missing } from './helpers/tools.js';
 import { run } from './helpers/cli.js';
+import { itUnless } from './helpers/skip.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'atomik flash '));
 const fs = join(dir, 'tangnano9k.fs');
@@ -62,14 +63,11 @@ describe('atomik flash', () => {
   });
 
   const noIceprog = missing('iceprog');
-  it.skipIf(noIceprog !== null)(
-    `reports the tool's failure: iceprog with no board attached${noIceprog ? ` (skipped: ${noIceprog} not found)` : ''}`,
-    async () => {
-      const r = await run(['flash', '--board', 'ice40', bin]);
-      expect(r.code).toBe(1);
-      expect(r.stdout).toBe(`iceprog '${bin}'\n`);
-      expect(r.stderr).toContain("Can't find iCE FTDI USB device");
-      expect(r.stderr.trim().split('\n').at(-1)).toBe(`atomik-node: iceprog failed (exit code 2): iceprog '${bin}'`);
-    },
-  );
+  itUnless(noIceprog, "reports the tool's failure: iceprog with no board attached", async () => {
+    const r = await run(['flash', '--board', 'ice40', bin]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe(`iceprog '${bin}'\n`);
+    expect(r.stderr).toContain("Can't find iCE FTDI USB device");
+    expect(r.stderr.trim().split('\n').at(-1)).toBe(`atomik-node: iceprog failed (exit code 2): iceprog '${bin}'`);
+  });
 });

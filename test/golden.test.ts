@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DeltaMessage, DeltaStream, Fingerprint } from '../lib/index.js';
 import { ENGINES } from './helpers/engines.js';
+import { describeUnless } from './helpers/skip.js';
 
 const golden = JSON.parse(readFileSync(new URL('./golden/reference.json', import.meta.url), 'utf8')) as {
   messages: { addr: number; delta: string; seq: number; hex: string }[];
@@ -55,8 +56,8 @@ describe('DeltaMessage wire form', () => {
   });
 });
 
-for (const { name, engine } of ENGINES) {
-  describe.skipIf(engine === null)(`Fingerprint golden values, ${name} engine`, () => {
+for (const { name, engine, skipReason } of ENGINES) {
+  describeUnless(skipReason, `Fingerprint golden values, ${name} engine`, () => {
     for (const [mode, cases] of [
       ['xor-fold', golden.xorFold],
       ['positional', golden.positional],

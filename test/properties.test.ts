@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AtomikContext, AtomikTable, Fingerprint, type BatchOp, type Group } from '../lib/index.js';
 import { jsEngine } from '../lib/engine/js.js';
-import { ENGINES } from './helpers/engines.js';
+import { ENGINES, noNative } from './helpers/engines.js';
+import { describeUnless } from './helpers/skip.js';
 
 const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
 const group = fc.constantFrom<Group>('xor', 'add');
@@ -16,8 +17,8 @@ const deltasAndPermutation = fc
   .chain((deltas) => fc.tuple(fc.constant(deltas), fc.shuffledSubarray(deltas, { minLength: deltas.length, maxLength: deltas.length })));
 
 describe('properties', () => {
-  for (const { name, engine } of ENGINES) {
-    describe.skipIf(engine === null)(`${name} engine`, () => {
+  for (const { name, engine, skipReason } of ENGINES) {
+    describeUnless(skipReason, `${name} engine`, () => {
       it('any permutation of the same deltas gives the same state', () => {
         fc.assert(
           fc.property(group, u64, deltasAndPermutation, (g, ref, [deltas, permuted]) => {
@@ -78,7 +79,7 @@ describe('properties', () => {
     });
   }
 
-  describe.skipIf(native === null)('js and native agree', () => {
+  describeUnless(noNative, 'js and native agree', () => {
     const op: fc.Arbitrary<BatchOp> = fc.oneof(
       fc.record({ op: fc.constant('load' as const), index: fc.nat({ max: 31 }), value: u64 }),
       fc.record({ op: fc.constant('accum' as const), index: fc.nat({ max: 31 }), delta: u64 }),

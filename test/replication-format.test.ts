@@ -10,6 +10,7 @@ import type { Group } from '../lib/index.js';
 import { BATCH_STATUS, batchChecksum, encodeBatch, readBatchHeader } from '../lib/replicate/format.js';
 import { decodeSnapshot, encodeSnapshot } from '../lib/replicate/snapshot.js';
 import { ENGINES, nativeBinding } from './helpers/engines.js';
+import { itUnless } from './helpers/skip.js';
 
 interface GoldenBatch {
   name: string;
@@ -74,7 +75,7 @@ describe('batch entries: golden bytes', () => {
 });
 
 describe.each(ENGINES)('$name engine: applyBatch', ({ engine, skipReason }) => {
-  it.skipIf(skipReason)('applies the golden entries, aligned or not, to the exact states', () => {
+  itUnless(skipReason, 'applies the golden entries, aligned or not, to the exact states', () => {
     for (const g of golden.batches) {
       for (const bytes of [Buffer.from(g.hex, 'hex'), unaligned(Buffer.from(g.hex, 'hex')), unaligned(Buffer.from(g.hex, 'hex'), 4)]) {
         const ref = new BigUint64Array(g.size);
@@ -85,7 +86,7 @@ describe.each(ENGINES)('$name engine: applyBatch', ({ engine, skipReason }) => {
     }
   });
 
-  it.skipIf(skipReason)('refuses foreign, damaged and mismatched entries with a status, changing nothing', () => {
+  itUnless(skipReason, 'refuses foreign, damaged and mismatched entries with a status, changing nothing', () => {
     const g = golden.batches[1]!; // add, partition 0
     const good = Buffer.from(g.hex, 'hex');
     const variant = (edit: (b: Buffer) => Buffer | Uint8Array) => edit(Buffer.from(good));
@@ -120,7 +121,7 @@ describe.each(ENGINES)('$name engine: applyBatch', ({ engine, skipReason }) => {
 describe('applyBatch: js and native agree on any entry, damaged or not', () => {
   const js = ENGINES[0]!;
   const native = ENGINES[1]!;
-  it.skipIf(native.skipReason)('random entries with random damage: same status, same states', () => {
+  itUnless(native.skipReason, 'random entries with random damage: same status, same states', () => {
     const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
     fc.assert(
       fc.property(

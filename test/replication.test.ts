@@ -3,11 +3,12 @@
 // trimmed logs and late joiners, foreign entries in the stream. Every
 // result is compared with states computed independently.
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AtomikTable, replicate, ReplicationError, startRedisServer, type Group, type LocalRedisServer, type Replica } from '../lib/index.js';
 import { encodeBatch } from '../lib/replicate/format.js';
 import { expectedStates, update } from './fixtures/replica-worker.mjs';
 import { dump, redisSkipReason, startRedisProxy, startWorker, type Worker } from './helpers/redis.js';
+import { describeUnless } from './helpers/skip.js';
 
 const skip = redisSkipReason();
 let server: LocalRedisServer;
@@ -53,7 +54,7 @@ async function logTotals(name: string, partition = 0): Promise<Map<string, bigin
   return totals;
 }
 
-describe.skipIf(skip)(`replicated tables on redis-server${skip ? ` (skipped: ${skip})` : ''}`, () => {
+describeUnless(skip, 'replicated tables on redis-server', () => {
   for (const group of ['add', 'xor'] as const) {
     it(`3 replica processes x 20,000 updates each (${group}): every replica holds the exact combined states`, async () => {
       const name = fresh(`procs-${group}`);

@@ -6,9 +6,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { startBoard } from '../lib/board/index.js';
 import { RTL_TEST_BAUD, noRtl } from './helpers/boards.js';
+import { describeUnless } from './helpers/skip.js';
 
 const firmware = fileURLToPath(new URL('../firmware', import.meta.url));
 const cli = fileURLToPath(new URL('../dist/cli.cjs', import.meta.url));
@@ -28,7 +29,7 @@ async function emulate(...args: string[]): Promise<{ child: ChildProcess; port: 
   return { child, port };
 }
 
-describe.skipIf(noRtl !== null)(`RTL under Verilator${noRtl ? ` (skipped: ${noRtl})` : ''}`, () => {
+describeUnless(noRtl, 'RTL under Verilator', () => {
   it('unit tests: UART, both dialects, golden vectors, differential runs against the C core', async () => {
     const { stdout } = await promisify(execFile)('make', ['-s', '-C', firmware, 'rtl-test'], { maxBuffer: 1 << 24 });
     const lines = stdout.trim().split('\n');

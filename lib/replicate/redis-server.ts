@@ -32,7 +32,7 @@ export function redisServerMissing(binary = 'redis-server'): string | null {
     execFileSync(binary, ['--version'], { stdio: 'ignore' });
     return null;
   } catch {
-    return `${binary} not found (Debian package redis-server)`;
+    return `${binary} not installed (apt-get install redis-server)`;
   }
 }
 
