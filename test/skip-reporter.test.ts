@@ -25,15 +25,16 @@ describe('skip reporter', () => {
       env,
     });
     const section = stdout.slice(stdout.indexOf(' Skipped ('));
-    expect(section.split('\n').slice(0, 7)).toEqual([
-      ' Skipped (5):',
+    expect(section.split('\n').slice(0, 8)).toEqual([
+      ' Skipped (6):',
       `   ${fixture} › a suite that needs socat › first test — socat not installed (apt-get install socat)`,
       `   ${fixture} › a suite that needs socat › an inner suite › second test — socat not installed (apt-get install socat)`,
       `   ${fixture} › a test that needs redis-server — redis-server not installed (apt-get install redis-server)`,
       `   ${fixture} › a test that decides at run time — the board reported no add group`,
+      `   ${fixture} › a test whose reason has line breaks — an error message with a second line`,
       `   ${fixture} › a test skipped without a reason — no reason given`,
       '',
     ]);
-    expect(stdout).toMatch(/Tests {2}1 passed \| 5 skipped \(6\)/);
+    expect(stdout).toMatch(/Tests {2}1 passed \| 6 skipped \(7\)/);
   });
 });

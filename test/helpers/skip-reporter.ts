@@ -24,7 +24,8 @@ export function skipLine(test: TestCase, root: string): string {
     names.unshift(task.name);
     if (task.parent.type === 'module') break;
   }
-  return `${relative(root, test.module.moduleId)} › ${names.join(' › ')} — ${skipReason(test)}`;
+  // One line a test, whatever the reason's own line breaks.
+  return `${relative(root, test.module.moduleId)} › ${names.join(' › ')} — ${skipReason(test).replace(/\s+/g, ' ')}`;
 }
 
 export default class SkipReporter implements Reporter {
