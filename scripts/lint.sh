@@ -12,7 +12,7 @@ if ! command -v clang-format >/dev/null; then
   exit 1
 fi
 
-# The project's own C and C++ (tracked or new); Verilog and generated sources are not C files here.
+# The project's own C and C++ (tracked or new); Verilog is not listed, generated sections are fenced with clang-format off.
 mapfile -t c_sources < <(git ls-files --cached --others --exclude-standard -- \
   'native/*.c' 'native/*.h' 'native/*.cc' 'firmware/*.c' 'firmware/*.h' 'firmware/*.cpp' \
   'bench/native/*.c' 'bench/native/*.h' 'bench/native/*.cc' 'test/native/*.c' | sort -u)
