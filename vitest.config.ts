@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     // Boards are built and started in beforeAll hooks (Verilator, QEMU): minutes on a cold, busy machine.
     hookTimeout: 180_000,
-    reporters: ['default'],
+    // The default report, then every skipped test with the reason it was skipped.
+    reporters: ['default', './test/helpers/skip-reporter.ts'],
   },
 });

@@ -34,7 +34,10 @@ function panel(rows, { metric, groupKey, seriesKey, groupLabel, series }, title,
 
 function render(a, b, doc, width, height) {
   const legend = a.libraries
-    .map((lib, l) => `<rect x="${70 + l * 150}" y="${height - 14}" width="10" height="10" fill="${COLORS[l % COLORS.length]}"/><text x="${84 + l * 150}" y="${height - 5}" font-size="11">${lib}</text>`)
+    .map(
+      (lib, l) =>
+        `<rect x="${70 + l * 150}" y="${height - 14}" width="10" height="10" fill="${COLORS[l % COLORS.length]}"/><text x="${84 + l * 150}" y="${height - 5}" font-size="11">${lib}</text>`,
+    )
     .join('');
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height + 10}" font-family="sans-serif" font-size="12">` +
@@ -53,8 +56,21 @@ export function renderChart(doc) {
 
 export function renderReplicationChart(doc) {
   const rows = doc.runs.filter((r) => !r.pacedUpdatesPerSecond).map((r) => ({ ...r, mups: r.updatesPerSecondPerReplica / 1e6 }));
-  const by = { groupKey: 'workload', seriesKey: 'variant', series: [...new Set(rows.map((r) => r.variant))], groupLabel: (w) => (w === 'zipf' ? 'Zipf(1.1) over 64K keys' : 'uniform over 64K keys') };
+  const by = {
+    groupKey: 'workload',
+    seriesKey: 'variant',
+    series: [...new Set(rows.map((r) => r.variant))],
+    groupLabel: (w) => (w === 'zipf' ? 'Zipf(1.1) over 64K keys' : 'uniform over 64K keys'),
+  };
   const a = panel(rows, { ...by, metric: 'mups' }, `${doc.replicas} replica processes: updates/s each holds`, 'M/s', 70, 360, 340);
-  const b = panel(rows.filter((r) => r.bytesPerUpdate !== null), { ...by, metric: 'bytesPerUpdate' }, 'Bytes on the wire per update', 'B', 530, 340, 340);
+  const b = panel(
+    rows.filter((r) => r.bytesPerUpdate !== null),
+    { ...by, metric: 'bytesPerUpdate' },
+    'Bytes on the wire per update',
+    'B',
+    530,
+    340,
+    340,
+  );
   return render(a, b, doc, 900, 340);
 }

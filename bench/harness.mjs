@@ -38,7 +38,9 @@ function cpuModel() {
   const model = os.cpus()[0]?.model?.trim();
   if (model) return model;
   try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('model name'));
     return line ? line.split(':')[1].trim() : 'unknown CPU';
   } catch {
     return 'unknown CPU';

@@ -139,7 +139,16 @@ const variants = {
     const states = table.states().subarray(0, KEYS);
     const s = replica.stats;
     await replica.close();
-    return { t0, published, done, ages: probe.ages, states: Array.from(states, Number), bytes: s.publishedBytes, entries: s.publishedUpdates, local: s.localUpdates };
+    return {
+      t0,
+      published,
+      done,
+      ages: probe.ages,
+      states: Array.from(states, Number),
+      bytes: s.publishedBytes,
+      entries: s.publishedUpdates,
+      local: s.localUpdates,
+    };
   },
 
   async stream({ k, replicas, updates, url, name, idx, admin, ready }) {
@@ -151,7 +160,6 @@ const variants = {
     let received = 0;
     const expected = updates * (replicas - 1);
     let bytes = 0;
-    let entries = 0;
     const drain = async (block) => {
       const res = await reader.xreadBuffer('COUNT', 64, ...(block ? ['BLOCK', 50] : []), 'STREAMS', log, position);
       if (!res) return;
@@ -177,7 +185,6 @@ const variants = {
         receiver.apply(new DeltaMessage(idx[i], 1n)); // the local update, in the replica's own state
       }
       bytes += out.length;
-      entries++;
       pending.push(admin.xaddBuffer(log, '*', 'd', out));
       if (pending.length >= 16) await pending.shift();
       await drain(false);
@@ -202,7 +209,6 @@ const variants = {
     let position = '0-0';
     let outgoing = [];
     let bytes = 0;
-    let messages = 0;
     doc.on('update', (update, origin) => {
       if (origin !== 'remote') outgoing.push(update);
     });
@@ -231,7 +237,6 @@ const variants = {
       });
       for (const u of outgoing) {
         bytes += u.length;
-        messages++;
         await admin.xaddBuffer(log, '*', 'from', me, 'u', Buffer.from(u), 'ops', String(end - off));
       }
       outgoing = [];
@@ -283,7 +288,9 @@ function runChild(cfg) {
 
 async function runVariant(server, admin, variant, workload, replicas, updates, rate = 0) {
   const name = `bench-${variant}-${workload}-${Date.now()}`;
-  const results = await Promise.all(Array.from({ length: replicas }, (_, k) => runChild({ variant, workload, k, replicas, updates, url: server.url, name, rate })));
+  const results = await Promise.all(
+    Array.from({ length: replicas }, (_, k) => runChild({ variant, workload, k, replicas, updates, url: server.url, name, rate })),
+  );
   const expected = new Array(KEYS).fill(0);
   for (let k = 0; k < replicas; k++) for (const i of keys(workload, k, updates)) expected[i]++;
   const exact = results.every((r) => r.states.every((v, i) => v === expected[i]));
@@ -385,11 +392,22 @@ async function main() {
   for (const workload of ['uniform', 'zipf']) {
     const rate = (v) => runs.find((r) => r.workload === workload && r.variant === v).updatesPerSecondPerReplica;
     ratios[workload] = { vsHincrby: rate('atomik') / rate('hincrby'), vsYjs: rate('atomik') / rate('yjs'), vsStream: rate('atomik') / rate('stream') };
-    console.log(`${workload}: atomik is ${ratios[workload].vsHincrby.toFixed(0)}x pipelined HINCRBY, ${ratios[workload].vsYjs.toFixed(0)}x Yjs, ${ratios[workload].vsStream.toFixed(1)}x the per-message DeltaStream path`);
+    console.log(
+      `${workload}: atomik is ${ratios[workload].vsHincrby.toFixed(0)}x pipelined HINCRBY, ${ratios[workload].vsYjs.toFixed(0)}x Yjs, ${ratios[workload].vsStream.toFixed(1)}x the per-message DeltaStream path`,
+    );
   }
   const apply = applyMicro(quick);
   for (const row of apply) console.log(`apply one entry: ${row.label}: ${(row.updatesPerSecond / 1e6).toFixed(0)} M updates/s`);
-  const doc = { date: new Date().toISOString(), machine: machine(), quick, replicas, redis: 'redis-server 7 (Debian), appendonly yes, appendfsync everysec, loopback', runs, ratios, apply };
+  const doc = {
+    date: new Date().toISOString(),
+    machine: machine(),
+    quick,
+    replicas,
+    redis: 'redis-server 7 (Debian), appendonly yes, appendfsync everysec, loopback',
+    runs,
+    ratios,
+    apply,
+  };
   if (!quick) {
     mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
     writeFileSync(new URL('./results/replication.json', import.meta.url), JSON.stringify(doc, null, 2) + '\n');

@@ -19,7 +19,7 @@ for (const baud of [115_200, 3_000_000]) {
   // A generous timeout: on a busy machine the simulation can fall behind the line it models.
   const acc = await open({ backend: 'serial', port: board.port, lock: false, baudRate: baud, timeoutMs: 10_000 });
   const n = quick ? 500 : baud > 1e6 ? 100_000 : 10_000;
-  const deltas = BigUint64Array.from({ length: n }, (_, i) => BigInt(i + 1) * 0x9e3779b97f4a7c15n % (1n << 64n));
+  const deltas = BigUint64Array.from({ length: n }, (_, i) => (BigInt(i + 1) * 0x9e3779b97f4a7c15n) % (1n << 64n));
   await acc.load(0, 0n);
   const t0 = performance.now();
   await acc.accumMany(0, deltas);
@@ -38,7 +38,9 @@ console.log(`machine: ${m.cpu} (${m.cores} cores), ${m.os}, node ${m.node}\n`);
 console.log('| line | clocks a bit | A commands | accum/s (wall time) | the real line carries | simulation vs line |');
 console.log('|---|---|---|---|---|---|');
 for (const r of rows) {
-  console.log(`| ${r.baud.toLocaleString('en')} baud | ${r.clocksPerBit} | ${r.commands.toLocaleString('en')} | ${Math.round(r.accumPerS).toLocaleString('en')} | ${Math.round(r.lineCeiling).toLocaleString('en')} | ${r.ofLine.toFixed(2)}x |`);
+  console.log(
+    `| ${r.baud.toLocaleString('en')} baud | ${r.clocksPerBit} | ${r.commands.toLocaleString('en')} | ${Math.round(r.accumPerS).toLocaleString('en')} | ${Math.round(r.lineCeiling).toLocaleString('en')} | ${r.ofLine.toFixed(2)}x |`,
+  );
 }
 if (!quick) {
   writeFileSync(new URL('./results/rtl.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), machine: m, rows }, null, 2) + '\n');

@@ -75,26 +75,50 @@ let sink = 0n; // keeps results alive so no loop is optimised away
   const n = quick ? 200_000 : 5_000_000;
   const reps = quick ? 3 : 9;
   const pool = Array.from(fill(1024, 3));
-  record('scalar', `${n.toLocaleString('en')} accum`, 'plain JS x ^= d on a local (baseline)', time(() => {
-    let x = 0n;
-    for (let i = 0; i < n; i++) x ^= pool[i & 1023];
-    sink ^= x;
-  }, reps), n);
+  record(
+    'scalar',
+    `${n.toLocaleString('en')} accum`,
+    'plain JS x ^= d on a local (baseline)',
+    time(() => {
+      let x = 0n;
+      for (let i = 0; i < n; i++) x ^= pool[i & 1023];
+      sink ^= x;
+    }, reps),
+    n,
+  );
   const state = { x: 0n };
-  const baseline = record('scalar', `${n.toLocaleString('en')} accum`, 'plain JS o.x ^= d on an object (baseline)', time(() => {
-    for (let i = 0; i < n; i++) state.x ^= pool[i & 1023];
-    sink ^= state.x;
-  }, reps), n);
+  const baseline = record(
+    'scalar',
+    `${n.toLocaleString('en')} accum`,
+    'plain JS o.x ^= d on an object (baseline)',
+    time(() => {
+      for (let i = 0; i < n; i++) state.x ^= pool[i & 1023];
+      sink ^= state.x;
+    }, reps),
+    n,
+  );
   const ctx = new AtomikContext({ engine: 'js' });
-  const sync = record('scalar', `${n.toLocaleString('en')} accum`, 'AtomikContext.accum (sync, both engines)', time(() => {
-    for (let i = 0; i < n; i++) ctx.accum(pool[i & 1023]);
-    sink ^= ctx.read();
-  }, reps), n);
+  const sync = record(
+    'scalar',
+    `${n.toLocaleString('en')} accum`,
+    'AtomikContext.accum (sync, both engines)',
+    time(() => {
+      for (let i = 0; i < n; i++) ctx.accum(pool[i & 1023]);
+      sink ^= ctx.read();
+    }, reps),
+    n,
+  );
   sync.vsBaseline = sync.seconds / baseline.seconds;
   const table = new AtomikTable(1024, { engine: 'js' });
-  record('scalar', `${n.toLocaleString('en')} accum`, 'AtomikTable.accum(i, d) (sync)', time(() => {
-    for (let i = 0; i < n; i++) table.accum(i & 1023, pool[i & 1023]);
-  }, reps), n);
+  record(
+    'scalar',
+    `${n.toLocaleString('en')} accum`,
+    'AtomikTable.accum(i, d) (sync)',
+    time(() => {
+      for (let i = 0; i < n; i++) table.accum(i & 1023, pool[i & 1023]);
+    }, reps),
+    n,
+  );
   const acc = await open({ backend: 'js', contexts: 1024 });
   const m = quick ? 20_000 : 500_000;
   const t0 = process.hrtime.bigint();
@@ -109,20 +133,42 @@ for (const n of quick ? [1 << 20] : [1 << 20, 64 << 20]) {
   const deltas = fill(n, 5);
   const bytes = n * 8;
   const variants = [];
-  if (baselines) variants.push(['memory-read ceiling (plain C loop)', () => { sink ^= baselines.readSum(deltas); }]);
+  if (baselines)
+    variants.push([
+      'memory-read ceiling (plain C loop)',
+      () => {
+        sink ^= baselines.readSum(deltas);
+      },
+    ]);
   for (const { name, engine } of engines) {
-    for (const group of ['xor', 'add']) variants.push([`${name} ${group}`, () => { sink ^= engine.reduce(group, deltas); }]);
+    for (const group of ['xor', 'add'])
+      variants.push([
+        `${name} ${group}`,
+        () => {
+          sink ^= engine.reduce(group, deltas);
+        },
+      ]);
   }
-  const times = timeSideBySide(variants.map((v) => v[1]), reps);
+  const times = timeSideBySide(
+    variants.map((v) => v[1]),
+    reps,
+  );
   const rows = variants.map(([variant], k) => record('reduce', label, variant, times[k], n, bytes));
   const ceiling = baselines ? rows[0] : null;
   if (ceiling) for (const row of rows.slice(1)) row.ofCeiling = ceiling.seconds / row.seconds;
   if (n === 1 << 20) {
-    record('reduce', label, 'plain JS bigint loop (baseline)', time(() => {
-      let x = 0n;
-      for (let i = 0; i < n; i++) x ^= deltas[i];
-      sink ^= x;
-    }, 5), n, bytes);
+    record(
+      'reduce',
+      label,
+      'plain JS bigint loop (baseline)',
+      time(() => {
+        let x = 0n;
+        for (let i = 0; i < n; i++) x ^= deltas[i];
+        sink ^= x;
+      }, 5),
+      n,
+      bytes,
+    );
   }
 }
 
@@ -153,9 +199,15 @@ for (const size of quick ? [1024, 65536] : [1024, 65536, 16 << 20]) {
   if (size === 65536) {
     const t = new AtomikTable(size, { engine: 'js' });
     const m = n >> 2;
-    record('scatter', label, 'plain JS bigint loop (baseline)', time(() => {
-      for (let k = 0; k < m; k++) t.accum(idx[k], deltas[k]);
-    }, 3), m);
+    record(
+      'scatter',
+      label,
+      'plain JS bigint loop (baseline)',
+      time(() => {
+        for (let k = 0; k < m; k++) t.accum(idx[k], deltas[k]);
+      }, 3),
+      m,
+    );
   }
 }
 
@@ -165,7 +217,19 @@ for (const size of quick ? [1024, 65536] : [1024, 65536, 16 << 20]) {
   for (const { name, engine } of engines) {
     for (const mode of ['xor-fold', 'positional']) {
       const f = new Fingerprint({ mode, engine });
-      record('fingerprint', '1 MiB', `${name} ${mode}`, time(() => { sink ^= f.compute(data); }, quick ? 5 : 25), data.length, data.length);
+      record(
+        'fingerprint',
+        '1 MiB',
+        `${name} ${mode}`,
+        time(
+          () => {
+            sink ^= f.compute(data);
+          },
+          quick ? 5 : 25,
+        ),
+        data.length,
+        data.length,
+      );
     }
   }
 }
@@ -180,7 +244,10 @@ const summary = {
   'native reduce 64M xor, fraction of memory-read ceiling (target >= 0.70)': find('reduce', '64M deltas', 'native xor')?.ofCeiling ?? null,
   'native reduce 1M xor vs js': ratio(find('reduce', '1M deltas', 'native xor'), find('reduce', '1M deltas', 'js xor')),
   'native scatter 64K vs js engine (target >= 10)': ratio(find('scatter', '64K contexts', 'native'), find('scatter', '64K contexts', 'js')),
-  'native scatter 64K vs plain JS bigint loop': ratio(find('scatter', '64K contexts', 'native'), find('scatter', '64K contexts', 'plain JS bigint loop (baseline)')),
+  'native scatter 64K vs plain JS bigint loop': ratio(
+    find('scatter', '64K contexts', 'native'),
+    find('scatter', '64K contexts', 'plain JS bigint loop (baseline)'),
+  ),
   'native scatter 1K, share of the plain C loop (target >= 0.90)': find('scatter', '1K contexts', 'native')?.ofPlainLoop ?? null,
   'native scatter 64K, share of the plain C loop (target >= 0.90)': find('scatter', '64K contexts', 'native')?.ofPlainLoop ?? null,
   'native scatter 16M, share of the plain C loop (target >= 0.90)': find('scatter', '16M contexts', 'native')?.ofPlainLoop ?? null,
@@ -195,7 +262,13 @@ console.log('| group | size | variant | time | M items/s | GB/s | note |');
 console.log('|---|---|---|---|---|---|---|');
 for (const r of results) {
   const t = r.seconds < 1e-3 ? `${fmt(r.seconds * 1e6)} µs` : `${fmt(r.seconds * 1e3)} ms`;
-  const note = r.ofCeiling ? `${fmt(r.ofCeiling * 100, 0)}% of ceiling` : r.ofPlainLoop ? `${fmt(r.ofPlainLoop * 100, 0)}% of the plain C loop` : r.vsBaseline ? `${fmt(r.vsBaseline)}x baseline time` : '';
+  const note = r.ofCeiling
+    ? `${fmt(r.ofCeiling * 100, 0)}% of ceiling`
+    : r.ofPlainLoop
+      ? `${fmt(r.ofPlainLoop * 100, 0)}% of the plain C loop`
+      : r.vsBaseline
+        ? `${fmt(r.vsBaseline)}x baseline time`
+        : '';
   console.log(`| ${r.group} | ${r.name} | ${r.variant} | ${t} | ${fmt(r.itemsPerSecond / 1e6)} | ${fmt(r.gigabytesPerSecond)} | ${note} |`);
 }
 console.log('\nsummary:');

@@ -32,7 +32,7 @@ const have = (cmd) => {
   }
 };
 const seconds = (t0) => (performance.now() - t0) / 1000;
-const deltas = (n) => BigUint64Array.from({ length: n }, (_, i) => BigInt(i + 1) * 0x9e3779b97f4a7c15n % (1n << 64n));
+const deltas = (n) => BigUint64Array.from({ length: n }, (_, i) => (BigInt(i + 1) * 0x9e3779b97f4a7c15n) % (1n << 64n));
 
 // ---- official dialect at line rate -------------------------------------------------
 {
@@ -102,7 +102,13 @@ for (const [name, options] of boards) {
     samples.push((performance.now() - t0) * 1000);
   }
   samples.sort((a, b) => a - b);
-  rows.push({ bench: `unpaced PTY, ${name}`, what: `${trips} sequential reads`, value: samples[samples.length >> 1], unit: 'µs median round trip', p99: samples[Math.floor(samples.length * 0.99)] });
+  rows.push({
+    bench: `unpaced PTY, ${name}`,
+    what: `${trips} sequential reads`,
+    value: samples[samples.length >> 1],
+    unit: 'µs median round trip',
+    p99: samples[Math.floor(samples.length * 0.99)],
+  });
   const n = quick ? 2000 : name.startsWith('host') ? 100_000 : 20_000;
   const data = deltas(1024);
   const t0 = performance.now();
@@ -168,7 +174,12 @@ console.log('| benchmark | workload | result | vs ceiling | note |');
 console.log('|---|---|---|---|---|');
 for (const r of rows) {
   const vs = r.ofCeiling !== undefined ? `${(r.ofCeiling * 100).toFixed(1)}% of ${fmt(r.ceiling)}` : '';
-  const note = r.usefulBytesPerLineByte !== undefined ? `${(r.usefulBytesPerLineByte * 100).toFixed(1)}% useful bytes per line byte` : r.p99 !== undefined ? `p99 ${fmt(r.p99)} µs` : '';
+  const note =
+    r.usefulBytesPerLineByte !== undefined
+      ? `${(r.usefulBytesPerLineByte * 100).toFixed(1)}% useful bytes per line byte`
+      : r.p99 !== undefined
+        ? `p99 ${fmt(r.p99)} µs`
+        : '';
   console.log(`| ${r.bench} | ${r.what} | ${fmt(r.value)} ${r.unit} | ${vs} | ${note} |`);
 }
 if (faultRows.length) {
@@ -185,6 +196,9 @@ if (faultRows.length) {
 }
 if (!quick) {
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  writeFileSync(new URL('./results/serial.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), machine: m, rows, faultRows }, null, 2) + '\n');
+  writeFileSync(
+    new URL('./results/serial.json', import.meta.url),
+    JSON.stringify({ date: new Date().toISOString(), machine: m, rows, faultRows }, null, 2) + '\n',
+  );
   console.log('\nwritten: bench/results/serial.json');
 }

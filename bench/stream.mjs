@@ -60,9 +60,12 @@ variants.push({
 });
 variants.push({
   name: "receive(msg), the stream's own contexts",
-  ...per(() => new DeltaStream({ engine: 'js' }), (s) => {
-    for (let i = 0; i < decoded.length; i++) s.receive(decoded[i]);
-  }),
+  ...per(
+    () => new DeltaStream({ engine: 'js' }),
+    (s) => {
+      for (let i = 0; i < decoded.length; i++) s.receive(decoded[i]);
+    },
+  ),
 });
 variants.push({
   name: 'decode + receive(msg), js table',
@@ -103,7 +106,9 @@ variants.push({
 
 // ---- check once, then time round-robin ----------------------------------------
 for (const v of variants.slice(0, -1)) {
-  const fresh = v.name.includes('own contexts') ? new DeltaStream({ engine: 'js' }) : new DeltaStream({ table: new AtomikTable(CONTEXTS, { engine: v.name.includes('native') ? 'native' : 'js' }) });
+  const fresh = v.name.includes('own contexts')
+    ? new DeltaStream({ engine: 'js' })
+    : new DeltaStream({ table: new AtomikTable(CONTEXTS, { engine: v.name.includes('native') ? 'native' : 'js' }) });
   v.run(fresh);
   const s = fresh.table ?? fresh;
   for (let i = 0; i < CONTEXTS; i += 997) if (s.read(i) !== reference.read(i)) throw new Error(`${v.name}: context ${i} differs from the reference`);
@@ -124,13 +129,23 @@ const nsPerMessage = samples.map((xs) => median(xs) / MESSAGES);
 const baseline = nsPerMessage[nsPerMessage.length - 1];
 
 const m = machine();
-console.log(`DeltaStream exactly-once receiving: ${MESSAGES.toLocaleString('en-US')} messages (${unique.toLocaleString('en-US')} unique) from ${SENDERS} senders into ${CONTEXTS} contexts, median of ${REPS}`);
+console.log(
+  `DeltaStream exactly-once receiving: ${MESSAGES.toLocaleString('en-US')} messages (${unique.toLocaleString('en-US')} unique) from ${SENDERS} senders into ${CONTEXTS} contexts, median of ${REPS}`,
+);
 console.log(`${m.cpu}, ${m.cores} cores, ${m.os}, Node ${m.node}\n`);
-const rows = variants.map((v, k) => ({ variant: v.name, nsPerMessage: Number(nsPerMessage[k].toFixed(2)), vsBaseline: Number((nsPerMessage[k] / baseline).toFixed(2)) }));
+const rows = variants.map((v, k) => ({
+  variant: v.name,
+  nsPerMessage: Number(nsPerMessage[k].toFixed(2)),
+  vsBaseline: Number((nsPerMessage[k] / baseline).toFixed(2)),
+}));
 const width = Math.max(...rows.map((r) => r.variant.length));
-for (const r of rows) console.log(`${r.variant.padEnd(width)}  ${r.nsPerMessage.toFixed(2).padStart(8)} ns/message  ${r.vsBaseline.toFixed(2).padStart(6)}x baseline`);
+for (const r of rows)
+  console.log(`${r.variant.padEnd(width)}  ${r.nsPerMessage.toFixed(2).padStart(8)} ns/message  ${r.vsBaseline.toFixed(2).padStart(6)}x baseline`);
 
 if (!quick) {
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  writeFileSync(new URL('./results/stream.json', import.meta.url), JSON.stringify({ machine: m, messages: MESSAGES, unique, senders: SENDERS, contexts: CONTEXTS, batch: BATCH, results: rows }, null, 2) + '\n');
+  writeFileSync(
+    new URL('./results/stream.json', import.meta.url),
+    JSON.stringify({ machine: m, messages: MESSAGES, unique, senders: SENDERS, contexts: CONTEXTS, batch: BATCH, results: rows }, null, 2) + '\n',
+  );
 }

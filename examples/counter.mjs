@@ -9,7 +9,9 @@ import { AtomikContext, DeltaMessage, inverse } from '../dist/index.js';
 const MINUS_ONE = (1n << 64n) - 1n; // -1 modulo 2^64
 const events = { A: [1, 1, 1, -1], B: [1, 1], C: [-1, 1, 1, 1, 1] };
 const names = Object.keys(events);
-const truth = Object.values(events).flat().reduce((a, b) => a + b, 0);
+const truth = Object.values(events)
+  .flat()
+  .reduce((a, b) => a + b, 0);
 const show = (v) => (v > 1n << 63n ? -((1n << 64n) - v) : v); // read as a signed count
 
 function run(group) {

@@ -62,7 +62,7 @@ for (const { label, options } of targets) {
   const contexts = Math.min(64, acc.contexts); // a legacy board has one
   const n = 2000;
   const indices = Uint32Array.from({ length: n }, (_, i) => (i * 7) % contexts);
-  const deltas = BigUint64Array.from({ length: n }, (_, i) => BigInt(i) * 0x9e3779b97f4a7c15n % (1n << 64n));
+  const deltas = BigUint64Array.from({ length: n }, (_, i) => (BigInt(i) * 0x9e3779b97f4a7c15n) % (1n << 64n));
   await acc.batch(Array.from({ length: contexts }, (_, index) => ({ op: 'load', index, value: 0n })));
   await acc.scatter(indices, deltas);
   const states = await acc.gather(Uint32Array.from({ length: contexts }, (_, i) => i));

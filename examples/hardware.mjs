@@ -19,7 +19,9 @@ async function count(label, options) {
   await Promise.all(events.map((e) => acc.accum(0, e > 0 ? 1n : MINUS_ONE)));
   const value = await acc.read(0);
   const shown = value > 1n << 63n ? -((1n << 64n) - value) : value;
-  console.log(`${label} (${dialect} dialect, ${group} group): ${events.length} events -> count ${shown}${group === 'xor' ? ' (XOR cannot count: use a board with our firmware)' : ''}`);
+  console.log(
+    `${label} (${dialect} dialect, ${group} group): ${events.length} events -> count ${shown}${group === 'xor' ? ' (XOR cannot count: use a board with our firmware)' : ''}`,
+  );
   await acc.close();
 }
 

@@ -19,8 +19,10 @@ const states = (rs) => rs.map((r) => `${r.name}=${r.reg.read()}`).join(' ');
     rs[0].reg.accum(d);
     deltas.push(d);
   }
-  rs[1].reg.accum(deltas[0]), rs[1].reg.accum(deltas[1]);
-  rs[2].reg.accum(deltas[1]), rs[2].reg.accum(deltas[0]);
+  rs[1].reg.accum(deltas[0]);
+  rs[1].reg.accum(deltas[1]);
+  rs[2].reg.accum(deltas[1]); // the same two deltas, the other order
+  rs[2].reg.accum(deltas[0]);
   console.log(`one writer, 10 -> 20 -> 30:        ${states(rs)}`);
 }
 
@@ -30,7 +32,10 @@ const states = (rs) => rs.map((r) => `${r.name}=${r.reg.read()}`).join(' ');
   for (const r of rs) r.reg.load(30n);
   const fromA = 40n ^ 30n;
   const fromB = 50n ^ 30n;
-  for (const r of rs) r.reg.accum(fromA), r.reg.accum(fromB);
+  for (const r of rs) {
+    r.reg.accum(fromA);
+    r.reg.accum(fromB);
+  }
   console.log(`A writes 40 while B writes 50:      ${states(rs)}  <- agreed, but 30^40^50 = ${30n ^ 40n ^ 50n}: nobody wrote it`);
 }
 

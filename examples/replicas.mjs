@@ -45,7 +45,9 @@ async function serve(url, name, k, requests) {
 }
 
 function start(url, k, requests) {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'serve', url, name, String(k), String(requests)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'serve', url, name, String(k), String(requests)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const lines = [];
   const waiting = [];
   createInterface({ input: child.stdout }).on('line', (l) => {
@@ -82,10 +84,15 @@ async function main() {
     const served = first.slice(SERVED);
     const perRoute = first.slice(0, SERVED);
     const total = perRoute.reduce((x, y) => x + y, 0n);
-    console.log(`requests served, as every replica counts them: A ${served[0]}, B before the kill ${served[1]} (>= ${acked} acknowledged), C ${served[2]}, B again ${served[3]}`);
+    console.log(
+      `requests served, as every replica counts them: A ${served[0]}, B before the kill ${served[1]} (>= ${acked} acknowledged), C ${served[2]}, B again ${served[3]}`,
+    );
     console.log(ROUTES.map((r, i) => `${r} ${perRoute[i]}`).join(', '));
-    const exact = served[0] === 30_000n && served[2] === 30_000n && served[3] === 20_000n && served[1] >= BigInt(acked) && total === served.reduce((x, y) => x + y, 0n);
-    console.log(`${same ? 'all 3 live replicas agree' : 'REPLICAS DISAGREE'}; per-route total ${total} = requests served ${served.reduce((x, y) => x + y, 0n)}: ${exact ? 'exact' : 'NOT EXACT'}`);
+    const exact =
+      served[0] === 30_000n && served[2] === 30_000n && served[3] === 20_000n && served[1] >= BigInt(acked) && total === served.reduce((x, y) => x + y, 0n);
+    console.log(
+      `${same ? 'all 3 live replicas agree' : 'REPLICAS DISAGREE'}; per-route total ${total} = requests served ${served.reduce((x, y) => x + y, 0n)}: ${exact ? 'exact' : 'NOT EXACT'}`,
+    );
     if (!same || !exact) process.exitCode = 1;
   } finally {
     await server?.dispose();

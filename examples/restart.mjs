@@ -32,7 +32,10 @@ function run(resume) {
     }
   }
   const total = Array.from({ length: ROUTES }, (_, r) => receiver.read(r)).reduce((a, b) => a + b, 0n);
-  return `${resume ? 'restored from its saved state' : 'restarted from scratch       '}: sent ${counted}, receiver counts ${total}; ` + `applied ${receipts.applied}, duplicate ${receipts.duplicate}, stale ${receipts.stale}`;
+  return (
+    `${resume ? 'restored from its saved state' : 'restarted from scratch       '}: sent ${counted}, receiver counts ${total}; ` +
+    `applied ${receipts.applied}, duplicate ${receipts.duplicate}, stale ${receipts.stale}`
+  );
 }
 
 try {

@@ -51,7 +51,10 @@ if (!isMainThread) {
   }
   for (const group of ['xor', 'add']) {
     const expected = new DeltaStream({ group });
-    const replicas = Array.from({ length: workers }, (_, origin) => new Worker(new URL(import.meta.url), { workerData: { origin: origin + 1, group, updates } }));
+    const replicas = Array.from(
+      { length: workers },
+      (_, origin) => new Worker(new URL(import.meta.url), { workerData: { origin: origin + 1, group, updates } }),
+    );
     let duplicated = 0;
     let inFlight = 0;
     let drained = () => {};
@@ -70,10 +73,13 @@ if (!isMainThread) {
           for (let c = 0; c < copies; c++) {
             inFlight++;
             // A random delay per copy reorders the channel.
-            setTimeout(() => {
-              to.postMessage({ bytes });
-              if (--inFlight === 0 && received === workers * updates) drained();
-            }, hash(msg.seq, k * 7 + c) * 20);
+            setTimeout(
+              () => {
+                to.postMessage({ bytes });
+                if (--inFlight === 0 && received === workers * updates) drained();
+              },
+              hash(msg.seq, k * 7 + c) * 20,
+            );
           }
         });
       }),

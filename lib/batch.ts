@@ -4,7 +4,7 @@
 import { types } from 'node:util';
 import { AtomikTypeError } from './errors.js';
 import { describe, index, u64 } from './validate.js';
-import { OP_BYTES, opsView, valueAt, writeOp, type OpCode } from './engine/ops.js';
+import { OP_BYTES, opsView, valueAt, writeOp } from './engine/ops.js';
 import { OPERATIONS, toResult, type Op, type OpResult } from './operations.js';
 
 export type BatchOp =
@@ -39,15 +39,23 @@ export function validateBatch(ops: unknown, size: number): Op[] {
     const { op, index: at } = o as Record<string, unknown>;
     const k = index(at, size, `${name}.index`);
     switch (op) {
-      case 'load': valid.push({ op, index: k, value: u64((o as Record<string, unknown>).value, `${name}.value`) }); break;
-      case 'accum': valid.push({ op, index: k, value: u64((o as Record<string, unknown>).delta, `${name}.delta`) }); break;
+      case 'load':
+        valid.push({ op, index: k, value: u64((o as Record<string, unknown>).value, `${name}.value`) });
+        break;
+      case 'accum':
+        valid.push({ op, index: k, value: u64((o as Record<string, unknown>).delta, `${name}.delta`) });
+        break;
       case 'swap': {
         const reference = (o as Record<string, unknown>).reference;
         valid.push(reference === undefined ? { op, index: k } : { op: 'swapTo', index: k, value: u64(reference, `${name}.reference`) });
         break;
       }
-      case 'read': case 'status': valid.push({ op, index: k }); break;
-      default: throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `${name}.op must be one of 'load', 'accum', 'read', 'swap', 'status', got ${describe(op)}`);
+      case 'read':
+      case 'status':
+        valid.push({ op, index: k });
+        break;
+      default:
+        throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `${name}.op must be one of 'load', 'accum', 'read', 'swap', 'status', got ${describe(op)}`);
     }
   }
   return valid;
@@ -60,7 +68,7 @@ export function encodeBatch(ops: readonly Op[]): BigUint64Array {
   ops.forEach((o, i) => {
     const code = OPERATIONS[o.op].record;
     if (code === null) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `ops[${i}]: '${o.op}' has no batch record`);
-    writeOp(view, i, code as OpCode, o.index, 'value' in o ? o.value : 0n);
+    writeOp(view, i, code, o.index, 'value' in o ? o.value : 0n);
   });
   return words;
 }

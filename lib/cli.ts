@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // atomik-node (also installed as `atomik`): find, probe and emulate ATOMiK boards.
-import { startBoard, type BoardKind } from './board/emulate.js';
+import { startBoard } from './board/emulate.js';
 import { flashCommand, runFlash, shellLine, type FlashBoard } from './board/flash.js';
 import { createProgressBar } from './progress-bar.js';
 import { listPorts } from './serial/discover.js';
@@ -94,7 +94,9 @@ async function probeCommand(args: string[]): Promise<void> {
     if (found.hello) {
       const h = found.hello;
       console.log(`${port}: atomik framed protocol v${h.protocol}, firmware ${h.firmware} on '${h.name}'`);
-      console.log(`  ${h.contexts} contexts, groups ${h.groups.join(' and ')}, up to ${h.maxOps} ops and ${h.maxPayload} bytes a frame, replay cache ${h.replayDepth}`);
+      console.log(
+        `  ${h.contexts} contexts, groups ${h.groups.join(' and ')}, up to ${h.maxOps} ops and ${h.maxPayload} bytes a frame, replay cache ${h.replayDepth}`,
+      );
     } else {
       console.log(`${port}: official ATOMiK FPGA protocol (L/A/R/S/D, one context, xor); accumulator ${found.clean ? 'clean' : 'not clean'}`);
     }
@@ -104,7 +106,7 @@ async function probeCommand(args: string[]): Promise<void> {
 }
 
 async function emulate(args: string[]): Promise<void> {
-  const board = (flag(args, '--board') ?? 'host') as BoardKind;
+  const board: string = flag(args, '--board') ?? 'host';
   if (board !== 'host' && board !== 'cortex-m3' && board !== 'rtl') throw new Error(`--board must be host, cortex-m3 or rtl, got ${board}`);
   const legacy = has(args, '--legacy');
   const baud = number(flag(args, '--baud'), '--baud');

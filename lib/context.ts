@@ -84,7 +84,8 @@ export class AtomikContext {
 
   /** Folds another context's accumulator (and delta count) into this one. */
   merge(other: AtomikContext): void {
-    if (typeof other !== 'object' || other === null || !(#brand in other)) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'other must be an AtomikContext');
+    if (typeof other !== 'object' || other === null || !(#brand in other))
+      throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'other must be an AtomikContext');
     if (other.group !== this.group) {
       throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `other must use the same group: this is '${this.group}', other is '${other.group}'`);
     }

@@ -175,7 +175,8 @@ export class DeliveryRecords {
   skip(origin: number, counter: number): void {
     const steps = counter - this.through[origin]!;
     if (steps >= this.window) {
-      this.bits.fill(0, this.offset[origin]!, this.offset[origin]! + this.words);
+      const at = this.offset[origin]!;
+      this.bits.fill(0, at, at + this.words);
       this.head[origin] = 0;
     } else {
       for (let i = 0; i < steps; i++) {

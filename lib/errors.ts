@@ -21,11 +21,7 @@ export type AtomikErrorCode =
 
 /** The codes of DeltaStream (lib/message.ts). */
 export type DeltaStreamErrorCode =
-  | 'ERR_ATOMIK_NO_ORIGIN'
-  | 'ERR_ATOMIK_NO_COUNTER'
-  | 'ERR_ATOMIK_OUTBOX_FULL'
-  | 'ERR_ATOMIK_NO_OUTBOX'
-  | 'ERR_ATOMIK_BAD_STREAM_STATE';
+  'ERR_ATOMIK_NO_ORIGIN' | 'ERR_ATOMIK_NO_COUNTER' | 'ERR_ATOMIK_OUTBOX_FULL' | 'ERR_ATOMIK_NO_OUTBOX' | 'ERR_ATOMIK_BAD_STREAM_STATE';
 
 /** The codes of ReplicationError. */
 export type ReplicationErrorCode =
@@ -100,7 +96,10 @@ export class DeviceError extends AtomikError {
     const summary = unconfirmed.length
       ? `; ${unconfirmed.length} operation(s) not confirmed: ${unconfirmed
           .slice(0, 4)
-          .map((u) => `${u.op}(${u.index}${u.deltas ? `, deltas ${u.deltas.start}..${u.deltas.start + u.deltas.count - 1}` : ''}) ${u.state}${u.seq === undefined ? '' : ` in frame ${u.seq}`}`)
+          .map(
+            (u) =>
+              `${u.op}(${u.index}${u.deltas ? `, deltas ${u.deltas.start}..${u.deltas.start + u.deltas.count - 1}` : ''}) ${u.state}${u.seq === undefined ? '' : ` in frame ${u.seq}`}`,
+          )
           .join(', ')}${unconfirmed.length > 4 ? ', ...' : ''}`
       : '';
     super('ERR_ATOMIK_DEVICE', message + summary, options);

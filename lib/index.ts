@@ -3,7 +3,25 @@
 export { AtomikContext, type ContextOptions } from './context.js';
 export { AtomikTable, MAX_TABLE_SIZE, type TableOptions } from './table.js';
 export { saveTable, loadTable } from './snapshot-file.js';
-export { DeltaMessage, DeltaStream, DELTA_MESSAGE_BYTES, ORIGIN_BITS, COUNTER_BITS, MIN_ORIGIN, MAX_ORIGIN, MAX_COUNTER, DEFAULT_WINDOW, MIN_WINDOW, MAX_WINDOW, RECEIPT, packSeq, unpackSeq, type DeltaStreamOptions, type Receipt, type ReceiveSummary } from './message.js';
+export {
+  DeltaMessage,
+  DeltaStream,
+  DELTA_MESSAGE_BYTES,
+  ORIGIN_BITS,
+  COUNTER_BITS,
+  MIN_ORIGIN,
+  MAX_ORIGIN,
+  MAX_COUNTER,
+  DEFAULT_WINDOW,
+  MIN_WINDOW,
+  MAX_WINDOW,
+  RECEIPT,
+  packSeq,
+  unpackSeq,
+  type DeltaStreamOptions,
+  type Receipt,
+  type ReceiveSummary,
+} from './message.js';
 export { Fingerprint, positionalTerm, type FingerprintMode, type FingerprintOptions } from './fingerprint.js';
 export { replicate, Replica, type ReplicateOptions, type ReplicaStats } from './replicate/replica.js';
 export { encodeBatch, readBatchHeader, BATCH_STATUS, type BatchHeader } from './replicate/format.js';
@@ -19,4 +37,14 @@ export { GROUPS, combine, inverse, type Group } from './group.js';
 export type { EngineChoice } from './engine/select.js';
 export type { Engine } from './engine/types.js';
 export { U64_MAX } from './validate.js';
-export { AtomikError, AtomikTypeError, AtomikRangeError, DeviceError, ReplicationError, type AtomikErrorCode, type DeltaStreamErrorCode, type ReplicationErrorCode, type Unconfirmed } from './errors.js';
+export {
+  AtomikError,
+  AtomikTypeError,
+  AtomikRangeError,
+  DeviceError,
+  ReplicationError,
+  type AtomikErrorCode,
+  type DeltaStreamErrorCode,
+  type ReplicationErrorCode,
+  type Unconfirmed,
+} from './errors.js';

@@ -235,7 +235,8 @@ export class DeltaStream {
       if (options.group !== undefined && groupOption(options.group) !== table.group) {
         throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `options.group '${options.group}' differs from options.table's group '${table.group}'`);
       }
-      if (options.engine !== undefined) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', 'options.engine cannot be given with options.table: the table brings its engine');
+      if (options.engine !== undefined)
+        throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', 'options.engine cannot be given with options.table: the table brings its engine');
       this.group = table.group;
       this.engine = table.engine;
       const core = tableCore(table);
@@ -268,8 +269,12 @@ export class DeltaStream {
 
   private addrArg(addr: unknown, name: string): number {
     if (typeof addr === 'number' && addr >= 0 && addr < this.addrLimit && Number.isInteger(addr)) return addr;
-    if (typeof addr !== 'number' || !Number.isInteger(addr)) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be an integer, got ${typeof addr === 'number' ? addr : typeof addr}`);
-    throw new AtomikRangeError('ERR_ATOMIK_INDEX_OUT_OF_RANGE', `${name} ${addr} is out of range [0, ${this.addrLimit})${this.table ? ' (the table size)' : ''}`);
+    if (typeof addr !== 'number' || !Number.isInteger(addr))
+      throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be an integer, got ${typeof addr === 'number' ? addr : typeof addr}`);
+    throw new AtomikRangeError(
+      'ERR_ATOMIK_INDEX_OUT_OF_RANGE',
+      `${name} ${addr} is out of range [0, ${this.addrLimit})${this.table ? ' (the table size)' : ''}`,
+    );
   }
 
   private messageArg(msg: unknown): DeltaMessage {
@@ -357,7 +362,10 @@ export class DeltaStream {
   private originOf(seq: number, what: string): number {
     const origin = seq >>> COUNTER_BITS;
     if (origin === 0) {
-      throw new AtomikRangeError('ERR_ATOMIK_NO_ORIGIN', `${what} ${seq} has origin 0, the numbering of a stream without an origin: give every sender an origin (DeltaStream({ origin: 1..255 }))`);
+      throw new AtomikRangeError(
+        'ERR_ATOMIK_NO_ORIGIN',
+        `${what} ${seq} has origin 0, the numbering of a stream without an origin: give every sender an origin (DeltaStream({ origin: 1..255 }))`,
+      );
     }
     if ((seq & MAX_COUNTER) === 0) throw new AtomikRangeError('ERR_ATOMIK_NO_COUNTER', `${what} ${seq} carries no counter (wire counter 0)`);
     return origin;
@@ -403,7 +411,8 @@ export class DeltaStream {
     const n = b.length / DELTA_MESSAGE_BYTES;
     if (receipts !== undefined) {
       if (!(receipts instanceof Uint8Array)) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'receipts must be a Uint8Array');
-      if (receipts.length !== n) throw new AtomikRangeError('ERR_ATOMIK_LENGTH_MISMATCH', `receipts must have length ${n} (one per message), got ${receipts.length}`);
+      if (receipts.length !== n)
+        throw new AtomikRangeError('ERR_ATOMIK_LENGTH_MISMATCH', `receipts must have length ${n} (one per message), got ${receipts.length}`);
     }
     const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
     const records = this.records;
@@ -456,14 +465,27 @@ export class DeltaStream {
       const origin = seq >>> COUNTER_BITS;
       if (origin === 0 || (seq & MAX_COUNTER) === 0) this.originOf(seq, `message ${k}: seq`);
       if (view.getUint32(at, false) >= limit) this.addrArg(view.getUint32(at, false), `message ${k}: addr`);
-      if (!records.has(origin)) (newOrigins ??= []).includes(origin) || newOrigins.push(origin);
+      if (!records.has(origin) && !(newOrigins ??= []).includes(origin)) newOrigins.push(origin);
     }
     if (newOrigins !== null) for (const origin of newOrigins) records.add(origin);
   }
 
   private callNative(b: Uint8Array, receipts: Uint8Array | undefined): number {
     const r = this.records;
-    return this.native!.streamReceive(GROUP_CODE[this.group], this.acc, b, r.through, r.highest, r.next, r.head, r.offset, r.bits, r.window, receipts ?? null, this.counts);
+    return this.native!.streamReceive(
+      GROUP_CODE[this.group],
+      this.acc,
+      b,
+      r.through,
+      r.highest,
+      r.next,
+      r.head,
+      r.offset,
+      r.bits,
+      r.window,
+      receipts ?? null,
+      this.counts,
+    );
   }
 
   /**
@@ -497,7 +519,8 @@ export class DeltaStream {
     integer(origin, MIN_ORIGIN, MAX_ORIGIN, 'origin');
     integer(through, 0, Number.MAX_SAFE_INTEGER - 1, 'through');
     const r = this.records;
-    if (through < r.through[origin]!) throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `through ${through} is below the delivered prefix ${r.through[origin]} of origin ${origin}`);
+    if (through < r.through[origin]!)
+      throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `through ${through} is below the delivered prefix ${r.through[origin]} of origin ${origin}`);
     if (!r.has(origin)) r.add(origin);
     r.skip(origin, through);
   }
@@ -622,14 +645,20 @@ export class DeltaStream {
     if (flags & ~STATE_FLAG_CONTEXTS) throw bad(`unknown flags ${flags}`);
     const ownContexts = (flags & STATE_FLAG_CONTEXTS) !== 0;
     if (ownContexts === (options.table !== undefined)) {
-      throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', ownContexts ? 'this stream was saved with its own contexts: restore it without options.table' : 'this stream was saved feeding a table: pass it as options.table');
+      throw new AtomikTypeError(
+        'ERR_ATOMIK_INVALID_ARG_VALUE',
+        ownContexts
+          ? 'this stream was saved with its own contexts: restore it without options.table'
+          : 'this stream was saved feeding a table: pass it as options.table',
+      );
     }
     if (options.table !== undefined && options.table instanceof AtomikTable && options.table.group !== group) {
       throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `options.table's group '${options.table.group}' differs from the saved stream's '${group}'`);
     }
     if (!(counter < Number.MAX_SAFE_INTEGER) || !Number.isSafeInteger(epoch)) throw bad('counter or epoch out of range');
     if (outbox > MAX_OUTBOX) throw bad(`outbox capacity ${outbox} above ${MAX_OUTBOX}`);
-    if (window < MIN_WINDOW || window > MAX_WINDOW || (window & (window - 1)) !== 0) throw bad(`window ${window} is not a power of two in [${MIN_WINDOW}, ${MAX_WINDOW}]`);
+    if (window < MIN_WINDOW || window > MAX_WINDOW || (window & (window - 1)) !== 0)
+      throw bad(`window ${window} is not a power of two in [${MIN_WINDOW}, ${MAX_WINDOW}]`);
     const recordBytes = RECORD_HEADER_BYTES + window / 8;
     const expected = STATE_HEADER_BYTES + records * recordBytes + contexts * CONTEXT_BYTES + queued * OUTBOX_ENTRY_BYTES + 4;
     if (b.length !== expected) throw bad(`length ${b.length} does not match its counts (${expected})`);

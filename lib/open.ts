@@ -183,7 +183,11 @@ async function openSerial(options: OpenOptions, group: Group, why: string): Prom
   const port = options.port ?? process.env.ATOMIK_PORT;
   if (port) return serialAccumulator(options, group, port, port === options.port ? `serial: options.port=${port}` : `serial: ATOMIK_PORT=${port}`, why);
   const boards = await findBoards(options.usbIds);
-  if (boards.length === 0) throw new AtomikError('ERR_ATOMIK_NO_DEVICE', `${why}: no port given (options.port or ATOMIK_PORT) and no board found by USB VID:PID (${usbIdList(options)})`);
+  if (boards.length === 0)
+    throw new AtomikError(
+      'ERR_ATOMIK_NO_DEVICE',
+      `${why}: no port given (options.port or ATOMIK_PORT) and no board found by USB VID:PID (${usbIdList(options)})`,
+    );
   const board = boards[0]!;
   return serialAccumulator(options, group, board.path, `serial: ${board.path} identified by USB ${board.vendorId}:${board.productId}`, why);
 }
@@ -214,9 +218,11 @@ export async function open(options: OpenOptions = {}): Promise<Accumulator> {
   const group = groupOption(options.group);
   const choice = options.backend === undefined ? 'auto' : oneOf(options.backend, BACKEND_CHOICES, 'options.backend');
   if (options.port !== undefined && typeof options.port !== 'string') throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'options.port must be a string');
-  if (options.discover !== undefined && typeof options.discover !== 'boolean') throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'options.discover must be a boolean');
+  if (options.discover !== undefined && typeof options.discover !== 'boolean')
+    throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'options.discover must be a boolean');
   const fromEnv = choice === 'auto' ? envBackend() : undefined;
-  if (choice === 'serial' || fromEnv === 'serial') return openSerial(options, group, choice === 'serial' ? "options.backend='serial'" : 'ATOMIK_BACKEND=serial');
+  if (choice === 'serial' || fromEnv === 'serial')
+    return openSerial(options, group, choice === 'serial' ? "options.backend='serial'" : 'ATOMIK_BACKEND=serial');
   const auto = choice === 'auto' && (fromEnv === undefined || fromEnv === 'auto');
   if (auto && (options.port ?? process.env.ATOMIK_PORT)) return openSerial(options, group, 'auto');
   let serial = auto ? 'no port given (options.port or ATOMIK_PORT), and discovery is off (options.discover)' : 'not requested';

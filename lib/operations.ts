@@ -32,7 +32,15 @@ export const OPERATIONS = {
   swap: { record: 3, wire: 0x04, operand: 'none', result: 'u64', doc: 'the state before; the new reference is that state' },
   status: { record: 4, wire: 0x06, operand: 'none', result: 'bool', doc: '1 if the accumulator is the identity, else 0' },
   swapTo: { record: 5, wire: 0x05, operand: 'value', operandName: 'reference', result: 'u64', doc: 'the state before; the new reference is the operand' },
-  accumRun: { record: null, runOf: 'accum', wire: 0x07, operand: 'deltas', operandName: 'deltas', result: 'none', doc: 'accumulator (+)= every delta of the run' },
+  accumRun: {
+    record: null,
+    runOf: 'accum',
+    wire: 0x07,
+    operand: 'deltas',
+    operandName: 'deltas',
+    result: 'none',
+    doc: 'accumulator (+)= every delta of the run',
+  },
 } as const satisfies Record<string, Operation>;
 
 export type OpName = keyof typeof OPERATIONS;
@@ -51,9 +59,9 @@ export type Op =
 export type OpResult = bigint | boolean | null;
 
 /** Record opcodes by name: what the engines' executors switch on. */
-export const RECORD_OP = Object.fromEntries(
-  Object.entries(OPERATIONS).flatMap(([name, o]) => (o.record === null ? [] : [[name, o.record]])),
-) as { readonly [K in RecordOpName]: (typeof OPERATIONS)[K]['record'] };
+export const RECORD_OP = Object.fromEntries(Object.entries(OPERATIONS).flatMap(([name, o]) => (o.record === null ? [] : [[name, o.record]]))) as {
+  readonly [K in RecordOpName]: (typeof OPERATIONS)[K]['record'];
+};
 
 /** Wire opcodes by name. */
 export const WIRE_OP = Object.fromEntries(Object.entries(OPERATIONS).map(([name, o]) => [name, o.wire])) as {

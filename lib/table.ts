@@ -124,7 +124,8 @@ export class AtomikTable {
   states(out?: BigUint64Array): BigUint64Array {
     if (out === undefined) out = new BigUint64Array(this.size);
     const o = bigU64Array(out, 'out');
-    if (o.length !== this.size) throw new AtomikRangeError('ERR_ATOMIK_LENGTH_MISMATCH', `out must have length ${this.size} (one word per context), got ${o.length}`);
+    if (o.length !== this.size)
+      throw new AtomikRangeError('ERR_ATOMIK_LENGTH_MISMATCH', `out must have length ${this.size} (one word per context), got ${o.length}`);
     this.#core.states(o);
     return out;
   }

@@ -65,7 +65,7 @@ const byteOffsetOf = intrinsic('byteOffset') as (this: ArrayBufferView) => numbe
 function isDetached(buffer: ArrayBufferLike): boolean {
   if (types.isSharedArrayBuffer(buffer)) return false;
   try {
-    new Uint8Array(buffer as ArrayBuffer, 0, 0);
+    new Uint8Array(buffer, 0, 0);
     return false;
   } catch {
     return true;
@@ -90,7 +90,10 @@ function typedView<T extends ArrayBufferView>(value: unknown, cls: TypedArrayCla
   }
   const claimed = view.length;
   if (claimed !== length) {
-    throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be a ${cls.name}; its length property says ${describe(claimed)} but it holds ${length} elements`);
+    throw new AtomikTypeError(
+      'ERR_ATOMIK_INVALID_ARG_TYPE',
+      `${name} must be a ${cls.name}; its length property says ${describe(claimed)} but it holds ${length} elements`,
+    );
   }
   return new cls(buffer, Reflect.apply(byteOffsetOf, view, []), length);
 }
@@ -125,9 +128,9 @@ export function apart(indices: Uint32Array, out: ArrayBufferView): Uint32Array {
   return overlap ? indices.slice() : indices;
 }
 
-const dataViewBuffer = Object.getOwnPropertyDescriptor(DataView.prototype, 'buffer')!.get!;
-const dataViewOffset = Object.getOwnPropertyDescriptor(DataView.prototype, 'byteOffset')!.get!;
-const dataViewLength = Object.getOwnPropertyDescriptor(DataView.prototype, 'byteLength')!.get!;
+const dataViewBuffer = Object.getOwnPropertyDescriptor(DataView.prototype, 'buffer')!.get! as (this: DataView) => ArrayBufferLike;
+const dataViewOffset = Object.getOwnPropertyDescriptor(DataView.prototype, 'byteOffset')!.get! as (this: DataView) => number;
+const dataViewLength = Object.getOwnPropertyDescriptor(DataView.prototype, 'byteLength')!.get! as (this: DataView) => number;
 const byteLengthOf = intrinsic('byteLength') as (this: ArrayBufferView) => number;
 
 /** Bytes: any TypedArray, DataView, ArrayBuffer or SharedArrayBuffer, as a plain Uint8Array over the same memory. */

@@ -23,13 +23,9 @@ void atomik_ctx_accum(atomik_ctx *c, uint64_t delta) {
   c->delta_count++;
 }
 
-void atomik_ctx_rollback(atomik_ctx *c, uint64_t delta) {
-  atomik_ctx_accum(c, atomik_inverse(c->group, delta));
-}
+void atomik_ctx_rollback(atomik_ctx *c, uint64_t delta) { atomik_ctx_accum(c, atomik_inverse(c->group, delta)); }
 
-uint64_t atomik_ctx_read(const atomik_ctx *c) {
-  return atomik_combine(c->group, c->reference, c->accumulator);
-}
+uint64_t atomik_ctx_read(const atomik_ctx *c) { return atomik_combine(c->group, c->reference, c->accumulator); }
 
 uint64_t atomik_ctx_swap_to(atomik_ctx *c, uint64_t reference) {
   uint64_t before = atomik_ctx_read(c);
@@ -37,9 +33,7 @@ uint64_t atomik_ctx_swap_to(atomik_ctx *c, uint64_t reference) {
   return before;
 }
 
-uint64_t atomik_ctx_swap(atomik_ctx *c) {
-  return atomik_ctx_swap_to(c, atomik_ctx_read(c));
-}
+uint64_t atomik_ctx_swap(atomik_ctx *c) { return atomik_ctx_swap_to(c, atomik_ctx_read(c)); }
 
 void atomik_ctx_merge(atomik_ctx *c, const atomik_ctx *other) {
   c->accumulator = atomik_combine(c->group, c->accumulator, other->accumulator);
@@ -118,12 +112,12 @@ static int table_usable(const atomik_table *t, size_t n) {
 static void scatter_undo(atomik_table *t, const uint32_t *idx, const uint64_t *deltas, size_t n) {
   for (size_t i = 0; i < n; i++) {
     uint32_t k = load_index(&idx[i]);
-    if (k < t->size) t->accumulator[k] = atomik_combine(t->group, t->accumulator[k], atomik_inverse(t->group, deltas[i]));
+    if (k < t->size)
+      t->accumulator[k] = atomik_combine(t->group, t->accumulator[k], atomik_inverse(t->group, deltas[i]));
   }
 }
 
-int atomik_table_scatter(atomik_table *t, const uint32_t *idx,
-                         const uint64_t *deltas, size_t n) {
+int atomik_table_scatter(atomik_table *t, const uint32_t *idx, const uint64_t *deltas, size_t n) {
   if (t->group != ATOMIK_XOR && t->group != ATOMIK_ADD) return ATOMIK_EGROUP;
   if (!table_usable(t, n)) return ATOMIK_ERANGE;
   uint64_t *acc = t->accumulator;
@@ -163,8 +157,7 @@ static size_t gather_split(const uint32_t *idx, const uint64_t *out, size_t n) {
   return s < n ? s : n;
 }
 
-int atomik_table_gather(const atomik_table *t, const uint32_t *idx,
-                        uint64_t *out, size_t n) {
+int atomik_table_gather(const atomik_table *t, const uint32_t *idx, uint64_t *out, size_t n) {
   if (t->group != ATOMIK_XOR && t->group != ATOMIK_ADD) return ATOMIK_EGROUP;
   if (!table_usable(t, n)) return ATOMIK_ERANGE;
   const uint64_t *ref = t->reference, *acc = t->accumulator;
@@ -185,8 +178,7 @@ int atomik_table_gather(const atomik_table *t, const uint32_t *idx,
   return ATOMIK_OK;
 }
 
-int atomik_table_load(atomik_table *t, const uint32_t *idx,
-                      const uint64_t *values, size_t n) {
+int atomik_table_load(atomik_table *t, const uint32_t *idx, const uint64_t *values, size_t n) {
   if (!table_usable(t, n) || !indices_in_range(idx, n, t->size)) return ATOMIK_ERANGE;
   for (size_t i = 0; i < n; i++) {
     uint32_t k = load_index(&idx[i]); /* checked again: the memory may have changed */
@@ -227,12 +219,23 @@ int atomik_table_exec(atomik_table *t, atomik_op *ops, size_t n, size_t *bad) {
     uint64_t *ref = &t->reference[addr], *acc = &t->accumulator[addr];
     uint64_t state = atomik_combine(g, *ref, *acc);
     switch (op->opcode) {
-      case ATOMIK_OP_LOAD: *ref = op->value; *acc = 0; break;
+      case ATOMIK_OP_LOAD:
+        *ref = op->value;
+        *acc = 0;
+        break;
       case ATOMIK_OP_ACCUM: *acc = atomik_combine(g, *acc, op->value); break;
       case ATOMIK_OP_READ: op->value = state; break;
-      case ATOMIK_OP_SWAP: *ref = state; *acc = 0; op->value = state; break;
+      case ATOMIK_OP_SWAP:
+        *ref = state;
+        *acc = 0;
+        op->value = state;
+        break;
       case ATOMIK_OP_STATUS: op->value = *acc == 0; break;
-      case ATOMIK_OP_SWAP_TO: *ref = op->value; *acc = 0; op->value = state; break;
+      case ATOMIK_OP_SWAP_TO:
+        *ref = op->value;
+        *acc = 0;
+        op->value = state;
+        break;
       default: return ATOMIK_EOP; /* changed since the check */
     }
   }
@@ -285,8 +288,7 @@ uint64_t atomik_fold_positional(const uint8_t *data, size_t len) {
   uint64_t acc = atomik_mix64((uint64_t)len ^ ATOMIK_LENGTH_SALT);
   if (data == NULL || len == 0) return acc;
   size_t whole = len / 8;
-  for (size_t i = 0; i < whole; i++)
-    acc ^= atomik_fold_positional_term(load_le64(data + 8 * i), i);
+  for (size_t i = 0; i < whole; i++) acc ^= atomik_fold_positional_term(load_le64(data + 8 * i), i);
   if (len % 8) acc ^= atomik_fold_positional_term(load_tail(data + 8 * whole, len % 8), whole);
   return acc;
 }

@@ -39,9 +39,7 @@ static inline uint64_t atomik_combine(atomik_group g, uint64_t a, uint64_t b) {
   return g == ATOMIK_ADD ? a + b : a ^ b; /* unsigned: wraps mod 2^64 */
 }
 
-static inline uint64_t atomik_inverse(atomik_group g, uint64_t d) {
-  return g == ATOMIK_ADD ? (uint64_t)0 - d : d;
-}
+static inline uint64_t atomik_inverse(atomik_group g, uint64_t d) { return g == ATOMIK_ADD ? (uint64_t)0 - d : d; }
 
 /* ---- one context ----------------------------------------------------- */
 
@@ -88,14 +86,11 @@ typedef struct {
 } atomik_table;
 
 /* accumulator[idx[i]] (+)= deltas[i] for every i. */
-int atomik_table_scatter(atomik_table *t, const uint32_t *idx,
-                         const uint64_t *deltas, size_t n);
+int atomik_table_scatter(atomik_table *t, const uint32_t *idx, const uint64_t *deltas, size_t n);
 /* out[i] = state of context idx[i]; correct when out overlaps idx. */
-int atomik_table_gather(const atomik_table *t, const uint32_t *idx,
-                        uint64_t *out, size_t n);
+int atomik_table_gather(const atomik_table *t, const uint32_t *idx, uint64_t *out, size_t n);
 /* reference[idx[i]] = values[i], accumulator[idx[i]] = 0. */
-int atomik_table_load(atomik_table *t, const uint32_t *idx,
-                      const uint64_t *values, size_t n);
+int atomik_table_load(atomik_table *t, const uint32_t *idx, const uint64_t *values, size_t n);
 /* out[i] = state of context i, for all contexts. */
 void atomik_table_states(const atomik_table *t, uint64_t *out);
 
@@ -104,6 +99,7 @@ void atomik_table_states(const atomik_table *t, uint64_t *out);
  * layout as the reference kernel module plus two opcodes of ours.
  * Results are written back into `value`.
  */
+/* clang-format off */
 /* Generated from lib/operations.ts by `npm run generate`: do not edit. */
 enum {
   ATOMIK_OP_LOAD = 0,    /* reference = value, accumulator = identity */
@@ -115,6 +111,7 @@ enum {
 };
 #define ATOMIK_OP_MAX 5
 /* End of generated section. */
+/* clang-format on */
 
 typedef struct {
   uint8_t opcode;

@@ -24,9 +24,7 @@ static uint64_t load64(const uint8_t *p) {
 
 static size_t padded_index_bytes(uint32_t n) { return ((size_t)n * 4 + 7) & ~(size_t)7; }
 
-size_t atomik_batch_bytes(uint32_t n) {
-  return ATOMIK_BATCH_HEADER_BYTES + padded_index_bytes(n) + (size_t)n * 8;
-}
+size_t atomik_batch_bytes(uint32_t n) { return ATOMIK_BATCH_HEADER_BYTES + padded_index_bytes(n) + (size_t)n * 8; }
 
 uint64_t atomik_batch_checksum(const uint8_t *entry, size_t len) {
   uint32_t a[4] = {0, 0, 0, 0}, b[4] = {0, 0, 0, 0};

@@ -36,11 +36,11 @@ extern "C" {
 
 enum {
   ATOMIK_BATCH_OK = 0,
-  ATOMIK_BATCH_ERANGE = -1,    /* an index is outside the table */
-  ATOMIK_BATCH_EGROUP = -3,    /* the batch's group is not the table's */
-  ATOMIK_BATCH_EFORMAT = -4,   /* wrong magic, flags, or length for its count */
-  ATOMIK_BATCH_EVERSION = -5,  /* a version this library does not read */
-  ATOMIK_BATCH_ECHECKSUM = -6  /* the checksum does not match */
+  ATOMIK_BATCH_ERANGE = -1,   /* an index is outside the table */
+  ATOMIK_BATCH_EGROUP = -3,   /* the batch's group is not the table's */
+  ATOMIK_BATCH_EFORMAT = -4,  /* wrong magic, flags, or length for its count */
+  ATOMIK_BATCH_EVERSION = -5, /* a version this library does not read */
+  ATOMIK_BATCH_ECHECKSUM = -6 /* the checksum does not match */
 };
 
 /* Bytes of an entry holding n updates. */

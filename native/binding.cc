@@ -11,7 +11,7 @@
 
 static_assert(sizeof(atomik_op) == 16, "batch ops are 16 bytes");
 
-void RegisterStream(Napi::Env env, Napi::Object exports);  // native/stream_binding.cc
+void RegisterStream(Napi::Env env, Napi::Object exports); // native/stream_binding.cc
 
 namespace {
 
@@ -25,23 +25,20 @@ struct View {
 // Returns a view of info[i] when it is a TypedArray of the wanted type,
 // otherwise throws a TypeError (ok == false).
 template <typename T>
-View<T> TypedArg(const Napi::CallbackInfo &info, size_t i, napi_typedarray_type type,
-                 const char *expected) {
+View<T> TypedArg(const Napi::CallbackInfo &info, size_t i, napi_typedarray_type type, const char *expected) {
   View<T> view;
   Napi::Env env = info.Env();
   napi_typedarray_type actual;
   void *data = nullptr;
   if (info.Length() > i && info[i].IsTypedArray() &&
-      napi_get_typedarray_info(env, info[i], &actual, &view.length, &data, nullptr, nullptr) ==
-          napi_ok &&
+      napi_get_typedarray_info(env, info[i], &actual, &view.length, &data, nullptr, nullptr) == napi_ok &&
       actual == type) {
     // A detached buffer reports length 0 and may have no data pointer.
     view.data = view.length == 0 ? nullptr : static_cast<T *>(data);
     view.ok = true;
     return view;
   }
-  Napi::TypeError::New(env, "argument " + std::to_string(i) + " must be a " + expected)
-      .ThrowAsJavaScriptException();
+  Napi::TypeError::New(env, "argument " + std::to_string(i) + " must be a " + expected).ThrowAsJavaScriptException();
   return view;
 }
 
@@ -170,8 +167,8 @@ Napi::Value Exec(const Napi::CallbackInfo &info) {
   View<uint64_t> ops;
   if (!TableAndWords(info, &t, &ops)) return env.Undefined();
   if (ops.length % 2 != 0) return Fail(env, "ops must hold 16 bytes per operation");
-  return Napi::Number::New(
-      env, atomik_table_exec(&t, reinterpret_cast<atomik_op *>(ops.data), ops.length / 2, nullptr));
+  return Napi::Number::New(env,
+                           atomik_table_exec(&t, reinterpret_cast<atomik_op *>(ops.data), ops.length / 2, nullptr));
 }
 
 // Any ArrayBufferView: Buffer, Uint8Array, DataView, other TypedArrays.
@@ -252,6 +249,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   return exports;
 }
 
-}  // namespace
+} // namespace
 
 NODE_API_MODULE(atomik, Init)

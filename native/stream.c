@@ -43,7 +43,8 @@ static void advance(atomik_delivery *d, uint32_t origin) {
   if (moved == 0) return;
   d->head[origin] = head;
   d->through[origin] += (double)moved;
-  d->next[origin] = (uint32_t)((((uint64_t)d->next[origin] + ATOMIK_STREAM_WIRE_MAX - 1 + moved) % ATOMIK_STREAM_WIRE_MAX) + 1);
+  d->next[origin] =
+      (uint32_t)((((uint64_t)d->next[origin] + ATOMIK_STREAM_WIRE_MAX - 1 + moved) % ATOMIK_STREAM_WIRE_MAX) + 1);
 }
 
 int atomik_stream_receive(atomik_group group, uint64_t *acc, size_t contexts, const uint8_t *msgs, size_t n,

@@ -34,12 +34,12 @@ enum {
 };
 
 typedef struct {
-  double *through;   /* [256] counters delivered without a gap (exact below 2^53) */
-  double *highest;   /* [256] highest counter delivered or refused as ahead */
-  uint32_t *next;    /* [256] wire counter of through + 1 */
-  uint32_t *head;    /* [256] ring slot of through + 1 */
-  int32_t *offset;   /* [256] first word of the origin's ring in bits, -1: no record */
-  uint32_t *bits;    /* the rings, window / 32 words each */
+  double *through; /* [256] counters delivered without a gap (exact below 2^53) */
+  double *highest; /* [256] highest counter delivered or refused as ahead */
+  uint32_t *next;  /* [256] wire counter of through + 1 */
+  uint32_t *head;  /* [256] ring slot of through + 1 */
+  int32_t *offset; /* [256] first word of the origin's ring in bits, -1: no record */
+  uint32_t *bits;  /* the rings, window / 32 words each */
   size_t bits_words;
   uint32_t window;
 } atomik_delivery;

@@ -38,11 +38,13 @@ Napi::Value StreamReceive(const Napi::CallbackInfo &info) {
   uint32_t *next, *head, *bits;
   int32_t *offset;
   size_t contexts, msgs_len, n_through, n_highest, n_next, n_head, n_offset, bits_words, n_counts;
-  if (!Typed(info, 1, napi_biguint64_array, &acc, &contexts) || !Typed(info, 2, napi_uint8_array, &msgs_rw, &msgs_len) ||
+  if (!Typed(info, 1, napi_biguint64_array, &acc, &contexts) ||
+      !Typed(info, 2, napi_uint8_array, &msgs_rw, &msgs_len) ||
       !Typed(info, 3, napi_float64_array, &through, &n_through) ||
       !Typed(info, 4, napi_float64_array, &highest, &n_highest) || !Typed(info, 5, napi_uint32_array, &next, &n_next) ||
       !Typed(info, 6, napi_uint32_array, &head, &n_head) || !Typed(info, 7, napi_int32_array, &offset, &n_offset) ||
-      !Typed(info, 8, napi_uint32_array, &bits, &bits_words) || !Typed(info, 11, napi_float64_array, &counts, &n_counts)) {
+      !Typed(info, 8, napi_uint32_array, &bits, &bits_words) ||
+      !Typed(info, 11, napi_float64_array, &counts, &n_counts)) {
     return env.Undefined();
   }
   msgs = msgs_rw;
@@ -65,7 +67,7 @@ Napi::Value StreamReceive(const Napi::CallbackInfo &info) {
                                                       msgs, n, &d, receipts, counts));
 }
 
-}  // namespace
+} // namespace
 
 void RegisterStream(Napi::Env env, Napi::Object exports) {
   exports["streamReceive"] = Napi::Function::New(env, StreamReceive, "streamReceive");

@@ -25,13 +25,19 @@ function kind(symbol: ts.Symbol, checker: ts.TypeChecker): string {
 /** { entry: { name: kind } } for the built declarations. */
 export function apiOf(): Record<string, Record<string, string>> {
   const files = Object.values(ENTRIES).map((e) => fileURLToPath(new URL(`../dist/${e}.d.ts`, import.meta.url)));
-  const program = ts.createProgram(files, { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, noEmit: true, skipLibCheck: true, types: ['node'] });
+  const program = ts.createProgram(files, {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    noEmit: true,
+    skipLibCheck: true,
+    types: ['node'],
+  });
   const checker = program.getTypeChecker();
   const report: Record<string, Record<string, string>> = {};
   for (const [entry, file] of Object.entries(ENTRIES)) {
     const source = program.getSourceFile(fileURLToPath(new URL(`../dist/${file}.d.ts`, import.meta.url)));
     const exports = checker.getExportsOfModule(checker.getSymbolAtLocation(source!)!);
-    report[entry] = Object.fromEntries(exports.map((s) => [s.getName(), kind(s, checker)]).sort(([a], [b]) => (a! < b! ? -1 : 1)));
+    report[entry] = Object.fromEntries(exports.map((s): [string, string] => [s.getName(), kind(s, checker)]).sort(([a], [b]) => (a < b ? -1 : 1)));
   }
   return report;
 }

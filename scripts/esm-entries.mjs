@@ -8,9 +8,16 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const bundle = require('../dist/atomik.cjs');
 const write = (file, text) => writeFileSync(new URL(`../dist/${file}`, import.meta.url), text);
-for (const [entry, part] of [['index', 'main'], ['serial', 'serial'], ['board', 'board']]) {
+for (const [entry, part] of [
+  ['index', 'main'],
+  ['serial', 'serial'],
+  ['board', 'board'],
+]) {
   const names = Object.keys(bundle[part]).sort();
-  write(`${entry}.cjs`, `'use strict';\nconst { ${part} } = require('./atomik.cjs');\nmodule.exports = {\n${names.map((n) => `  ${n}: ${part}.${n},\n`).join('')}};\n`);
+  write(
+    `${entry}.cjs`,
+    `'use strict';\nconst { ${part} } = require('./atomik.cjs');\nmodule.exports = {\n${names.map((n) => `  ${n}: ${part}.${n},\n`).join('')}};\n`,
+  );
   write(`${entry}.js`, `import bundle from './atomik.cjs';\n\nexport const {\n${names.map((n) => `  ${n},\n`).join('')}} = bundle.${part};\n`);
   write(`${entry}.d.ts`, `export * from './${entry}.cjs';\n`);
 }

@@ -32,13 +32,12 @@ const maxRecord = Math.max(...recorded.map(([, o]) => o.record!));
 
 function atomikHeader(): string {
   const width = Math.max(...recorded.map(([name]) => `ATOMIK_OP_${upper(name)} = 0,`.length));
-  const lines = recorded.map(([name, o]) => `  ${`ATOMIK_OP_${upper(name)} = ${o.record},`.padEnd(width)} /* ${o.result === 'none' ? o.doc : `value <- ${o.doc}`} */`);
-  return [
-    'enum {',
-    ...lines.map((l, i) => (i === lines.length - 1 ? l.replace(/,(\s*\/\*)/, ' $1') : l)),
-    '};',
-    `#define ATOMIK_OP_MAX ${maxRecord}`,
-  ].join('\n');
+  const lines = recorded.map(
+    ([name, o]) => `  ${`ATOMIK_OP_${upper(name)} = ${o.record},`.padEnd(width)} /* ${o.result === 'none' ? o.doc : `value <- ${o.doc}`} */`,
+  );
+  return ['enum {', ...lines.map((l, i) => (i === lines.length - 1 ? l.replace(/,(\s*\/\*)/, ' $1') : l)), '};', `#define ATOMIK_OP_MAX ${maxRecord}`].join(
+    '\n',
+  );
 }
 
 function deviceHeader(): string {
@@ -72,7 +71,8 @@ function deviceHeader(): string {
 function protocolTable(): string {
   const operands = (o: Operation) =>
     o.operand === 'value' ? `u16 index, u64 ${o.operandName}` : o.operand === 'none' ? 'u16 index' : `u16 index, u16 count, count x u64 ${o.operandName}`;
-  const result = (o: Operation) => (o.result === 'none' ? `none; ${o.doc}` : o.result === 'bool' ? `u8: \`01\` if the accumulator is the identity, else \`00\`` : `u64: ${o.doc}`);
+  const result = (o: Operation) =>
+    o.result === 'none' ? `none; ${o.doc}` : o.result === 'bool' ? `u8: \`01\` if the accumulator is the identity, else \`00\`` : `u64: ${o.doc}`;
   return [
     '| op | name | operands | result |',
     '|---|---|---|---|',

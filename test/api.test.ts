@@ -34,7 +34,10 @@ describe('public API', () => {
       }
       console.log(JSON.stringify(out));`) as Record<string, [string, boolean, string | null][]>;
     for (const [entry, names] of Object.entries(runtime)) {
-      expect(seen[entry]!.map(([n]) => n), entry).toEqual(names);
+      expect(
+        seen[entry]!.map(([n]) => n),
+        entry,
+      ).toEqual(names);
       for (const [name, same, fnName] of seen[entry]!) {
         expect(same, `${entry} ${name}: one object for import and require`).toBe(true);
         if (fnName !== null) expect(fnName, `${entry} ${name}.name`).toBe(name);

@@ -1,14 +1,45 @@
 // The raw addon, handed anything at all, throws a TypeError or RangeError or
 // returns an error status: it never crashes the process and never touches
 // memory outside the arrays it was given.
-import { describe, expect, it } from 'vitest';
-import { nativeBinding as b } from './helpers/engines.js';
+import { expect, it } from 'vitest';
+import { nativeBinding as b, noNative } from './helpers/engines.js';
+import { describeUnless } from './helpers/skip.js';
 
-const junk: unknown[] = [undefined, null, 0, -1, 2 ** 40, NaN, 'x', 1n, {}, [], [1n], () => 0, new Uint8Array(8), new BigInt64Array(2), new Float64Array(2), new DataView(new ArrayBuffer(8))];
+const junk: unknown[] = [
+  undefined,
+  null,
+  0,
+  -1,
+  2 ** 40,
+  NaN,
+  'x',
+  1n,
+  {},
+  [],
+  [1n],
+  () => 0,
+  new Uint8Array(8),
+  new BigInt64Array(2),
+  new Float64Array(2),
+  new DataView(new ArrayBuffer(8)),
+];
 
-describe.skipIf(b === null)('native binding robustness', () => {
+describeUnless(noNative, 'native binding robustness', () => {
   it('exports the kernels and nothing else (the benchmark baselines are a bench-only build)', () => {
-    expect(Object.keys(b!).sort()).toEqual(['abiVersion', 'applyBatch', 'batchChecksum', 'exec', 'foldPositional', 'foldXor', 'gather', 'load', 'reduce', 'scatter', 'states', 'streamReceive']);
+    expect(Object.keys(b!).sort()).toEqual([
+      'abiVersion',
+      'applyBatch',
+      'batchChecksum',
+      'exec',
+      'foldPositional',
+      'foldXor',
+      'gather',
+      'load',
+      'reduce',
+      'scatter',
+      'states',
+      'streamReceive',
+    ]);
   });
 
   it('every function rejects arguments of the wrong kind with a TypeError', () => {

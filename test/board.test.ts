@@ -71,7 +71,13 @@ async function until(what: string, condition: () => boolean, timeoutMs = 5000): 
 
 describe('startFaultLine options', () => {
   const cases: [string, unknown, unknown, string, string][] = [
-    ['the old name of flip', '/dev/null', { corrupt: 0.1 }, 'ERR_ATOMIK_INVALID_ARG_VALUE', 'options.corrupt is not a fault line option (drop, duplicate, flip, delayMs, seed)'],
+    [
+      'the old name of flip',
+      '/dev/null',
+      { corrupt: 0.1 },
+      'ERR_ATOMIK_INVALID_ARG_VALUE',
+      'options.corrupt is not a fault line option (drop, duplicate, flip, delayMs, seed)',
+    ],
     ['a rate above 1', '/dev/null', { drop: 1.5 }, 'ERR_ATOMIK_OUT_OF_RANGE', 'options.drop must be in [0, 1], got 1.5'],
     ['a negative rate', '/dev/null', { duplicate: -0.1 }, 'ERR_ATOMIK_OUT_OF_RANGE', 'options.duplicate must be in [0, 1], got -0.1'],
     ['NaN', '/dev/null', { flip: NaN }, 'ERR_ATOMIK_OUT_OF_RANGE', 'options.flip must be in [0, 1], got NaN'],
@@ -388,7 +394,9 @@ describe.skipIf(noHost !== null)(`the firmware build cache${skipped(noHost)}`, (
       // Root ignores permission bits: there, a read-only bind mount makes the copy truly read-only.
       const asRoot = process.getuid?.() === 0 && spawnSync('unshare', ['-m', 'true']).status === 0;
       const command = asRoot ? 'unshare' : process.execPath;
-      const args = asRoot ? ['-m', 'sh', '-c', `mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && exec "$2" "$3"`, 'sh', pkg, process.execPath, script] : [script];
+      const args = asRoot
+        ? ['-m', 'sh', '-c', `mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && exec "$2" "$3"`, 'sh', pkg, process.execPath, script]
+        : [script];
       const { stdout } = await promisify(execFile)(command, args, { cwd: scratch, env: { ...process.env, ATOMIK_CACHE_DIR: join(scratch, 'cache') } });
       expect(stdout).toBe('started\n');
       expect(listing()).toEqual(files);

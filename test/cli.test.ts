@@ -8,12 +8,13 @@ import { startBoard } from '../lib/board/index.js';
 import { TOOL_PACKAGES, requireTools } from '../lib/board/emulate.js';
 import { missing } from './helpers/tools.js';
 import { cli, run } from './helpers/cli.js';
+import { itUnless } from './helpers/skip.js';
 
 const noBoard = missing('make', 'cc');
 
 describe('atomik-node CLI', () => {
   it('prints usage, and rejects unknown commands and missing arguments', async () => {
-    expect((await run(['help'])).stdout).toMatch(/^usage:\n  atomik-node devices/);
+    expect((await run(['help'])).stdout).toMatch(/^usage:\n {2}atomik-node devices/);
     const bad = await run(['frobnicate']);
     expect([bad.code, bad.stderr.split('\n')[0]]).toEqual([1, "atomik-node: unknown command 'frobnicate'"]);
     const noPort = await run(['probe']);
@@ -24,7 +25,11 @@ describe('atomik-node CLI', () => {
 
   it('every subcommand answers --help and -h with its own usage, and does nothing else', async () => {
     for (const command of ['devices', 'probe', 'emulate', 'flash']) {
-      for (const asked of [[command, '--help'], [command, '-h'], ['help', command]]) {
+      for (const asked of [
+        [command, '--help'],
+        [command, '-h'],
+        ['help', command],
+      ]) {
         const r = await run(asked);
         expect([r.code, r.stderr]).toEqual([0, '']);
         expect(r.stdout).toMatch(new RegExp(`^usage: atomik-node ${command}( |\n)`));
@@ -73,10 +78,12 @@ describe('atomik-node CLI', () => {
     const r = await run(['devices'], { ...process.env, PATH: bin });
     rmSync(bin, { recursive: true, force: true });
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toBe('atomik-node: cannot list serial ports: udevadm is missing (install the udev package), or pass the port path explicitly (spawn udevadm ENOENT)');
+    expect(r.stderr.trim()).toBe(
+      'atomik-node: cannot list serial ports: udevadm is missing (install the udev package), or pass the port path explicitly (spawn udevadm ENOENT)',
+    );
   });
 
-  it.skipIf(noBoard !== null)('probe names the dialect and what the board reports', async () => {
+  itUnless(noBoard, 'probe names the dialect and what the board reports', async () => {
     const framed = await startBoard({ contexts: 77 });
     const legacy = await startBoard({ legacy: true });
     try {
@@ -84,14 +91,16 @@ describe('atomik-node CLI', () => {
         `${framed.port}: atomik framed protocol v2, firmware 0.1.0 on 'host-board'\n` +
           '  77 contexts, groups xor and add, up to 256 ops and 2304 bytes a frame, replay cache 255\n',
       );
-      expect((await run(['probe', legacy.port])).stdout).toBe(`${legacy.port}: official ATOMiK FPGA protocol (L/A/R/S/D, one context, xor); accumulator clean\n`);
+      expect((await run(['probe', legacy.port])).stdout).toBe(
+        `${legacy.port}: official ATOMiK FPGA protocol (L/A/R/S/D, one context, xor); accumulator clean\n`,
+      );
     } finally {
       await framed.stop();
       await legacy.stop();
     }
   });
 
-  it.skipIf(noBoard !== null)('emulate prints the port, serves it, and stops cleanly on SIGTERM', async () => {
+  itUnless(noBoard, 'emulate prints the port, serves it, and stops cleanly on SIGTERM', async () => {
     const child = spawn(process.execPath, [cli, 'emulate', '--contexts', '8'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const port = await new Promise<string>((resolve, reject) => {
       let out = '';

@@ -5,9 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { AtomikContext, AtomikTable, Fingerprint, open } from '../lib/index.js';
 import { ENGINES } from './helpers/engines.js';
 import { MAX, addAll, indices, mixedBatch, words, xorAll } from './helpers/values.js';
+import { describeUnless } from './helpers/skip.js';
 
 for (const { name, engine, skipReason } of ENGINES) {
-  describe.skipIf(engine === null)(`engine ${name}${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+  describeUnless(skipReason, `engine ${name}`, () => {
     const ctx = (group: 'xor' | 'add' = 'xor') => new AtomikContext({ group, engine: engine! });
     const table = (size: number, group: 'xor' | 'add' = 'xor') => new AtomikTable(size, { group, engine: engine! });
 
@@ -186,7 +187,12 @@ for (const { name, engine, skipReason } of ENGINES) {
           t.loadMany(all, new BigUint64Array(size));
           t.accum(7, 70n);
           t.load(40, 400n);
-          expect(t.snapshot()).toEqual(new Map([[7, 70n], [40, 400n]]));
+          expect(t.snapshot()).toEqual(
+            new Map([
+              [7, 70n],
+              [40, 400n],
+            ]),
+          );
         });
 
         it(`${group}: a mixed batch runs in order with one result per op`, () => {
@@ -310,11 +316,13 @@ for (const { name, engine, skipReason } of ENGINES) {
           expect(await acc.read(1)).toBe(group === 'xor' ? xorAll(d) : addAll(d));
           await acc.scatter(new Uint32Array([2, 3, 2]), new BigUint64Array([1n, 2n, 4n]));
           expect([...(await acc.gather(new Uint32Array([2, 3])))]).toEqual(group === 'xor' ? [5n, 2n] : [5n, 2n]);
-          expect(await acc.batch([{ op: 'accum', index: 3, delta: 2n }, { op: 'read', index: 3 }, { op: 'swap', index: 3, reference: 1n }])).toEqual([
-            null,
-            group === 'xor' ? 0n : 4n,
-            group === 'xor' ? 0n : 4n,
-          ]);
+          expect(
+            await acc.batch([
+              { op: 'accum', index: 3, delta: 2n },
+              { op: 'read', index: 3 },
+              { op: 'swap', index: 3, reference: 1n },
+            ]),
+          ).toEqual([null, group === 'xor' ? 0n : 4n, group === 'xor' ? 0n : 4n]);
           expect(acc.table!.read(3)).toBe(1n);
           await acc.close();
           await acc.close();

@@ -2,10 +2,11 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { expect, it } from 'vitest';
+import { expect } from 'vitest';
 import { missing } from './helpers/tools.js';
+import { itUnless } from './helpers/skip.js';
 
-it.skipIf(missing('make', 'cc') !== null)('the demo runs on the engine and on a virtual board, and they agree', async () => {
+itUnless(missing('make', 'cc'), 'the demo runs on the engine and on a virtual board, and they agree', async () => {
   const demo = fileURLToPath(new URL('../examples/demo.mjs', import.meta.url));
   const env = { ...process.env };
   delete env.ATOMIK_PORT;

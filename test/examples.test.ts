@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { missing } from './helpers/tools.js';
 import { redisSkipReason } from './helpers/redis.js';
+import { itUnless } from './helpers/skip.js';
 
 async function example(name: string, ...args: string[]): Promise<string> {
   const file = fileURLToPath(new URL(`../examples/${name}`, import.meta.url));
@@ -66,17 +67,20 @@ describe('examples', () => {
     const line = (group: string) =>
       `${group}: 4 replicas x 250 updates, 108 messages duplicated, every message reordered; apply(): 0/4 replicas exact; receive(): 4/4 exact, 0 with gaps`;
     expect(await example('state-sync.mjs')).toBe(`${line('xor')}\n${line('add')}\n`);
-    await expect(example('state-sync.mjs', '1')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('usage: node examples/state-sync.mjs [workers: 2..255]') });
+    await expect(example('state-sync.mjs', '1')).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('usage: node examples/state-sync.mjs [workers: 2..255]'),
+    });
   });
 
-  it.skipIf(missing('make', 'cc') !== null)('hardware: the counter on a virtual board', async () => {
+  itUnless(missing('make', 'cc'), 'hardware: the counter on a virtual board', async () => {
     expect(await example('hardware.mjs')).toBe(
       'virtual host board (framed dialect, add group): 11 events -> count 7\n' +
         'no real board given: pass its port (node examples/hardware.mjs /dev/ttyUSB0) or set ATOMIK_PORT\n',
     );
   });
 
-  it.skipIf(redisSkipReason() !== null)('replicas: three processes through Redis, one killed and restarted, exact totals', async () => {
+  itUnless(redisSkipReason(), 'replicas: three processes through Redis, one killed and restarted, exact totals', async () => {
     const env = { ...process.env };
     delete env.REDIS_URL;
     const out = (await promisify(execFile)(process.execPath, [fileURLToPath(new URL('../examples/replicas.mjs', import.meta.url))], { env })).stdout;
@@ -85,7 +89,9 @@ describe('examples', () => {
     const acked = Number(/^killed process B \(kill -9\) after Redis had acknowledged ([\d,]+) of its requests$/.exec(lines[1]!)![1]!.replace(/,/g, ''));
     expect(acked).toBeGreaterThanOrEqual(5000);
     expect(lines[2]).toBe('started B again: it takes a new origin id and serves 20,000 more');
-    const served = /^requests served, as every replica counts them: A 30000, B before the kill (\d+) \(>= (\d+) acknowledged\), C 30000, B again 20000$/.exec(lines[3]!)!;
+    const served = /^requests served, as every replica counts them: A 30000, B before the kill (\d+) \(>= (\d+) acknowledged\), C 30000, B again 20000$/.exec(
+      lines[3]!,
+    )!;
     const beforeKill = Number(served[1]);
     expect(beforeKill).toBeGreaterThanOrEqual(acked);
     const perRoute = lines[4]!.split(', ').map((part) => Number(part.split(' ')[1]));

@@ -10,12 +10,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OFFICIAL, buildTarget, placeAndRouteFigures } from '../firmware/rtl/synth/fpga.mjs';
 import { missing } from './helpers/tools.js';
+import { describeUnless } from './helpers/skip.js';
 
 const noTools = missing('yosys', 'nextpnr-ice40', 'icepack');
 const out = mkdtempSync(join(tmpdir(), 'atomik-fpga-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-describe.skipIf(noTools !== null)(`FPGA builds with open tools${noTools ? ` (skipped: ${noTools} not found)` : ''}`, () => {
+describeUnless(noTools, 'FPGA builds with open tools', () => {
   it('GW1N-9C (Tang Nano 9K): smaller than the official design, no latches', () => {
     const r = buildTarget('gw1n-9c', out);
     const { lut4, alu = 0, ff } = r.synth;

@@ -6,7 +6,8 @@
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AtomikContext, AtomikTable, Fingerprint, open, type Group } from '../lib/index.js';
-import { ENGINES, nativeBinding } from './helpers/engines.js';
+import { ENGINES, nativeBinding, noNative } from './helpers/engines.js';
+import { describeUnless, itUnless } from './helpers/skip.js';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -27,8 +28,8 @@ function filled(group: Group, engine: NonNullable<(typeof ENGINES)[number]['engi
   return t;
 }
 
-for (const { name, engine } of ENGINES) {
-  describe.skipIf(engine === null)(`hostile input, ${name} engine`, () => {
+for (const { name, engine, skipReason } of ENGINES) {
+  describeUnless(skipReason, `hostile input, ${name} engine`, () => {
     for (const group of ['xor', 'add'] as const) {
       it(`${group}: gather is exact when out overlaps indices, at every relative offset`, () => {
         const size = 97;
@@ -204,8 +205,8 @@ describe('indices in shared memory that a worker rewrites during the call', () =
 
   const sum = (words: BigUint64Array) => words.reduce((a, b) => a + b, 0n);
 
-  for (const { name, engine } of ENGINES) {
-    it.skipIf(engine === null)(`${name} engine: each call applies exactly n deltas in range, or none`, async () => {
+  for (const { name, engine, skipReason } of ENGINES) {
+    itUnless(skipReason, `${name} engine: each call applies exactly n deltas in range, or none`, async () => {
       const t = new AtomikTable(size, { group: 'add', engine: engine! });
       const deltas = new BigUint64Array(n).fill(1n);
       let applied = 0;
@@ -235,7 +236,7 @@ describe('indices in shared memory that a worker rewrites during the call', () =
     });
   }
 
-  it.skipIf(nativeBinding === null)('the raw native kernels never touch memory outside the table, whatever the worker writes', () => {
+  itUnless(noNative, 'the raw native kernels never touch memory outside the table, whatever the worker writes', () => {
     const b = nativeBinding!;
     const ref = new BigUint64Array(size);
     const acc = new BigUint64Array(size);

@@ -9,7 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { open } from '../lib/index.js';
 import { loadNative } from '../lib/engine/native.js';
 import { startBoard } from '../lib/board/index.js';
+import { noNative } from './helpers/engines.js';
 import { missing } from './helpers/tools.js';
+import { itUnless } from './helpers/skip.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const esm = `${root}dist/index.js`;
@@ -69,7 +71,7 @@ describe('loader and engine selection', () => {
     expect(r.info).toMatchObject({ backend: 'js', reason: 'js requested (ATOMIK_BACKEND=js)' });
   });
 
-  it.skipIf(loadNative().binding === null)('auto picks native when the addon loads', () => {
+  itUnless(noNative, 'auto picks native when the addon loads', () => {
     const r = run(`import { open } from ${JSON.stringify(esm)};${openInfo}`, {}) as { info: { backend: string; reason: string } };
     expect(r.info.backend).toBe('native');
     expect(r.info.reason).toMatch(/^auto: the native addon loaded from .*\.node$/);
@@ -77,7 +79,12 @@ describe('loader and engine selection', () => {
 
   // Prebuilds are tagged glibc; node-gyp-build takes the C library from LIBC (musl on Alpine).
   const glibcPrebuild = `${root}prebuilds/linux-${process.arch}/atomik-node.glibc.node`;
-  it.skipIf(process.platform !== 'linux' || (!existsSync(glibcPrebuild) && process.env.ATOMIK_EXPECT_NATIVE !== 'prebuild'))(
+  itUnless(
+    process.platform !== 'linux'
+      ? 'prebuilds are tagged with a C library on Linux only'
+      : !existsSync(glibcPrebuild) && process.env.ATOMIK_EXPECT_NATIVE !== 'prebuild'
+        ? `no glibc prebuild at ${glibcPrebuild} (npm run prebuild)`
+        : null,
     'musl (Alpine) is never offered the glibc prebuild: js takes over (needs npm run prebuild)',
     () => {
       type Info = { info: { backend: string; reason: string; rejected: { native?: string } } };
@@ -104,7 +111,7 @@ describe('loader and engine selection', () => {
 });
 
 describe('serial selection', () => {
-  it.skipIf(missing('make', 'cc') !== null)('auto picks the device ATOMIK_PORT names, and says so', async () => {
+  itUnless(missing('make', 'cc'), 'auto picks the device ATOMIK_PORT names, and says so', async () => {
     const board = await startBoard();
     try {
       const r = run(`import { open } from ${JSON.stringify(esm)};${openInfo}`, { ATOMIK_PORT: board.port }) as {
@@ -126,7 +133,7 @@ describe('serial selection', () => {
     );
   });
 
-  it("auto looks for boards by VID:PID only when asked, and says what it found", async () => {
+  it('auto looks for boards by VID:PID only when asked, and says what it found', async () => {
     const plain = await open({ backend: 'auto', contexts: 4 });
     expect(plain.info.rejected.serial).toBe('no port given (options.port or ATOMIK_PORT), and discovery is off (options.discover)');
     const looked = await open({ contexts: 4, discover: true, usbIds: ['ffff:fffe'] });

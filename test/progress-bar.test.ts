@@ -54,7 +54,9 @@ describe('createProgressBar', () => {
     for (const p of steps) bar.listener(p);
     bar.end();
     expect(out.text()).toBe(
-      '[build 0/2] building the host firmware (make -C firmware host)\n' + '[build 1/2] starting the host board\n' + '[build 2/2] host board ready at /tmp/b/tty\n',
+      '[build 0/2] building the host firmware (make -C firmware host)\n' +
+        '[build 1/2] starting the host board\n' +
+        '[build 2/2] host board ready at /tmp/b/tty\n',
     );
   });
 
@@ -92,7 +94,10 @@ const noHost = missing('make', 'cc');
 describe.skipIf(noHost !== null)(`the CLI draws a board's build${noHost ? ` (skipped: ${noHost} not found)` : ''}`, () => {
   it('emulate, stderr not a terminal: the build steps as plain lines, then the port', async () => {
     const cache = mkdtempSync(join(tmpdir(), 'atomik-cli-cache-'));
-    const child = spawn(process.execPath, [cli, 'emulate', '--contexts', '4'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ATOMIK_CACHE_DIR: cache } });
+    const child = spawn(process.execPath, [cli, 'emulate', '--contexts', '4'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ATOMIK_CACHE_DIR: cache },
+    });
     try {
       let stdout = '';
       let stderr = '';

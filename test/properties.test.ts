@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AtomikContext, AtomikTable, Fingerprint, type BatchOp, type Group } from '../lib/index.js';
 import { jsEngine } from '../lib/engine/js.js';
-import { ENGINES } from './helpers/engines.js';
+import { ENGINES, noNative } from './helpers/engines.js';
+import { describeUnless } from './helpers/skip.js';
 
 const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
 const group = fc.constantFrom<Group>('xor', 'add');
@@ -16,8 +17,8 @@ const deltasAndPermutation = fc
   .chain((deltas) => fc.tuple(fc.constant(deltas), fc.shuffledSubarray(deltas, { minLength: deltas.length, maxLength: deltas.length })));
 
 describe('properties', () => {
-  for (const { name, engine } of ENGINES) {
-    describe.skipIf(engine === null)(`${name} engine`, () => {
+  for (const { name, engine, skipReason } of ENGINES) {
+    describeUnless(skipReason, `${name} engine`, () => {
       it('any permutation of the same deltas gives the same state', () => {
         fc.assert(
           fc.property(group, u64, deltasAndPermutation, (g, ref, [deltas, permuted]) => {
@@ -49,7 +50,10 @@ describe('properties', () => {
             }
             const scatterInto = (list: typeof entries) => {
               const t = new AtomikTable(16, { group: g, engine: engine! });
-              t.scatter(Uint32Array.from(list, (e) => e[0]), BigUint64Array.from(list, (e) => e[1]));
+              t.scatter(
+                Uint32Array.from(list, (e) => e[0]),
+                BigUint64Array.from(list, (e) => e[1]),
+              );
               return [...t.states()];
             };
             expect(scatterInto(shuffled)).toEqual(scatterInto(entries));
@@ -75,7 +79,7 @@ describe('properties', () => {
     });
   }
 
-  describe.skipIf(native === null)('js and native agree', () => {
+  describeUnless(noNative, 'js and native agree', () => {
     const op: fc.Arbitrary<BatchOp> = fc.oneof(
       fc.record({ op: fc.constant('load' as const), index: fc.nat({ max: 31 }), value: u64 }),
       fc.record({ op: fc.constant('accum' as const), index: fc.nat({ max: 31 }), delta: u64 }),
@@ -160,12 +164,16 @@ describe('properties', () => {
           const plain = new AtomikTable(64, { group: g, engine: jsEngine });
           // distinct states everywhere, so an index read after it was overwritten shows
           const everyIndex = Uint32Array.from({ length: 64 }, (_, i) => i);
-          const distinct = BigUint64Array.from(everyIndex, (i) => 0x9e3779b97f4a7c15n * BigInt(i + 1) & ((1n << 64n) - 1n));
+          const distinct = BigUint64Array.from(everyIndex, (i) => (0x9e3779b97f4a7c15n * BigInt(i + 1)) & ((1n << 64n) - 1n));
           for (const t of [js, nat, plain]) t.loadMany(everyIndex, distinct);
           for (const { kind, placement: where, shift, entries } of steps) {
             const values = BigUint64Array.from(entries, (e) => e[1]);
             const run = (t: AtomikTable): unknown => {
-              const idx = place(entries.map((e) => e[0]), where, shift);
+              const idx = place(
+                entries.map((e) => e[0]),
+                where,
+                shift,
+              );
               try {
                 if (kind === 'scatter') t.scatter(idx, values);
                 else if (kind === 'loadMany') t.loadMany(idx, values);

@@ -12,11 +12,24 @@ const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
 
 // What the examples leave to the reader, with the types they need (unless a block declares it itself).
 const GIVEN: [string, string][] = [
-  ['deltas', 'BigUint64Array'], ['values', 'BigUint64Array'], ['out', 'BigUint64Array'], ['indices', 'Uint32Array'],
-  ['other', "InstanceType<typeof import('atomik-node')['AtomikContext']>"], ['msg', "InstanceType<typeof import('atomik-node')['DeltaMessage']>"],
-  ['ops', "import('atomik-node').BatchOp[]"], ['addr', 'number'], ['epoch', 'number'], ['seq', 'number'], ['position', 'number'],
-  ['delta', 'bigint'], ['oldChunk', 'bigint'], ['newChunk', 'bigint'], ['data', 'Uint8Array'], ['changed', 'Uint8Array'],
-  ['route', 'number'], ['log', '{ warn(...args: unknown[]): void }'],
+  ['deltas', 'BigUint64Array'],
+  ['values', 'BigUint64Array'],
+  ['out', 'BigUint64Array'],
+  ['indices', 'Uint32Array'],
+  ['other', "InstanceType<typeof import('atomik-node')['AtomikContext']>"],
+  ['msg', "InstanceType<typeof import('atomik-node')['DeltaMessage']>"],
+  ['ops', "import('atomik-node').BatchOp[]"],
+  ['addr', 'number'],
+  ['epoch', 'number'],
+  ['seq', 'number'],
+  ['position', 'number'],
+  ['delta', 'bigint'],
+  ['oldChunk', 'bigint'],
+  ['newChunk', 'bigint'],
+  ['data', 'Uint8Array'],
+  ['changed', 'Uint8Array'],
+  ['route', 'number'],
+  ['log', '{ warn(...args: unknown[]): void }'],
 ];
 
 function given(block: string): string {
@@ -27,7 +40,15 @@ function given(block: string): string {
 
 function diagnostics(source: string): string[] {
   const file = `${root}readme-example.mts`;
-  const options: ts.CompilerOptions = { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, strict: true, noEmit: true, skipLibCheck: true, types: ['node'] };
+  const options: ts.CompilerOptions = {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    types: ['node'],
+  };
   const host = ts.createCompilerHost(options);
   const read = host.getSourceFile.bind(host);
   host.getSourceFile = (name, version, ...rest) => (name === file ? ts.createSourceFile(name, source, version) : read(name, version, ...rest));

@@ -3,11 +3,12 @@
 // trimmed logs and late joiners, foreign entries in the stream. Every
 // result is compared with states computed independently.
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AtomikTable, replicate, ReplicationError, startRedisServer, type Group, type LocalRedisServer, type Replica } from '../lib/index.js';
 import { encodeBatch } from '../lib/replicate/format.js';
 import { expectedStates, update } from './fixtures/replica-worker.mjs';
 import { dump, redisSkipReason, startRedisProxy, startWorker, type Worker } from './helpers/redis.js';
+import { describeUnless } from './helpers/skip.js';
 
 const skip = redisSkipReason();
 let server: LocalRedisServer;
@@ -53,7 +54,7 @@ async function logTotals(name: string, partition = 0): Promise<Map<string, bigin
   return totals;
 }
 
-describe.skipIf(skip)(`replicated tables on redis-server${skip ? ` (skipped: ${skip})` : ''}`, () => {
+describeUnless(skip, 'replicated tables on redis-server', () => {
   for (const group of ['add', 'xor'] as const) {
     it(`3 replica processes x 20,000 updates each (${group}): every replica holds the exact combined states`, async () => {
       const name = fresh(`procs-${group}`);
@@ -100,7 +101,7 @@ describe.skipIf(skip)(`replicated tables on redis-server${skip ? ` (skipped: ${s
     let sum = 0n;
     for (let j = 0; j < lastAcked + 1000; j++) {
       if (j >= lastAcked && sum === victimTotal) candidates.push(j);
-      sum += update(group, 22, j, size)[1] as bigint;
+      sum += update(group, 22, j, size)[1];
     }
     expect(candidates.length).toBeGreaterThan(0);
     const states = await Promise.all([steady, restarted].map(dump));
@@ -290,7 +291,11 @@ describe.skipIf(skip)(`replicated tables on redis-server${skip ? ` (skipped: ${s
     expect(await admin.xlen(`atomik:{${name}:0}:log`)).toBe(1);
     proxy.resume();
     await rl.caughtUp();
-    const want = expectedStates('add', size, [70, 71, 72, 73, 74, 80].map((seed) => [seed, 100] as [number, number]));
+    const want = expectedStates(
+      'add',
+      size,
+      [70, 71, 72, 73, 74, 80].map((seed) => [seed, 100] as [number, number]),
+    );
     expect(statesOf(lag)).toEqual(want);
     expect(rl.stats.resyncs).toBe(1);
     await Promise.all([rl.close(), y.close(), proxy.close()]);
@@ -316,7 +321,7 @@ describe.skipIf(skip)(`replicated tables on redis-server${skip ? ` (skipped: ${s
     expect(await admin.xlen(`atomik:{${name}:0}:log`)).toBeGreaterThan(0);
     expect(await admin.xlen(`atomik:{${name}:1}:log`)).toBeGreaterThan(0);
     // A partition's entries carry partition-local indices (< 500).
-    const [first] = (await admin.xrangeBuffer(`atomik:{${name}:1}:log`, "-", "+", "COUNT", 1)) as unknown as [Buffer, Buffer[]][];
+    const [first] = (await admin.xrangeBuffer(`atomik:{${name}:1}:log`, '-', '+', 'COUNT', 1)) as unknown as [Buffer, Buffer[]][];
     const fields = first![1];
     expect(fields[1]!.readUInt16LE(6)).toBe(1);
     // Another layout under the same name is refused before anything is read or written.
@@ -380,12 +385,21 @@ describe.skipIf(skip)(`replicated tables on redis-server${skip ? ` (skipped: ${s
 
   it('bad arguments and options are named errors; local changes are validated before anything is applied', async () => {
     const t = new AtomikTable(8, { group: 'add' });
-    await expect(replicate(t, { redis: server.url, name: 'has space' })).rejects.toMatchObject({ code: 'ERR_ATOMIK_INVALID_ARG_VALUE', message: expect.stringMatching(/^options.name must be a string of 1-200/) });
+    await expect(replicate(t, { redis: server.url, name: 'has space' })).rejects.toMatchObject({
+      code: 'ERR_ATOMIK_INVALID_ARG_VALUE',
+      message: expect.stringMatching(/^options.name must be a string of 1-200/),
+    });
     await expect(replicate(t, { redis: server.url, name: 'x', partitions: 0 })).rejects.toThrow(/options.partitions must be in \[1, 8\], got 0/);
     await expect(replicate(t, { redis: server.url, name: 'x', flushMs: -1 })).rejects.toThrow(/options.flushMs/);
-    await expect(replicate({} as AtomikTable, { redis: server.url, name: 'x' })).rejects.toMatchObject({ code: 'ERR_ATOMIK_INVALID_ARG_TYPE', message: 'table must be an AtomikTable, got object' });
+    await expect(replicate({} as AtomikTable, { redis: server.url, name: 'x' })).rejects.toMatchObject({
+      code: 'ERR_ATOMIK_INVALID_ARG_TYPE',
+      message: 'table must be an AtomikTable, got object',
+    });
     await expect(replicate(t, undefined as never)).rejects.toThrow('options must be an object');
-    await expect(replicate(t, { name: 'x' } as never)).rejects.toMatchObject({ code: 'ERR_ATOMIK_INVALID_ARG_TYPE', message: 'options.redis must be a redis:// URL, ioredis options or an ioredis client, got undefined' });
+    await expect(replicate(t, { name: 'x' } as never)).rejects.toMatchObject({
+      code: 'ERR_ATOMIK_INVALID_ARG_TYPE',
+      message: 'options.redis must be a redis:// URL, ioredis options or an ioredis client, got undefined',
+    });
     await expect(replicate(t, { redis: server.url, name: 'x', maxBatch: 1.5 })).rejects.toMatchObject({ code: 'ERR_ATOMIK_INVALID_ARG_TYPE' });
     await expect(replicate(t, { redis: server.url, name: 'x', window: 0 })).rejects.toMatchObject({ code: 'ERR_ATOMIK_OUT_OF_RANGE' });
     const r = await replicate(t, { redis: server.url, name: fresh('args') });

@@ -6,12 +6,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AtomikTable, DeviceError, open, type Accumulator, type BatchResult, type Group } from '../lib/index.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { AtomikTable, DeviceError, open, type Accumulator, type Group } from '../lib/index.js';
 import { openSerialTransport } from '../lib/serial/index.js';
 import { startBoard, startFaultLine, type FaultLine, type VirtualBoard } from '../lib/board/index.js';
 import { FRAMED_BOARDS, LEGACY_BOARDS } from './helpers/boards.js';
 import { missing } from './helpers/tools.js';
+import { describeUnless } from './helpers/skip.js';
 
 const noBoard = missing('make', 'cc');
 const noProxy = noBoard ?? missing('socat');
@@ -80,7 +81,7 @@ async function randomWorkload(acc: Accumulator, group: Group, count: number, see
           { op: 'read' as const, index: r.int(CONTEXTS) },
           { op: 'swap' as const, index: i, reference: r.u64() },
         ];
-        expected.push(mirror.batch(ops) as BatchResult[]);
+        expected.push(mirror.batch(ops));
         pending.push(acc.batch(ops));
       }
     }
@@ -92,7 +93,7 @@ async function randomWorkload(acc: Accumulator, group: Group, count: number, see
 
 for (const { name, skip: noBoardHere, start, baudRate } of FRAMED_BOARDS) {
   const skip = noProxy ?? noBoardHere;
-  describe.skipIf(skip !== null)(`framed protocol through a faulty line, ${name}${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  describeUnless(skip, `framed protocol through a faulty line, ${name}`, () => {
     let board: VirtualBoard;
     let proxy: FaultLine;
     beforeAll(async () => {
@@ -128,7 +129,7 @@ for (const { name, skip: noBoardHere, start, baudRate } of FRAMED_BOARDS) {
 
 for (const { name, skip: noBoardHere, start } of LEGACY_BOARDS) {
   const skip = noProxy ?? noBoardHere;
-  describe.skipIf(skip !== null)(`official protocol through a faulty line, ${name}${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  describeUnless(skip, `official protocol through a faulty line, ${name}`, () => {
     let board: VirtualBoard;
     let proxy: FaultLine;
     beforeAll(async () => {
@@ -193,7 +194,7 @@ for (const { name, skip: noBoardHere, start } of LEGACY_BOARDS) {
   });
 }
 
-describe.skipIf(noBoard !== null)(`a board that stops answering or goes away${noBoard ? ` (skipped: ${noBoard} not found)` : ''}`, () => {
+describeUnless(noBoard, `a board that stops answering or goes away`, () => {
   it('a silent board fails the pending operations with their list, in bounded time', async () => {
     const board = await startBoard();
     const acc = await open({ backend: 'serial', port: board.port, lock: false, timeoutMs: 100, retries: 2 });
@@ -236,7 +237,9 @@ describe.skipIf(noBoard !== null)(`a board that stops answering or goes away${no
         (e: unknown) => e,
       );
       expect(err).toBeInstanceOf(DeviceError);
-      expect((err as Error).message).toMatch(/^write to \S+ failed: the board stopped taking bytes \(\d+ not written within \d+ ms\); 1 operation\(s\) not confirmed: accum\(0\) sent$/);
+      expect((err as Error).message).toMatch(
+        /^write to \S+ failed: the board stopped taking bytes \(\d+ not written within \d+ ms\); 1 operation\(s\) not confirmed: accum\(0\) sent$/,
+      );
       expect(Date.now() - started).toBeLessThan(10_000);
       await expect(acc.read(0)).rejects.toBeInstanceOf(DeviceError);
     } finally {
@@ -279,7 +282,7 @@ describe.skipIf(noBoard !== null)(`a board that stops answering or goes away${no
 });
 
 for (const { name, skip, start } of LEGACY_BOARDS) {
-  describe.skipIf(skip !== null)(`official protocol quirks on the legacy ${name}${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  describeUnless(skip, `official protocol quirks on the legacy ${name}`, () => {
     it('bytes sent while a reply is due are dropped; the client never does that', async () => {
       const board = await start();
       const t = await openSerialTransport(board.port, { lock: false });

@@ -15,10 +15,15 @@ import type { Progress } from '../lib/progress.js';
 import { startBoard, startFaultLine, type FaultLine, type VirtualBoard } from '../lib/board/index.js';
 import { helloPayload, startDeviceModel } from './helpers/device-model.js';
 import { missing } from './helpers/tools.js';
+import { describeUnless } from './helpers/skip.js';
 
 const deltas = (n: number, from = 1) => BigUint64Array.from({ length: n }, (_, i) => (BigInt(i + from) * 0x9e3779b97f4a7c15n) & 0xffffffffffffffffn);
 const xorAll = (d: BigUint64Array) => d.reduce((a, b) => a ^ b, 0n);
-const settle = <T>(p: Promise<T>) => p.then((value) => ({ value, error: null }), (error: unknown) => ({ value: null, error: error as DeviceError }));
+const settle = <T>(p: Promise<T>) =>
+  p.then(
+    (value) => ({ value, error: null }),
+    (error: unknown) => ({ value: null, error: error as DeviceError }),
+  );
 
 describe('in-memory transport pair', () => {
   it('every listener gets every chunk, in order; removed listeners get nothing; unplugging closes both ends', async () => {
@@ -177,11 +182,15 @@ describe('framed client against a device model', () => {
   it('after the cable is pulled and plugged back, the same board carries on: nothing lost, nothing applied twice', async () => {
     const first = createTransportPair();
     const model = startDeviceModel(first.ends[1]);
-    const client = new FramedClient(first.ends[0], {}, pluggable(() => {
-      const again = createTransportPair();
-      model.attach(again.ends[1]);
-      return { host: again.ends[0] };
-    }));
+    const client = new FramedClient(
+      first.ends[0],
+      {},
+      pluggable(() => {
+        const again = createTransportPair();
+        model.attach(again.ends[1]);
+        return { host: again.ends[0] };
+      }),
+    );
     await client.start('xor');
     const d = deltas(3000);
     const calls = Array.from(d, (value, k) => client.submit([{ op: 'accum', index: k % 8, value }]));
@@ -195,11 +204,15 @@ describe('framed client against a device model', () => {
   it('a board that rebooted while the port was away is reported as such, with the calls not confirmed', async () => {
     const first = createTransportPair();
     startDeviceModel(first.ends[1]);
-    const client = new FramedClient(first.ends[0], {}, pluggable(() => {
-      const again = createTransportPair();
-      startDeviceModel(again.ends[1]); // a fresh board: session 0, new state
-      return { host: again.ends[0] };
-    }));
+    const client = new FramedClient(
+      first.ends[0],
+      {},
+      pluggable(() => {
+        const again = createTransportPair();
+        startDeviceModel(again.ends[1]); // a fresh board: session 0, new state
+        return { host: again.ends[0] };
+      }),
+    );
     await client.start('xor');
     const call = settle(client.submit([{ op: 'accumRun', index: 1, deltas: deltas(100) }]));
     first.unplug(new Error('unplugged'));
@@ -235,7 +248,7 @@ describe('serial options are checked at open, before the port is touched', () =>
 const noBoard = missing('make', 'cc');
 const noLine = noBoard ?? missing('socat');
 
-describe.skipIf(noBoard !== null)(`host board${noBoard ? ` (skipped: ${noBoard} not found)` : ''}`, () => {
+describeUnless(noBoard, `host board`, () => {
   it('after a DeviceError the port is released: it opens again at once, with its lock', async () => {
     const board = await startBoard();
     try {
@@ -267,7 +280,7 @@ describe.skipIf(noBoard !== null)(`host board${noBoard ? ` (skipped: ${noBoard} 
         })();`;
       const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d));
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       const code = await new Promise<number | null>((resolve) => {
         const timer = setTimeout(() => {
           child.kill('SIGKILL');
@@ -307,7 +320,7 @@ describe.skipIf(noBoard !== null)(`host board${noBoard ? ` (skipped: ${noBoard} 
   });
 });
 
-describe.skipIf(noLine !== null)(`host board through a line damaging 0.2% of bytes each way${noLine ? ` (skipped: ${noLine} not found)` : ''}`, () => {
+describeUnless(noLine, `host board through a line damaging 0.2% of bytes each way`, () => {
   let board: VirtualBoard;
   let line: FaultLine;
   let acc: Accumulator;
@@ -335,9 +348,16 @@ describe.skipIf(noLine !== null)(`host board through a line damaging 0.2% of byt
     } finally {
       line.faults = { drop: 0, duplicate: 0, flip: 0, delayMs: 0 };
     }
-    const expected = Array.from({ length: 8 }, (_, i) => xorAll(one.filter((_, k) => k % 8 === i)) ^ xorAll(all.filter((_, k) => k % 8 === i)) ^ (i === 3 ? xorAll(deltas(2000, 9000)) : 0n));
+    const expected = Array.from(
+      { length: 8 },
+      (_, i) => xorAll(one.filter((_, k) => k % 8 === i)) ^ xorAll(all.filter((_, k) => k % 8 === i)) ^ (i === 3 ? xorAll(deltas(2000, 9000)) : 0n),
+    );
     expect(await acc.gather(Uint32Array.from({ length: 8 }, (_, i) => i))).toEqual(BigUint64Array.from(expected));
-    const damaged = { dropped: line.stats.dropped - before.dropped, duplicated: line.stats.duplicated - before.duplicated, corrupted: line.stats.flipped - before.flipped };
+    const damaged = {
+      dropped: line.stats.dropped - before.dropped,
+      duplicated: line.stats.duplicated - before.duplicated,
+      corrupted: line.stats.flipped - before.flipped,
+    };
     const link = (acc as unknown as { backend: { link: Record<string, number> } }).backend.link;
     console.log(`0.2% line: ${JSON.stringify(damaged)}; link ${JSON.stringify(link)}`);
     expect(Math.min(damaged.dropped, damaged.duplicated, damaged.corrupted)).toBeGreaterThan(20);
@@ -346,7 +366,7 @@ describe.skipIf(noLine !== null)(`host board through a line damaging 0.2% of byt
   }, 120_000);
 });
 
-describe.skipIf(noLine !== null)(`unplug, replug, reboot, through real PTYs${noLine ? ` (skipped: ${noLine} not found)` : ''}`, () => {
+describeUnless(noLine, `unplug, replug, reboot, through real PTYs`, () => {
   it('a cable pulled and plugged back mid-run: the client reconnects, nothing is lost or applied twice', async () => {
     const board = await startBoard({ contexts: 64 });
     const line = await startFaultLine(board.port, { seed: 5 });
@@ -380,7 +400,9 @@ describe.skipIf(noLine !== null)(`unplug, replug, reboot, through real PTYs${noL
       const { error } = await pending;
       expect(error).toBeInstanceOf(DeviceError);
       expect(error!.deviceCode).toBe('REBOOTED');
-      expect(error!.message).toMatch(/^the board at \S+ rebooted or was opened by another host while the port was away \(its session is 0, boot id \d+\): its contexts are gone/);
+      expect(error!.message).toMatch(
+        /^the board at \S+ rebooted or was opened by another host while the port was away \(its session is 0, boot id \d+\): its contexts are gone/,
+      );
       expect(error!.unconfirmed.every((u) => u.op === 'accumRun' && u.index === 0 && u.deltas !== undefined)).toBe(true);
       await expect(acc.read(0)).rejects.toMatchObject({ deviceCode: 'REBOOTED' });
       // A fresh open sees the rebooted board as it is.

@@ -143,7 +143,10 @@ describe('frame decoder', () => {
   });
 
   it('decodeResults, decodeHello and decodeError reject payloads of the wrong size', () => {
-    const ops: Op[] = [{ op: 'read', index: 0 }, { op: 'status', index: 1 }];
+    const ops: Op[] = [
+      { op: 'read', index: 0 },
+      { op: 'status', index: 1 },
+    ];
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 40 }), (payload) => {
         if (payload.length === 9) expect(decodeResults(ops, payload)).toHaveLength(2);

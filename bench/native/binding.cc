@@ -37,7 +37,8 @@ Napi::Value Scatter(const Napi::CallbackInfo &info) {
   const uint32_t *idx = Data<uint32_t>(info[2], &n);
   const uint64_t *deltas = Data<uint64_t>(info[3], &m);
   if (n != m || size == 0 || (size & (size - 1)) != 0 || size > UINT32_MAX) {
-    Napi::RangeError::New(env, "scatter needs a power-of-two table and one delta per index").ThrowAsJavaScriptException();
+    Napi::RangeError::New(env, "scatter needs a power-of-two table and one delta per index")
+        .ThrowAsJavaScriptException();
     return env.Undefined();
   }
   baseline_scatter(info[0].ToBoolean().Value(), acc, static_cast<uint32_t>(size - 1), idx, deltas, n);
@@ -50,6 +51,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   return exports;
 }
 
-}  // namespace
+} // namespace
 
 NODE_API_MODULE(atomik_bench_baselines, Init)

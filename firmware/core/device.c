@@ -60,9 +60,8 @@ static void put64(uint8_t *p, uint64_t v) {
 
 /* ---- init ------------------------------------------------------------------ */
 
-void atomik_device_init(atomik_device *d, uint64_t *reference, uint64_t *accumulator,
-                        uint16_t contexts, const char *name, atomik_tx_fn tx, void *user,
-                        int legacy) {
+void atomik_device_init(atomik_device *d, uint64_t *reference, uint64_t *accumulator, uint16_t contexts,
+                        const char *name, atomik_tx_fn tx, void *user, int legacy) {
   memset(d, 0, sizeof *d);
   d->table.reference = reference;
   d->table.accumulator = accumulator;
@@ -102,8 +101,7 @@ static atomik_replay *find_replay(atomik_device *d, uint16_t seq) {
 }
 
 /* Seals a reply built in a cache slot, remembers it for SEQ, and sends it. */
-static void reply_cached(atomik_device *d, atomik_replay *slot, uint16_t seq, uint8_t type,
-                         size_t len) {
+static void reply_cached(atomik_device *d, atomik_replay *slot, uint16_t seq, uint8_t type, size_t len) {
   slot->seq = seq;
   slot->len = (uint16_t)seal_frame(slot->bytes, seq, type, len);
   send(d, slot->bytes, slot->len);
@@ -116,8 +114,7 @@ static atomik_replay *next_slot(atomik_device *d) {
   return slot;
 }
 
-static void reply_error(atomik_device *d, atomik_replay *slot, uint16_t seq, uint8_t code,
-                        uint16_t at) {
+static void reply_error(atomik_device *d, atomik_replay *slot, uint16_t seq, uint8_t code, uint16_t at) {
   uint8_t *p = slot ? slot->bytes : d->scratch;
   p[ATOMIK_HEADER_BYTES] = code;
   put16(p + ATOMIK_HEADER_BYTES + 1, at);
@@ -155,9 +152,7 @@ static const uint8_t EXEC_OP[] = ATOMIK_BOP_EXEC_OP;
 static const uint8_t RESULT_BYTES[] = ATOMIK_OP_RESULT_BYTES;
 
 /* Operand bytes after the opcode (a run adds 8 per delta); 0 for an unknown op. */
-static size_t operand_bytes(uint8_t op) {
-  return op <= ATOMIK_BOP_MAX ? OPERAND_BYTES[op] : 0;
-}
+static size_t operand_bytes(uint8_t op) { return op <= ATOMIK_BOP_MAX ? OPERAND_BYTES[op] : 0; }
 
 /*
  * Checks a whole batch without applying anything. At most ATOMIK_MAX_OPS
@@ -223,8 +218,7 @@ static size_t apply_batch(atomik_device *d, const uint8_t *p, size_t len, uint8_
   return w;
 }
 
-static void handle_frame(atomik_device *d, uint16_t seq, uint8_t type, const uint8_t *p,
-                         size_t len) {
+static void handle_frame(atomik_device *d, uint16_t seq, uint8_t type, const uint8_t *p, size_t len) {
   if (type == ATOMIK_FT_HELLO) {
     reply_hello(d, seq);
     return;
@@ -360,10 +354,22 @@ static void feed_legacy(atomik_device *d, const uint8_t *data, size_t len) {
     uint8_t out[8];
     switch (b) {
       case 'L':
-      case 'A': d->lg_cmd = b; d->lg_have = 0; break;
-      case 'R': put64(out, *ref ^ *acc); send(d, out, 8); break;
-      case 'D': put64(out, *ref); send(d, out, 8); break;
-      case 'S': out[0] = *acc == 0 ? 0x80 : 0x00; send(d, out, 1); break;
+      case 'A':
+        d->lg_cmd = b;
+        d->lg_have = 0;
+        break;
+      case 'R':
+        put64(out, *ref ^ *acc);
+        send(d, out, 8);
+        break;
+      case 'D':
+        put64(out, *ref);
+        send(d, out, 8);
+        break;
+      case 'S':
+        out[0] = *acc == 0 ? 0x80 : 0x00;
+        send(d, out, 1);
+        break;
       default: break; /* unknown bytes are ignored while idle */
     }
   }

@@ -53,6 +53,7 @@ enum {
   ATOMIK_FT_ERROR = 0x83
 };
 
+/* clang-format off */
 /* Generated from lib/operations.ts by `npm run generate`: do not edit. */
 /* Batch operations on the wire (PROTOCOL.md) */
 enum {
@@ -72,6 +73,7 @@ enum {
 /* By executor opcode: its result bytes in a RESULT payload. */
 #define ATOMIK_OP_RESULT_BYTES { 0, 0, 8, 8, 1, 8 }
 /* End of generated section. */
+/* clang-format on */
 
 /* Error codes */
 enum {
@@ -91,10 +93,10 @@ typedef struct {
 } atomik_replay;
 
 typedef struct {
-  uint32_t frames;       /* frames executed */
-  uint32_t replays;      /* duplicates answered from the cache */
-  uint32_t crc_errors;   /* frames dropped for a bad CRC */
-  uint32_t dropped;      /* bytes skipped while hunting for a frame */
+  uint32_t frames;     /* frames executed */
+  uint32_t replays;    /* duplicates answered from the cache */
+  uint32_t crc_errors; /* frames dropped for a bad CRC */
+  uint32_t dropped;    /* bytes skipped while hunting for a frame */
 } atomik_device_stats;
 
 typedef struct {
@@ -122,9 +124,8 @@ typedef struct {
  * reference/accumulator: caller-owned arrays of `contexts` words (1 ..
  * ATOMIK_MAX_CONTEXTS). legacy != 0 selects the official FPGA dialect.
  */
-void atomik_device_init(atomik_device *d, uint64_t *reference, uint64_t *accumulator,
-                        uint16_t contexts, const char *name, atomik_tx_fn tx, void *user,
-                        int legacy);
+void atomik_device_init(atomik_device *d, uint64_t *reference, uint64_t *accumulator, uint16_t contexts,
+                        const char *name, atomik_tx_fn tx, void *user, int legacy);
 
 /*
  * Sets the boot id that HELLO_REPLY reports (PROTOCOL.md, version 2): a

@@ -87,13 +87,30 @@ export class LegacyBackend implements Backend {
     const results: OpResult[] = [];
     for (const o of ops) {
       switch (o.op) {
-        case 'load': await this.load(0, o.value); results.push(null); break;
-        case 'accum': await this.accum(0, o.value); results.push(null); break;
-        case 'accumRun': await this.accumMany(0, o.deltas); results.push(null); break;
-        case 'read': results.push(await this.read()); break;
-        case 'swap': results.push(await this.swap(0)); break;
-        case 'swapTo': results.push(await this.swap(0, o.value)); break;
-        case 'status': results.push((await this.status()).clean); break;
+        case 'load':
+          await this.load(0, o.value);
+          results.push(null);
+          break;
+        case 'accum':
+          await this.accum(0, o.value);
+          results.push(null);
+          break;
+        case 'accumRun':
+          await this.accumMany(0, o.deltas);
+          results.push(null);
+          break;
+        case 'read':
+          results.push(await this.read());
+          break;
+        case 'swap':
+          results.push(await this.swap(0));
+          break;
+        case 'swapTo':
+          results.push(await this.swap(0, o.value));
+          break;
+        case 'status':
+          results.push((await this.status()).clean);
+          break;
       }
     }
     return results;

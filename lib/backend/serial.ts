@@ -60,7 +60,8 @@ type CheckedOptions = Required<Omit<SerialOptions, 'reconnect' | 'onProgress' | 
 };
 
 function number(value: unknown, min: number, max: number, name: string): number {
-  if (typeof value !== 'number' || Number.isNaN(value)) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be a number, got ${describe(value)}`);
+  if (typeof value !== 'number' || Number.isNaN(value))
+    throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be a number, got ${describe(value)}`);
   if (!(value >= min && value <= max)) throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `${name} must be in [${min}, ${max}], got ${value}`);
   return value;
 }
@@ -76,7 +77,8 @@ const given = <T>(value: T | undefined, fallback: T, check: (v: unknown) => T): 
 export function checkSerialOptions(options: SerialOptions): CheckedOptions {
   object(options, 'options');
   const o = { ...options }; // each option is read once
-  if (typeof o.port !== 'string' || o.port.length === 0) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `options.port must be a non-empty string, got ${describe(o.port)}`);
+  if (typeof o.port !== 'string' || o.port.length === 0)
+    throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `options.port must be a non-empty string, got ${describe(o.port)}`);
   let reconnect: Required<ReconnectOptions> | null = null;
   if (o.reconnect !== undefined && o.reconnect !== false) {
     const r = o.reconnect === true ? {} : { ...object(o.reconnect, 'options.reconnect') };

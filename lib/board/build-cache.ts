@@ -47,7 +47,10 @@ export function buildCacheDir(override?: string): string {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (err) {
-    throw new AtomikError('ERR_ATOMIK_MISSING_TOOL', `cannot create the firmware build cache ${dir} (${(err as Error).message}); set ATOMIK_CACHE_DIR or the cacheDir option to a writable directory`);
+    throw new AtomikError(
+      'ERR_ATOMIK_MISSING_TOOL',
+      `cannot create the firmware build cache ${dir} (${(err as Error).message}); set ATOMIK_CACHE_DIR or the cacheDir option to a writable directory`,
+    );
   }
   return dir;
 }

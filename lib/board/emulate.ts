@@ -89,7 +89,10 @@ function onPath(command: string): boolean {
 export function requireTools(what: string, ...commands: string[]): void {
   for (const command of commands) {
     if (!onPath(command)) {
-      throw new AtomikError('ERR_ATOMIK_MISSING_TOOL', `${what} needs ${command}, which is not installed (Debian: apt-get install ${TOOL_PACKAGES[command] ?? command})`);
+      throw new AtomikError(
+        'ERR_ATOMIK_MISSING_TOOL',
+        `${what} needs ${command}, which is not installed (Debian: apt-get install ${TOOL_PACKAGES[command] ?? command})`,
+      );
     }
   }
 }
@@ -220,7 +223,21 @@ async function cortexM3Launcher(options: BoardOptions, port: string, dir: string
     // QEMU waits for the socket client before it starts the CPU, so no output is lost.
     const qemu = spawn(
       'qemu-system-arm',
-      ['-machine', 'mps2-an385', '-cpu', 'cortex-m3', '-nographic', '-monitor', 'none', '-kernel', image, '-chardev', `socket,id=uart,path=${socket},server=on,wait=on`, '-serial', 'chardev:uart'],
+      [
+        '-machine',
+        'mps2-an385',
+        '-cpu',
+        'cortex-m3',
+        '-nographic',
+        '-monitor',
+        'none',
+        '-kernel',
+        image,
+        '-chardev',
+        `socket,id=uart,path=${socket},server=on,wait=on`,
+        '-serial',
+        'chardev:uart',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     try {
@@ -267,14 +284,20 @@ async function untilAnswering(port: string, timeoutMs: number): Promise<void> {
 function checkOptions(options: BoardOptions): Required<Pick<BoardOptions, 'board'>> & BoardOptions {
   object(options, 'options');
   const board = oneOf(options.board ?? 'host', BOARD_KINDS, 'options.board');
-  if (options.legacy !== undefined && typeof options.legacy !== 'boolean') throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'options.legacy must be a boolean');
+  if (options.legacy !== undefined && typeof options.legacy !== 'boolean')
+    throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'options.legacy must be a boolean');
   for (const key of ['link', 'cacheDir'] as const) {
     const v = options[key];
-    if (v !== undefined && (typeof v !== 'string' || v === '')) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `options.${key} must be a non-empty string`);
+    if (v !== undefined && (typeof v !== 'string' || v === ''))
+      throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `options.${key} must be a non-empty string`);
   }
-  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'options.onProgress must be a function');
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function')
+    throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'options.onProgress must be a function');
   if (board === 'cortex-m3' && (options.legacy || options.baud !== undefined || options.contexts !== undefined)) {
-    throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', 'the cortex-m3 board runs the framed firmware as built: legacy, baud and contexts are options of the host and rtl boards');
+    throw new AtomikTypeError(
+      'ERR_ATOMIK_INVALID_ARG_VALUE',
+      'the cortex-m3 board runs the framed firmware as built: legacy, baud and contexts are options of the host and rtl boards',
+    );
   }
   if (board === 'rtl' && options.legacy && options.contexts !== undefined) {
     throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', 'the rtl board in the official protocol has one context: contexts is for the framed rtl board');
@@ -293,7 +316,11 @@ export async function startBoard(options: BoardOptions = {}): Promise<VirtualBoa
   let launch: () => Promise<Run>;
   try {
     launch =
-      o.board === 'host' ? await hostLauncher(o, port, steps) : o.board === 'rtl' ? await rtlLauncher(o, port, steps) : await cortexM3Launcher(o, port, dir, steps);
+      o.board === 'host'
+        ? await hostLauncher(o, port, steps)
+        : o.board === 'rtl'
+          ? await rtlLauncher(o, port, steps)
+          : await cortexM3Launcher(o, port, dir, steps);
     steps.step(`starting the ${o.board} board`);
     current = await launch();
   } catch (err) {
@@ -306,9 +333,10 @@ export async function startBoard(options: BoardOptions = {}): Promise<VirtualBoa
   let restarting: Promise<void> | null = null;
   let ended!: () => void;
   const exited = new Promise<void>((resolve) => (ended = resolve));
-  const watch = (r: Run) => void r.exited.then(() => {
-    if (r === current && !restarting && !stopped) ended(); // died on its own
-  });
+  const watch = (r: Run) =>
+    void r.exited.then(() => {
+      if (r === current && !restarting && !stopped) ended(); // died on its own
+    });
   watch(current);
   const stop = async () => {
     if (stopped) return;

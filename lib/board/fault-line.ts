@@ -77,7 +77,8 @@ function checkFaults(value: Partial<Faults>, name: string, extra: readonly strin
   }
   const delayMs = value.delayMs ?? 0;
   if (typeof delayMs !== 'number') throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name}.delayMs must be a number, got ${describe(delayMs)}`);
-  if (!(delayMs >= 0 && delayMs <= MAX_DELAY_MS)) throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `${name}.delayMs must be in [0, ${MAX_DELAY_MS}], got ${delayMs}`);
+  if (!(delayMs >= 0 && delayMs <= MAX_DELAY_MS))
+    throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `${name}.delayMs must be in [0, ${MAX_DELAY_MS}], got ${delayMs}`);
   return Object.freeze({
     drop: rate(value.drop ?? 0, `${name}.drop`),
     duplicate: rate(value.duplicate ?? 0, `${name}.duplicate`),
@@ -106,7 +107,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * trying to reach it at the same path, like a cable still plugged in.
  */
 export async function startFaultLine(boardPort: string, options: FaultLineOptions = {}): Promise<FaultLine> {
-  if (typeof boardPort !== 'string' || boardPort === '') throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `boardPort must be a non-empty string, got ${describe(boardPort)}`);
+  if (typeof boardPort !== 'string' || boardPort === '')
+    throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `boardPort must be a non-empty string, got ${describe(boardPort)}`);
   let faults = checkFaults(options, 'options', ['seed']);
   const rand = random(integer(options.seed ?? 1, 0, 0xffffffff, 'options.seed'));
   requireTools('the fault-injecting line', 'socat');

@@ -46,7 +46,13 @@ export function runFlash({ command, args }: { command: string; args: string[] })
   const debian = Object.values(FLASH_BOARDS).find((b) => b.tool === command)?.debian ?? command;
   return new Promise((resolveDone, reject) => {
     const child = spawn(command, args, { stdio: 'inherit' });
-    child.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ENOENT' ? new AtomikError('ERR_ATOMIK_MISSING_TOOL', `flashing needs ${command}, which is not installed (Debian: apt-get install ${debian})`) : err));
+    child.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'ENOENT'
+          ? new AtomikError('ERR_ATOMIK_MISSING_TOOL', `flashing needs ${command}, which is not installed (Debian: apt-get install ${debian})`)
+          : err,
+      ),
+    );
     child.once('exit', (code, signal) => {
       if (code === 0) resolveDone();
       else if (code !== null || signal !== null) reject(new Error(`${command} failed (${signal ?? `exit code ${code}`}): ${shellLine(command, args)}`));

@@ -22,7 +22,10 @@ export function rtlClocksPerBit(baud: number): number {
   if (!Number.isInteger(baud) || baud <= 0) throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `baud must be a positive integer, got ${baud}`);
   const cpb = Math.round(RTL_CLOCK_HZ / baud);
   if (cpb < RTL_MIN_CLOCKS_PER_BIT) {
-    throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `baud ${baud} is too fast for a ${RTL_CLOCK_HZ / 1e6} MHz design (at most ${Math.floor(RTL_CLOCK_HZ / RTL_MIN_CLOCKS_PER_BIT)})`);
+    throw new AtomikRangeError(
+      'ERR_ATOMIK_OUT_OF_RANGE',
+      `baud ${baud} is too fast for a ${RTL_CLOCK_HZ / 1e6} MHz design (at most ${Math.floor(RTL_CLOCK_HZ / RTL_MIN_CLOCKS_PER_BIT)})`,
+    );
   }
   return cpb;
 }
@@ -37,7 +40,16 @@ export async function buildRtlBoard(design: RtlDesign, clocksPerBit: number, con
     const { path } = await cachedBuild(join(buildCacheDir(cacheDir), `atomik-rtl-${variant}`), async (scratch) => {
       await promisify(execFile)(
         'make',
-        ['-C', firmwareDir(), 'rtl-board', `BUILD=${scratch}`, `RTL_DESIGN=${design}`, `RTL_CPB=${clocksPerBit}`, `RTL_CONTEXTS=${contexts}`, `RTL_OUT=${scratch}`],
+        [
+          '-C',
+          firmwareDir(),
+          'rtl-board',
+          `BUILD=${scratch}`,
+          `RTL_DESIGN=${design}`,
+          `RTL_CPB=${clocksPerBit}`,
+          `RTL_CONTEXTS=${contexts}`,
+          `RTL_OUT=${scratch}`,
+        ],
         { maxBuffer: 1 << 26 },
       );
       return join(scratch, `atomik-rtl-${design}-${clocksPerBit}`);
@@ -45,6 +57,8 @@ export async function buildRtlBoard(design: RtlDesign, clocksPerBit: number, con
     return path;
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    throw new Error(`cannot build the RTL board (make -C firmware rtl-board; needs verilator and a C++ compiler): ${e.stderr?.trim().slice(-2000) || e.message}`);
+    throw new Error(
+      `cannot build the RTL board (make -C firmware rtl-board; needs verilator and a C++ compiler): ${e.stderr?.trim().slice(-2000) || e.message}`,
+    );
   }
 }

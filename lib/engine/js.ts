@@ -97,7 +97,8 @@ function exec(group: Group, ref: BigUint64Array, acc: BigUint64Array, ops: BigUi
   // Everything is checked before anything runs, as in the C executor.
   for (let i = 0; i < count; i++) {
     if (opcodeAt(view, i) > MAX_OP) throw new AtomikRangeError('ERR_ATOMIK_INVALID_ARG_VALUE', `ops[${i}] has unknown opcode ${opcodeAt(view, i)}`);
-    if (addrAt(view, i) >= ref.length) throw new AtomikRangeError('ERR_ATOMIK_INDEX_OUT_OF_RANGE', `ops[${i}] index ${addrAt(view, i)} is out of range [0, ${ref.length})`);
+    if (addrAt(view, i) >= ref.length)
+      throw new AtomikRangeError('ERR_ATOMIK_INDEX_OUT_OF_RANGE', `ops[${i}] index ${addrAt(view, i)} is out of range [0, ${ref.length})`);
   }
   for (let i = 0; i < count; i++) {
     const k = addrAt(view, i);

@@ -124,7 +124,8 @@ function nativeEngineOver(b: NativeBinding): Engine {
     },
     states: (group, ref, acc, out) => void check(b.states(g(group), ref, acc, out), 'states'),
     exec(group, ref, acc, ops) {
-      if (!check(b.exec(g(group), ref, acc, ops), 'exec')) throw new AtomikRangeError('ERR_ATOMIK_INDEX_OUT_OF_RANGE', 'native exec: an op index is out of range');
+      if (!check(b.exec(g(group), ref, acc, ops), 'exec'))
+        throw new AtomikRangeError('ERR_ATOMIK_INDEX_OUT_OF_RANGE', 'native exec: an op index is out of range');
     },
     applyBatch: (group, ref, acc, partition, entry) => b.applyBatch(g(group), ref, acc, partition, entry),
     foldXor: (data) => b.foldXor(data),

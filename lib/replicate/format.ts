@@ -159,7 +159,7 @@ export function readBatchHeader(entry: Uint8Array): BatchHeader | number {
   if (entry[4] !== BATCH_VERSION) return BATCH_STATUS.version;
   const group = entry[5] === 0 ? 'xor' : entry[5] === 1 ? 'add' : null;
   return {
-    version: entry[4]!,
+    version: entry[4],
     group,
     partition: view.getUint16(6, true),
     count: view.getUint32(8, true),

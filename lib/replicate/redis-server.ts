@@ -32,7 +32,7 @@ export function redisServerMissing(binary = 'redis-server'): string | null {
     execFileSync(binary, ['--version'], { stdio: 'ignore' });
     return null;
   } catch {
-    return `${binary} not found (Debian package redis-server)`;
+    return `${binary} not installed (apt-get install redis-server)`;
   }
 }
 
@@ -67,7 +67,24 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   if (why) throw new Error(why);
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'atomik-redis-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', options.fsync ?? 'always', '--save', '', '--daemonize', 'no', '--logfile', join(dir, 'redis.log')];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    options.fsync ?? 'always',
+    '--save',
+    '',
+    '--daemonize',
+    'no',
+    '--logfile',
+    join(dir, 'redis.log'),
+  ];
   let child: ChildProcess | null = null;
 
   const launch = async () => {
@@ -82,7 +99,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   };
 
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
-    const proc = child as ChildProcess | null;
+    const proc = child;
     child = null;
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise((r) => proc.once('exit', r));

@@ -53,7 +53,17 @@ export interface ReplicaStats {
 
 type Client = Redis & {
   atomikPublish(log: string, heads: string, origin: string, first: string, last: string, entry: Buffer): Promise<[number, string]>;
-  atomikSnapshot(ids: string, blobs: string, records: string, trim: string, log: string, position: string, blob: Buffer, record: Buffer, keep: number): Promise<number>;
+  atomikSnapshot(
+    ids: string,
+    blobs: string,
+    records: string,
+    trim: string,
+    log: string,
+    position: string,
+    blob: Buffer,
+    record: Buffer,
+    keep: number,
+  ): Promise<number>;
 };
 
 interface Entry {
@@ -221,7 +231,7 @@ export class Replica extends EventEmitter {
   /** @internal connects, takes an origin id, loads the newest snapshots and catches up with the log. */
   async start(redis: ReplicateOptions['redis']): Promise<void> {
     const { Redis: IORedis } = await import('ioredis');
-    const base: RedisOptions = typeof redis === 'string' ? {} : redis instanceof IORedis ? { ...redis.options } : { ...(redis as RedisOptions) };
+    const base: RedisOptions = typeof redis === 'string' ? {} : redis instanceof IORedis ? { ...redis.options } : { ...redis };
     // Never give up on a command: a publish waits for Redis to come back.
     const connOptions: RedisOptions = { ...base, maxRetriesPerRequest: null, enableOfflineQueue: true, lazyConnect: false };
     const connect = () => (typeof redis === 'string' ? new IORedis(redis, connOptions) : new IORedis(connOptions));
@@ -391,7 +401,12 @@ export class Replica extends EventEmitter {
       const head = BigInt(detail);
       for (let c = head + 1n; c < entry.counter; c++) {
         if (!part.entries.has(c)) {
-          this.fail(new ReplicationError('ERR_ATOMIK_LOG_LOST', `Redis lost batch ${c} of origin ${this.origin} on partition ${part.index} after acknowledging it, and it is no longer held here; replicas may disagree`));
+          this.fail(
+            new ReplicationError(
+              'ERR_ATOMIK_LOG_LOST',
+              `Redis lost batch ${c} of origin ${this.origin} on partition ${part.index} after acknowledging it, and it is no longer held here; replicas may disagree`,
+            ),
+          );
           return;
         }
         part.entries.get(c)!.acked = false;
@@ -478,8 +493,8 @@ export class Replica extends EventEmitter {
       type ReadReply = [Buffer, [Buffer, Buffer[]][]][] | null;
       let result: ReadReply;
       try {
-        result = (await reader.xreadBuffer('COUNT', this.options.readCount, 'BLOCK', BLOCK_MS, 'STREAMS', part.keys.log, part.position)) as unknown as ReadReply;
-      } catch (err) {
+        result = await reader.xreadBuffer('COUNT', this.options.readCount, 'BLOCK', BLOCK_MS, 'STREAMS', part.keys.log, part.position);
+      } catch {
         if (this.closed) return;
         await new Promise((r) => setTimeout(r, 100).unref());
         continue;
@@ -541,7 +556,12 @@ export class Replica extends EventEmitter {
       // past this replica. A snapshot covers them; if the same gap shows again
       // after loading it, the log itself lacks them.
       if (part.gapAt === id) {
-        this.fail(new ReplicationError('ERR_ATOMIK_GAP', `${part.keys.log} lacks batches ${seen + 1n}..${header.first - 1n} of origin ${header.origin} before entry ${id}, and no snapshot covers them`));
+        this.fail(
+          new ReplicationError(
+            'ERR_ATOMIK_GAP',
+            `${part.keys.log} lacks batches ${seen + 1n}..${header.first - 1n} of origin ${header.origin} before entry ${id}, and no snapshot covers them`,
+          ),
+        );
         return false;
       }
       part.gapAt = id;
@@ -616,7 +636,9 @@ export class Replica extends EventEmitter {
       try {
         snap = decodeSnapshot(blob);
       } catch (err) {
-        throw new ReplicationError('ERR_ATOMIK_BAD_SNAPSHOT', `snapshot ${newest} of ${part.keys.log} is unreadable: ${(err as Error).message}`, { cause: err });
+        throw new ReplicationError('ERR_ATOMIK_BAD_SNAPSHOT', `snapshot ${newest} of ${part.keys.log} is unreadable: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
       if (snap.group !== this.group || snap.states.length !== part.size || snap.partition !== part.index || snap.partitions !== this.parts.length) {
         throw new ReplicationError(
@@ -659,7 +681,10 @@ export class Replica extends EventEmitter {
    * up to it are then only in the snapshots).
    */
   private async logEnd(part: Partition): Promise<LogPosition> {
-    const [[, last], [, trim]] = (await this.writer.multi().xrevrange(part.keys.log, '+', '-', 'COUNT', 1).get(part.keys.trim).exec()) as [[null, [string, string[]][]], [null, string | null]];
+    const [[, last], [, trim]] = (await this.writer.multi().xrevrange(part.keys.log, '+', '-', 'COUNT', 1).get(part.keys.trim).exec()) as [
+      [null, [string, string[]][]],
+      [null, string | null],
+    ];
     const end = last[0]?.[0] ?? '0-0';
     return trim !== null && comparePositions(trim, end) > 0 ? trim : end;
   }
@@ -745,7 +770,10 @@ export class Replica extends EventEmitter {
 export async function replicate(table: AtomikTable, options: ReplicateOptions): Promise<Replica> {
   const replica = new Replica(table, options);
   if (typeof options.redis !== 'string' && (typeof options.redis !== 'object' || options.redis === null)) {
-    throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `options.redis must be a redis:// URL, ioredis options or an ioredis client, got ${describe(options.redis)}`);
+    throw new AtomikTypeError(
+      'ERR_ATOMIK_INVALID_ARG_TYPE',
+      `options.redis must be a redis:// URL, ioredis options or an ioredis client, got ${describe(options.redis)}`,
+    );
   }
   await replica.start(options.redis);
   return replica;

@@ -83,7 +83,8 @@ export function decodeSnapshot(input: Uint8Array): Snapshot {
   const contexts = view.getUint32(8, true);
   const origins = view.getUint32(12, true);
   const statesAt = HEADER + 16 * origins;
-  if (data.length !== statesAt + 8 * contexts) throw new RangeError(`snapshot length ${data.length} does not match its ${contexts} contexts and ${origins} origins`);
+  if (data.length !== statesAt + 8 * contexts)
+    throw new RangeError(`snapshot length ${data.length} does not match its ${contexts} contexts and ${origins} origins`);
   if (batchChecksum(data) !== view.getBigUint64(CHECKSUM_OFFSET, true)) throw new RangeError('snapshot checksum does not match');
   const states = new BigUint64Array(contexts);
   if (NATIVE_LE) states.set(new BigUint64Array(data.buffer, data.byteOffset + statesAt, contexts));

@@ -25,7 +25,8 @@ export async function listPorts(usbIds: string[] = Object.keys(KNOWN_BOARDS)): P
     ports = await serialport.list();
   } catch (err) {
     const message = (err as Error).message;
-    if (/udevadm/.test(message)) throw new Error(`cannot list serial ports: udevadm is missing (install the udev package), or pass the port path explicitly (${message})`);
+    if (/udevadm/.test(message))
+      throw new Error(`cannot list serial ports: udevadm is missing (install the udev package), or pass the port path explicitly (${message})`);
     throw new Error(`cannot list serial ports: ${message}`);
   }
   const wanted = new Set(usbIds.map((id) => id.toLowerCase()));

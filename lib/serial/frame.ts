@@ -198,7 +198,7 @@ const HELLO_MAX_NAME = 64;
  */
 export const MIN_DEVICE_PAYLOAD = Math.max(
   ...(Object.keys(OPERATIONS) as OpName[]).map((op) =>
-    Math.max(opBytes(op === 'accumRun' ? { op, index: 0, deltas: new BigUint64Array(1) } : ({ op, index: 0, value: 0n } as Op)), RESULT_BYTES[OPERATIONS[op].result]),
+    Math.max(opBytes(op === 'accumRun' ? { op, index: 0, deltas: new BigUint64Array(1) } : { op, index: 0, value: 0n }), RESULT_BYTES[OPERATIONS[op].result]),
   ),
 );
 

@@ -286,14 +286,16 @@ export class FramedClient {
     const reply = await this.raw(FRAME.hello, new Uint8Array(0));
     try {
       const hello = this.adopt(reply);
-      if (!hello.groups.includes(group)) throw new DeviceError(`the device does not support the '${group}' group (it has ${hello.groups.join(', ')})`, [], 'BAD_GROUP');
+      if (!hello.groups.includes(group))
+        throw new DeviceError(`the device does not support the '${group}' group (it has ${hello.groups.join(', ')})`, [], 'BAD_GROUP');
       const session = (Math.floor(Math.random() * 0xfffffffe) + 1) >>> 0;
       const opened = await this.raw(FRAME.open, encodeOpen(session, group));
       if (opened.type === FRAME.error) {
         const code = safe(() => decodeError(opened.payload).code) ?? 'BAD_REPLY';
         throw new DeviceError(`OPEN refused: ${code}`, [], code);
       }
-      if (opened.type !== FRAME.result || opened.payload.length !== 0) throw new DeviceError(`unexpected reply type 0x${opened.type.toString(16)} to OPEN`, [], 'BAD_REPLY');
+      if (opened.type !== FRAME.result || opened.payload.length !== 0)
+        throw new DeviceError(`unexpected reply type 0x${opened.type.toString(16)} to OPEN`, [], 'BAD_REPLY');
       this.session = session;
       return hello;
     } catch (err) {
@@ -330,10 +332,7 @@ export class FramedClient {
     for (const off of this.detach) off();
     const decoder = new FrameDecoder((seq) => this.onDamaged(seq));
     this.garbageMark = 0;
-    this.detach = [
-      transport.onData((data) => this.receive(decoder, data)),
-      transport.onClose((err) => this.onPortClosed(transport, err)),
-    ];
+    this.detach = [transport.onData((data) => this.receive(decoder, data)), transport.onClose((err) => this.onPortClosed(transport, err))];
     return decoder;
   }
 
@@ -410,7 +409,7 @@ export class FramedClient {
    */
   private pump(): void {
     while (this.state === 'up' && this.queue.length > 0 && this.barriersInFlight === 0) {
-      const oldest = this.inflight.values().next().value as InFlight | undefined;
+      const oldest = this.inflight.values().next().value;
       if (oldest && this.frameNumber + 1 - oldest.number >= this.window) return;
       const head = this.queue.peek()!;
       let frame: InFlight | null;
@@ -704,7 +703,7 @@ export class FramedClient {
       for (const part of f.parts) this.refuse(part, f.seq, error);
       return;
     }
-    const raw = f.parts[0]?.item.kind === 'raw' ? (f.parts[0].item as Raw) : null;
+    const raw = f.parts[0]?.item.kind === 'raw' ? f.parts[0].item : null;
     if (raw) {
       this.complete(f, true);
       raw.resolveFrame(frame);
@@ -719,7 +718,10 @@ export class FramedClient {
     }
     const results = safe(() => decodeResults(f.ops, frame.payload));
     if (!results) {
-      return this.failLink(`the RESULT for frame ${f.seq} has ${frame.payload.length} bytes, expected ${f.ops.reduce((n, o) => n + resultBytes(o), 0)}`, 'BAD_REPLY');
+      return this.failLink(
+        `the RESULT for frame ${f.seq} has ${frame.payload.length} bytes, expected ${f.ops.reduce((n, o) => n + resultBytes(o), 0)}`,
+        'BAD_REPLY',
+      );
     }
     this.complete(f, true);
     let at = 0;
@@ -875,7 +877,8 @@ export class FramedClient {
       this.transport = transport;
       this.byteMs = 10_000 / transport.baudRate;
       this.decoder = this.attach(transport);
-      if (hello instanceof Error) return this.failLink(`after reconnecting to ${transport.path}: ${hello.message}`, (hello as DeviceError).deviceCode ?? 'BAD_HELLO');
+      if (hello instanceof Error)
+        return this.failLink(`after reconnecting to ${transport.path}: ${hello.message}`, (hello as DeviceError).deviceCode ?? 'BAD_HELLO');
       const { session, bootId } = hello;
       if (session === null) {
         return this.failLink(

@@ -15,8 +15,7 @@ export interface LegacyClientOptions {
 }
 
 type Job = PendingCall & { started: boolean } & (
-    | { kind: 'write'; bytes: Uint8Array; what: Unconfirmed[]; resolve(): void }
-    | { kind: 'read'; command: 'R' | 'S' | 'D'; resolve(v: Uint8Array): void }
+    { kind: 'write'; bytes: Uint8Array; what: Unconfirmed[]; resolve(): void } | { kind: 'read'; command: 'R' | 'S' | 'D'; resolve(v: Uint8Array): void }
   );
 
 const REPLY_BYTES = { R: 8, S: 1, D: 8 } as const;

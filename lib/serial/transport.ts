@@ -82,7 +82,9 @@ export async function openSerialTransport(path: string, options: SerialTransport
   if (loaded instanceof Error) throw loaded;
   const baudRate = options.baudRate ?? 115200;
   const port = new loaded.SerialPort({ path, baudRate, autoOpen: false, lock: options.lock ?? true });
-  await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(new AtomikError('ERR_ATOMIK_NO_DEVICE', `cannot open ${path}: ${err.message}`)) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    port.open((err) => (err ? reject(new AtomikError('ERR_ATOMIK_NO_DEVICE', `cannot open ${path}: ${err.message}`)) : resolve())),
+  );
   const data = new Listeners<Uint8Array>();
   const closing = new Listeners<Error | null>();
   let closed = false;

@@ -3,8 +3,9 @@
 // (js, native, each virtual board, a real board); a backend with one
 // context or only the xor group (the official FPGA protocol) runs the
 // parts it supports and reports the rest as skipped.
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { Accumulator, Group } from '../../lib/index.js';
+import { describeUnless } from './skip.js';
 import { MAX, addAll, indices, mixedBatch, words, xorAll } from './values.js';
 
 export interface BackendTarget {
@@ -22,10 +23,10 @@ export interface BackendTarget {
 const combine = (g: Group) => (a: bigint, b: bigint) => (g === 'xor' ? a ^ b : BigInt.asUintN(64, a + b));
 
 export function backendSuite(target: BackendTarget): void {
-  describe.skipIf(target.skip !== null)(`backend ${target.name}${target.skip ? ` (skipped: ${target.skip})` : ''}`, () => {
+  describeUnless(target.skip, `backend ${target.name}`, () => {
     for (const group of ['xor', 'add'] as const) {
       const lacks = target.groups.includes(group) ? null : `no '${group}' group on this backend`;
-      describe.skipIf(lacks !== null)(`${group}${lacks ? ` (skipped: ${lacks})` : ''}`, () => {
+      describeUnless(lacks, group, () => {
         const op = combine(group);
         const withAcc = async (fn: (acc: Accumulator) => Promise<void>) => {
           const acc = await target.open(group);
@@ -100,7 +101,12 @@ export function backendSuite(target: BackendTarget): void {
             await expect(acc.accum(0, -1n)).rejects.toThrow(RangeError);
             await expect(acc.accum(0, 1 as never)).rejects.toThrow(TypeError);
             await expect(acc.scatter(new Uint32Array([0, acc.contexts]), new BigUint64Array(2).fill(1n))).rejects.toThrow(RangeError);
-            await expect(acc.batch([{ op: 'accum', index: 0, delta: 1n }, { op: 'read', index: acc.contexts }])).rejects.toThrow('ops[1].index');
+            await expect(
+              acc.batch([
+                { op: 'accum', index: 0, delta: 1n },
+                { op: 'read', index: acc.contexts },
+              ]),
+            ).rejects.toThrow('ops[1].index');
             expect(await acc.read(0)).toBe(42n);
           }));
 

@@ -9,10 +9,7 @@ import { missing } from './tools.js';
  */
 export const RTL_TEST_BAUD = 1_687_500;
 
-export const noRtl = (() => {
-  const tool = missing('make', 'verilator', 'g++');
-  return tool && `${tool} not found`;
-})();
+export const noRtl = missing('make', 'verilator', 'g++');
 
 export interface LegacyBoard {
   name: string;
@@ -20,10 +17,7 @@ export interface LegacyBoard {
   start(options?: { link?: string }): Promise<VirtualBoard>;
 }
 
-const noHost = (() => {
-  const tool = missing('make', 'cc');
-  return tool && `${tool} not found`;
-})();
+const noHost = missing('make', 'cc');
 
 export const LEGACY_BOARDS: LegacyBoard[] = [
   { name: 'host board', skip: noHost, start: (o = {}) => startBoard({ legacy: true, ...o }) },

@@ -94,7 +94,7 @@ export function startDeviceModel(first: Transport, options: ModelOptions = {}): 
       }
       // Accumulates only (ACCUM, ACCUM_RUN): what the tests send.
       const view = new DataView(f.payload.buffer, f.payload.byteOffset, f.payload.byteLength);
-      for (let at = 0; at < f.payload.length; ) {
+      for (let at = 0; at < f.payload.length;) {
         const op = f.payload[at]!;
         const index = view.getUint16(at + 1);
         if (op === WIRE_OP.accum) {

@@ -22,5 +22,8 @@ function nativeUnderTest(): EngineUnderTest {
 
 export const ENGINES: EngineUnderTest[] = [{ name: 'js', engine: jsEngine, skipReason: null }, nativeUnderTest()];
 
+/** Why the native engine's tests are skipped here, or null. */
+export const noNative = ENGINES[1]!.skipReason;
+
 /** The loaded addon's raw exports, when present. */
 export const nativeBinding = loadNative().binding;

@@ -45,8 +45,8 @@ export function startWorker(cfg: WorkerConfig): Worker {
   const messages: Record<string, unknown>[] = [];
   const waiters: { pick: (m: Record<string, unknown>) => boolean; resolve: (m: Record<string, unknown>) => void }[] = [];
   let stderr = '';
-  proc.stderr!.on('data', (d) => (stderr += d));
-  createInterface({ input: proc.stdout! }).on('line', (line) => {
+  proc.stderr.on('data', (d) => (stderr += d));
+  createInterface({ input: proc.stdout }).on('line', (line) => {
     const msg = JSON.parse(line) as Record<string, unknown>;
     messages.push(msg);
     for (const w of waiters.splice(0)) {
@@ -59,7 +59,7 @@ export function startWorker(cfg: WorkerConfig): Worker {
     proc,
     messages,
     exited,
-    send: (line) => proc.stdin!.write(line + '\n'),
+    send: (line) => proc.stdin.write(line + '\n'),
     waitFor(pick, timeoutMs = 30_000) {
       const seen = messages.find(pick);
       if (seen) return Promise.resolve(seen);

@@ -25,7 +25,11 @@ export function indices(n: number, size: number, seed = 7): Uint32Array {
 }
 
 export const xorAll = (values: Iterable<bigint>) => [...values].reduce((a, b) => a ^ b, 0n);
-export const addAll = (values: Iterable<bigint>) => BigInt.asUintN(64, [...values].reduce((a, b) => a + b, 0n));
+export const addAll = (values: Iterable<bigint>) =>
+  BigInt.asUintN(
+    64,
+    [...values].reduce((a, b) => a + b, 0n),
+  );
 
 /** A mixed batch on context i (every op kind, swaps both ways) and its exact results. */
 export function mixedBatch(group: Group, i: number): { ops: BatchOp[]; results: BatchResult[] } {

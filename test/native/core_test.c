@@ -28,7 +28,8 @@ int main(void) {
   atomik_ctx_rollback(&x, 0xFF);
   check(atomik_ctx_read(&x) == 0xCAFE && atomik_ctx_is_clean(&x) && x.delta_count == 2, "xor: rollback re-applies");
   atomik_ctx_accum(&x, 0x0F);
-  check(atomik_ctx_swap(&x) == 0xCAF1 && x.reference == 0xCAF1 && x.accumulator == 0 && x.delta_count == 0, "xor: swap");
+  check(atomik_ctx_swap(&x) == 0xCAF1 && x.reference == 0xCAF1 && x.accumulator == 0 && x.delta_count == 0,
+        "xor: swap");
   check(atomik_ctx_swap_to(&x, 7) == 0xCAF1 && atomik_ctx_read(&x) == 7, "xor: swap_to");
   atomik_ctx_init(&y, ATOMIK_XOR);
   atomik_ctx_load(&y, 7);

@@ -47,8 +47,7 @@ void uart0_rx_irq(void) {
 static void uart_tx(void *user, const uint8_t *data, size_t len) {
   (void)user;
   for (size_t i = 0; i < len; i++) {
-    while (UART_STATE & STATE_TX_FULL) {
-    }
+    while (UART_STATE & STATE_TX_FULL) {}
     UART_DATA = data[i];
   }
 }

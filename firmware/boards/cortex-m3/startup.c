@@ -10,13 +10,11 @@ void reset_handler(void) {
   while (dst < &_edata) *dst++ = *src++;
   for (dst = &_sbss; dst < &_ebss; dst++) *dst = 0;
   main();
-  for (;;) {
-  }
+  for (;;) {}
 }
 
 static void fault_handler(void) {
-  for (;;) {
-  }
+  for (;;) {}
 }
 
 static void unused_irq(void) {}
@@ -33,12 +31,15 @@ __attribute__((section(".vectors"), used)) static const vector vectors[16 + IRQS
     fault_handler, /* MemManage */
     fault_handler, /* BusFault */
     fault_handler, /* UsageFault */
-    0, 0, 0, 0,
+    0,
+    0,
+    0,
+    0,
     unused_irq, /* SVCall */
     unused_irq, /* DebugMonitor */
     0,
-    unused_irq, /* PendSV */
-    unused_irq, /* SysTick */
+    unused_irq,   /* PendSV */
+    unused_irq,   /* SysTick */
     uart0_rx_irq, /* IRQ 0: UART0 RX */
     [17 ... 16 + IRQS - 1] = unused_irq,
 };

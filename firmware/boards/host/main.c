@@ -38,10 +38,10 @@ static void on_signal(int sig) {
 typedef struct {
   int master;
   int legacy;
-  int64_t byte_ns;     /* time of one byte on the line (0: unpaced) */
-  int64_t rx_clock;    /* when the last received byte finished arriving */
-  int64_t tx_clock;    /* when the last sent byte leaves the line */
-  int64_t busy_until;  /* legacy: input is dropped until then */
+  int64_t byte_ns;    /* time of one byte on the line (0: unpaced) */
+  int64_t rx_clock;   /* when the last received byte finished arriving */
+  int64_t tx_clock;   /* when the last sent byte leaves the line */
+  int64_t busy_until; /* legacy: input is dropped until then */
   int replied;
 } board;
 
@@ -53,8 +53,7 @@ static int64_t now_ns(void) {
 
 static void sleep_until(int64_t t) {
   struct timespec ts = {(time_t)(t / 1000000000), (long)(t % 1000000000)};
-  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR && !stop) {
-  }
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR && !stop) {}
 }
 
 /*

@@ -54,7 +54,7 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  prctl(PR_SET_PDEATHSIG, SIGTERM);  // do not outlive whoever started us
+  prctl(PR_SET_PDEATHSIG, SIGTERM); // do not outlive whoever started us
   signal(SIGTERM, on_signal);
   signal(SIGINT, on_signal);
   signal(SIGPIPE, SIG_IGN);

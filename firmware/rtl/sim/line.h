@@ -17,7 +17,7 @@
 
 template <class Model>
 class Line {
- public:
+public:
   Line(Model &m, double host_clks_per_bit) : m_(m), host_cpb_(host_clks_per_bit) {
     m_.clk = 0;
     m_.uart_rx = 1;
@@ -44,9 +44,7 @@ class Line {
   std::vector<uint8_t> &received() { return out_; }
 
   /** Nothing queued or on the line in either direction, and the design is not busy. */
-  bool idle() const {
-    return pending_.empty() && raw_.empty() && !driving_ && !decoding_ && !m_.busy && m_.uart_tx;
-  }
+  bool idle() const { return pending_.empty() && raw_.empty() && !driving_ && !decoding_ && !m_.busy && m_.uart_tx; }
 
   size_t queued() const { return pending_.size() + raw_.size() + (driving_ ? 1 : 0); }
 
@@ -92,7 +90,7 @@ class Line {
     return out_;
   }
 
- private:
+private:
   // Cycle at which host bit `k` of a frame started at `start` begins (k + 0.5: its middle).
   uint64_t at(uint64_t start, double k) const { return start + (uint64_t)llround(k * host_cpb_); }
 
@@ -116,7 +114,7 @@ class Line {
     } else if (cycles_ >= next_edge_) {
       if (++bit_ == 10) {
         driving_ = false;
-        drive();  // the next frame starts right away
+        drive(); // the next frame starts right away
         return;
       }
       next_edge_ = at(frame_start_, bit_ + 1);
@@ -138,7 +136,7 @@ class Line {
     }
     if (cycles_ < next_sample_) return;
     if (tx_bits_ == 0) {
-      if (m_.uart_tx != 0) decoding_ = false;  // a glitch, not a start bit
+      if (m_.uart_tx != 0) decoding_ = false; // a glitch, not a start bit
     } else if (tx_bits_ <= 8) {
       tx_byte_ |= (uint8_t)((m_.uart_tx & 1u) << (tx_bits_ - 1));
     } else {
@@ -172,7 +170,7 @@ class Line {
   uint64_t cycles_ = 0;
   std::vector<uint8_t> out_;
 
- public:
+public:
   /** Bytes from the design whose stop bit was low (never expected). */
   unsigned framing_errors = 0;
 };

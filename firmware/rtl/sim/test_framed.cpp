@@ -24,7 +24,7 @@ struct Bench {
   Vdesign design;
   Sim line;
   Bench() : line(design, CLKS_PER_BIT) {
-    line.run_until_idle(1u << 20);  // the contexts are cleared after reset
+    line.run_until_idle(1u << 20); // the contexts are cleared after reset
   }
   Bytes exchange(const Bytes &b) { return line.exchange(b, 4000ull * CLKS_PER_BIT * (b.size() + 300)); }
 };
@@ -70,27 +70,28 @@ static Bytes batch(Rng &r) {
     unsigned kind = r.below(100);
     unsigned index = r.below(20) == 0 ? 16 + r.below(3) : r.below(16);
     if (kind < 2) {
-      p.push_back((uint8_t)(8 + r.below(240)));  // no such op
+      p.push_back((uint8_t)(8 + r.below(240))); // no such op
       put16(p, index);
       continue;
     }
     uint8_t op = (uint8_t)(1 + r.below(7));
     p.push_back(op);
     put16(p, index);
-    if (op == ATOMIK_BOP_LOAD || op == ATOMIK_BOP_ACCUM || op == ATOMIK_BOP_SWAP_TO) put64(p, r.below(4) == 0 ? r.below(3) : r.u64());
+    if (op == ATOMIK_BOP_LOAD || op == ATOMIK_BOP_ACCUM || op == ATOMIK_BOP_SWAP_TO)
+      put64(p, r.below(4) == 0 ? r.below(3) : r.u64());
     if (op == ATOMIK_BOP_ACCUM_RUN) {
       unsigned n = r.below(10) == 0 ? r.below(200) : r.below(5);
       put16(p, n);
       for (unsigned k = 0; k < n; k++) put64(p, r.u64());
     }
   }
-  if (r.below(15) == 0 && !p.empty()) p.resize(r.below((unsigned)p.size()));  // cut short
+  if (r.below(15) == 0 && !p.empty()) p.resize(r.below((unsigned)p.size())); // cut short
   return p;
 }
 
 static Bytes traffic(Rng &r, unsigned &seq) {
   unsigned kind = r.below(100);
-  if (r.below(3) != 0) seq = r.below(6) == 0 ? r.below(40) : seq + 1;  // repeats hit the replay cache
+  if (r.below(3) != 0) seq = r.below(6) == 0 ? r.below(40) : seq + 1; // repeats hit the replay cache
   Bytes out;
   if (kind < 55) {
     out = frame(seq & 0xFFFF, ATOMIK_FT_BATCH, batch(r));
@@ -99,7 +100,7 @@ static Bytes traffic(Rng &r, unsigned &seq) {
     p.push_back(0);
     p.push_back(0);
     p.push_back(0);
-    p.push_back((uint8_t)(1 + r.below(3)));  // a few sessions
+    p.push_back((uint8_t)(1 + r.below(3))); // a few sessions
     p.push_back((uint8_t)(r.below(8) == 0 ? 2 + r.below(3) : r.below(2)));
     if (r.below(10) == 0) p.pop_back();
     out = frame(seq & 0xFFFF, ATOMIK_FT_OPEN, p);
@@ -113,15 +114,15 @@ static Bytes traffic(Rng &r, unsigned &seq) {
     for (unsigned n = r.below(12); n > 0; n--) out.push_back(r.below(4) == 0 ? ATOMIK_SYNC : (uint8_t)r.next());
   } else if (kind < 83) {
     out = frame(seq & 0xFFFF, ATOMIK_FT_BATCH, Bytes());
-    out[1] = 0x09;  // LEN 2304 + 1 .. : too long (the header check is recomputed)
+    out[1] = 0x09; // LEN 2304 + 1 .. : too long (the header check is recomputed)
     out[2] = 0x01;
     out[6] = atomik_crc8(out.data() + 1, 5);
     out.resize(7);
   } else {
     out = frame(seq & 0xFFFF, ATOMIK_FT_BATCH, batch(r));
     unsigned at = r.below((unsigned)out.size());
-    if (r.below(2)) out[at] ^= (uint8_t)(1u << r.below(8));  // corrupted
-    else out.erase(out.begin() + at);                          // a byte lost
+    if (r.below(2)) out[at] ^= (uint8_t)(1u << r.below(8)); // corrupted
+    else out.erase(out.begin() + at);                       // a byte lost
   }
   return out;
 }
@@ -155,9 +156,12 @@ static void differential(uint64_t seed, int items) {
       size_t at = 0;
       while (at < got.size() && at < want.size() && got[at] == want[at]) at++;
       printf("FAIL differential seed %llu: item %d (%s...) output differs at byte %zu\n  C core %s\n  RTL    %s\n",
-             (unsigned long long)seed, i, hex(Bytes(chunk.begin(), chunk.begin() + (chunk.size() < 24 ? chunk.size() : 24))).c_str(), at,
-             hex(Bytes(want.begin() + (long)at, want.begin() + (long)(at + 40 < want.size() ? at + 40 : want.size()))).c_str(),
-             hex(Bytes(got.begin() + (long)at, got.begin() + (long)(at + 40 < got.size() ? at + 40 : got.size()))).c_str());
+             (unsigned long long)seed, i,
+             hex(Bytes(chunk.begin(), chunk.begin() + (chunk.size() < 24 ? chunk.size() : 24))).c_str(), at,
+             hex(Bytes(want.begin() + (long)at, want.begin() + (long)(at + 40 < want.size() ? at + 40 : want.size())))
+                 .c_str(),
+             hex(Bytes(got.begin() + (long)at, got.begin() + (long)(at + 40 < got.size() ? at + 40 : got.size())))
+                 .c_str());
       exit(1);
     }
   }

@@ -66,7 +66,7 @@ static void uart_tests() {
     Bytes part = cmd('L', 0x0102030405060708ull);
     part.pop_back();
     b.exchange(part);
-    b.line.send_frame(0x000);  // a zero byte whose stop bit is low: discarded
+    b.line.send_frame(0x000); // a zero byte whose stop bit is low: discarded
     b.exchange({});
     b.exchange({0x99});
     expect(b.exchange({'R'}), be(0x0102030405060799ull), "a byte with a low stop bit is discarded");
@@ -76,10 +76,10 @@ static void uart_tests() {
     Bytes part = cmd('A', 0xffull);
     part.pop_back();
     b.exchange(part);
-    b.line.hold_low(true);  // a break of 30 bit times
+    b.line.hold_low(true); // a break of 30 bit times
     b.line.run(30ull * CLKS_PER_BIT);
     b.line.hold_low(false);
-    b.line.run(CLKS_PER_BIT);  // a bit time of idle line before the next start bit
+    b.line.run(CLKS_PER_BIT); // a bit time of idle line before the next start bit
     b.exchange({0x42});
     expect(b.exchange({'R'}), be(0x42), "a line held low yields no bytes (it does not finish a payload)");
   }
@@ -88,7 +88,7 @@ static void uart_tests() {
     Bytes part = cmd('L', 0x1111111111111111ull);
     part.pop_back();
     b.exchange(part);
-    b.line.hold_low(true);  // a glitch shorter than half a bit
+    b.line.hold_low(true); // a glitch shorter than half a bit
     b.line.run(CLKS_PER_BIT / 3);
     b.line.hold_low(false);
     b.exchange({0x22});
@@ -110,11 +110,10 @@ static void quirk_tests() {
   half.resize(4);
   b.exchange(half);
   expect(b.exchange({'R'}), {}, "a partial payload swallows R");
-  b.exchange(Bytes(4, 0));  // payload 00 00 00 52 ('R') 00 00 00 00
+  b.exchange(Bytes(4, 0)); // payload 00 00 00 52 ('R') 00 00 00 00
   expect(b.exchange({'S', 'D'}), {0x00}, "after the payload completes, S answers and D during the reply is dropped");
   expect(b.exchange({'R'}), be(0x0000005200000000ull), "the swallowed R became payload");
 }
-
 
 /**
  * Random byte streams, rich in command bytes, into the RTL and into the C
@@ -146,7 +145,8 @@ static void differential(uint32_t seed, int length) {
     }
   }
   char what[96];
-  snprintf(what, sizeof what, "differential vs the C core, seed %u: %d bytes in, %zu out, identical", seed, length, want.size());
+  snprintf(what, sizeof what, "differential vs the C core, seed %u: %d bytes in, %zu out, identical", seed, length,
+           want.size());
   expect(got, want, what);
 }
 

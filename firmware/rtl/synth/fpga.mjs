@@ -33,12 +33,64 @@ export const OFFICIAL = {
  */
 export const TARGETS = {
   // capacity: LUT4 (Gowin ALUs use LUT sites too), flip-flops, block RAMs
-  'gw1n-9c': { family: 'gowin', board: 'tangnano9k', device: 'GW1NR-LV9QN88PC6/I5', part: 'GW1N-9C', clockHz: 27_000_000, leds: 6, constraints: 'tangnano9k.cst', freqMHz: 100, capacity: { lut: 8640, ff: 6480, bram: 26 } },
-  'ice40-hx8k': { family: 'ice40', board: null, device: 'hx8k', package: 'ct256', clockHz: 12_000_000, leds: 6, constraints: null, freqMHz: 100, capacity: { lut: 7680, ff: 7680, bram: 32 } },
-  'ice40-up5k': { family: 'ice40', board: 'icebreaker', device: 'up5k', package: 'sg48', clockHz: 12_000_000, leds: 2, constraints: 'icebreaker.pcf', freqMHz: 50, capacity: { lut: 5280, ff: 5280, bram: 30 } },
+  'gw1n-9c': {
+    family: 'gowin',
+    board: 'tangnano9k',
+    device: 'GW1NR-LV9QN88PC6/I5',
+    part: 'GW1N-9C',
+    clockHz: 27_000_000,
+    leds: 6,
+    constraints: 'tangnano9k.cst',
+    freqMHz: 100,
+    capacity: { lut: 8640, ff: 6480, bram: 26 },
+  },
+  'ice40-hx8k': {
+    family: 'ice40',
+    board: null,
+    device: 'hx8k',
+    package: 'ct256',
+    clockHz: 12_000_000,
+    leds: 6,
+    constraints: null,
+    freqMHz: 100,
+    capacity: { lut: 7680, ff: 7680, bram: 32 },
+  },
+  'ice40-up5k': {
+    family: 'ice40',
+    board: 'icebreaker',
+    device: 'up5k',
+    package: 'sg48',
+    clockHz: 12_000_000,
+    leds: 2,
+    constraints: 'icebreaker.pcf',
+    freqMHz: 50,
+    capacity: { lut: 5280, ff: 5280, bram: 30 },
+  },
   // The framed protocol (256 contexts, 32 ops, 1024-byte payloads, 16 cached replies).
-  'gw1n-9c-framed': { family: 'gowin', framed: true, board: 'tangnano9k', device: 'GW1NR-LV9QN88PC6/I5', part: 'GW1N-9C', clockHz: 27_000_000, leds: 6, constraints: 'tangnano9k.cst', freqMHz: 27, capacity: { lut: 8640, ff: 6480, bram: 26 } },
-  'ice40-hx8k-framed': { family: 'ice40', framed: true, board: null, device: 'hx8k', package: 'ct256', clockHz: 12_000_000, leds: 6, constraints: null, freqMHz: 27, capacity: { lut: 7680, ff: 7680, bram: 32 } },
+  'gw1n-9c-framed': {
+    family: 'gowin',
+    framed: true,
+    board: 'tangnano9k',
+    device: 'GW1NR-LV9QN88PC6/I5',
+    part: 'GW1N-9C',
+    clockHz: 27_000_000,
+    leds: 6,
+    constraints: 'tangnano9k.cst',
+    freqMHz: 27,
+    capacity: { lut: 8640, ff: 6480, bram: 26 },
+  },
+  'ice40-hx8k-framed': {
+    family: 'ice40',
+    framed: true,
+    board: null,
+    device: 'hx8k',
+    package: 'ct256',
+    clockHz: 12_000_000,
+    leds: 6,
+    constraints: null,
+    freqMHz: 27,
+    capacity: { lut: 7680, ff: 7680, bram: 32 },
+  },
 };
 
 const has = (cmd) => {
@@ -101,7 +153,19 @@ export function buildTarget(name, out) {
   const synthesised = resources(t.family, cells);
   const logic = synthesised.lut4 + (synthesised.alu ?? 0);
   const share = { logic: pct(logic, t.capacity.lut), ff: pct(synthesised.ff, t.capacity.ff), bram: pct(synthesised.bram, t.capacity.bram) };
-  const result = { target: name, design: t.framed ? 'framed' : 'legacy', family: t.family, device: t.part ?? `iCE40${t.device.toUpperCase()}-${t.package}`, board: t.board, clockHz: t.clockHz, synth: synthesised, share, pnr: null, bitstream: null, skipped: null };
+  const result = {
+    target: name,
+    design: t.framed ? 'framed' : 'legacy',
+    family: t.family,
+    device: t.part ?? `iCE40${t.device.toUpperCase()}-${t.package}`,
+    board: t.board,
+    clockHz: t.clockHz,
+    synth: synthesised,
+    share,
+    pnr: null,
+    bitstream: null,
+    skipped: null,
+  };
 
   const missing = missingTools(name).pnr;
   if (missing.length) {
@@ -120,7 +184,26 @@ export function buildTarget(name, out) {
     }
   } else {
     const routed = join(out, `${name}.routed.json`);
-    run('nextpnr-himbaechel', ['--device', t.device, '--vopt', `family=${t.part}`, '--vopt', `cst=${join(rtl, 'boards', t.constraints)}`, '--json', netlist, '--write', routed, '--freq', String(t.freqMHz), '--seed', '1'], log);
+    run(
+      'nextpnr-himbaechel',
+      [
+        '--device',
+        t.device,
+        '--vopt',
+        `family=${t.part}`,
+        '--vopt',
+        `cst=${join(rtl, 'boards', t.constraints)}`,
+        '--json',
+        netlist,
+        '--write',
+        routed,
+        '--freq',
+        String(t.freqMHz),
+        '--seed',
+        '1',
+      ],
+      log,
+    );
     result.bitstream = join(out, `${t.board}${t.framed ? '-framed' : ''}.fs`);
     run('gowin_pack', ['-d', t.part, '-o', result.bitstream, routed]);
   }
@@ -157,12 +240,15 @@ async function main(argv) {
     const r = buildTarget(name, out);
     const s = r.synth;
     const luts = r.family === 'gowin' ? `${s.lut4} LUT4 + ${s.alu} ALU` : `${s.lut4} LUT4 + ${s.carry} carry`;
-    console.log(`${name.padEnd(11)} ${luts}, ${s.ff} FF, ${s.bram} BRAM${r.pnr ? `, Fmax ${r.pnr.fmaxMHz} MHz` : ''}${r.bitstream ? `, ${r.bitstream}` : ''} (${Date.now() - started} ms)`);
+    console.log(
+      `${name.padEnd(11)} ${luts}, ${s.ff} FF, ${s.bram} BRAM${r.pnr ? `, Fmax ${r.pnr.fmaxMHz} MHz` : ''}${r.bitstream ? `, ${r.bitstream}` : ''} (${Date.now() - started} ms)`,
+    );
     if (r.skipped) console.log(`            ${r.skipped}`);
     results.push({ ...r, bitstream: r.bitstream && r.bitstream.slice(root.length + 1) });
   }
   const report = {
-    about: 'Resources and Fmax of firmware/rtl per target and design (legacy: the official dialect; framed: the framed protocol); written by npm run fpga:build.',
+    about:
+      'Resources and Fmax of firmware/rtl per target and design (legacy: the official dialect; framed: the framed protocol); written by npm run fpga:build.',
     machine: `${cpus()[0]?.model.trim()}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.platform} ${process.arch}, Node ${process.versions.node}`,
     tools: toolVersions(),
     official: OFFICIAL,
