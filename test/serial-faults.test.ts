@@ -238,7 +238,7 @@ describeUnless(noBoard, `a board that stops answering or goes away`, () => {
       );
       expect(err).toBeInstanceOf(DeviceError);
       expect((err as Error).message).toMatch(
-        /^write to \S+ failed: the board stopped taking bytes \(\d+ not written within \d+ ms\); 1 operation\(s\) not confirmed: accum\(0\) sent$/,
+        /^write to \S+ failed: the board stopped taking bytes \(\d+ not written within \d+ ms\); 1 operation\(s\) not confirmed: accumRun\(0\) sent$/,
       );
       expect(Date.now() - started).toBeLessThan(10_000);
       await expect(acc.read(0)).rejects.toBeInstanceOf(DeviceError);

@@ -67,7 +67,7 @@ export class LegacyClient {
       bytes[9 * i] = 0x41;
       view.setBigUint64(9 * i + 1, deltas[i]!);
     }
-    return this.write(bytes, [{ op: 'accum', index: 0, state: 'queued' }]);
+    return this.write(bytes, [{ op: 'accumRun', index: 0, state: 'queued' }]);
   }
 
   async read(): Promise<bigint> {
