@@ -201,6 +201,34 @@ describe('framed client against a device model', () => {
     await client.close();
   });
 
+  it('close() while the port is away ends the reconnect attempts and fails the pending calls with CLOSED', async () => {
+    const first = createTransportPair();
+    startDeviceModel(first.ends[1]);
+    let reopened = 0;
+    const client = new FramedClient(
+      first.ends[0],
+      {},
+      {
+        attempts: 5,
+        initialDelayMs: 50,
+        maxDelayMs: 50,
+        reopen: () => {
+          reopened++;
+          return Promise.reject(new Error('still unplugged'));
+        },
+      },
+    );
+    await client.start('xor');
+    first.unplug(new Error('unplugged'));
+    await new Promise((r) => setTimeout(r, 10));
+    const call = settle(client.submit([{ op: 'accum', index: 2, value: 3n }])); // queued while the port is away
+    await client.close();
+    const { error } = await call;
+    expect([error!.deviceCode, error!.unconfirmed]).toEqual(['CLOSED', [{ op: 'accum', index: 2, state: 'queued' }]]);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(reopened).toBe(0);
+  });
+
   it('a board that rebooted while the port was away is reported as such, with the calls not confirmed', async () => {
     const first = createTransportPair();
     startDeviceModel(first.ends[1]);

@@ -246,6 +246,8 @@ export class FramedClient {
   private garbageMark = 0;
   /** While the link fails: each call's entries in frames in flight. */
   private sentByCall: Map<Call, Entry[]> | null = null;
+  /** Ends a wait between reopen attempts. */
+  private stopPause: (() => void) | null = null;
   /** When the device last sent a frame for this host. */
   private lastReplyAt = 0;
   private byteMs: number;
@@ -818,6 +820,7 @@ export class FramedClient {
   private failLink(message: string, deviceCode?: string): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.stopPause?.();
     // Every call's frames in flight, found in one pass (a call asks for its own list as it is rejected).
     this.sentByCall = new Map();
     for (const f of this.inflight.values()) {
@@ -843,6 +846,21 @@ export class FramedClient {
    * and carry on only if it kept our session (then resending the frames in
    * flight is exactly-once); a board that rebooted fails the link.
    */
+  /** A wait between reopen attempts: it keeps the process alive, as the open port did, until close() or failure ends it. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.stopPause = null;
+        resolve();
+      }, ms);
+      this.stopPause = () => {
+        clearTimeout(timer);
+        this.stopPause = null;
+        resolve();
+      };
+    });
+  }
+
   private async reconnect(why: string): Promise<void> {
     const policy = this.reconnector!;
     this.state = 'down';
@@ -852,7 +870,7 @@ export class FramedClient {
     }
     let delay = policy.initialDelayMs;
     for (let attempt = 1; attempt <= policy.attempts; attempt++) {
-      await sleep(delay, this.pending.size === 0);
+      await this.pause(delay);
       delay = Math.min(policy.maxDelayMs, delay * 2);
       if (this.state !== 'down') return; // closed meanwhile
       let transport: Transport;
@@ -985,13 +1003,6 @@ function rangeOf(ops: readonly Op[], from: Cursor, to: Cursor, state: Unconfirme
 
 function sorted(list: Entry[]): Unconfirmed[] {
   return list.sort((a, b) => a.at - b.at).map((e) => e.entry);
-}
-
-function sleep(ms: number, unref: boolean): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    if (unref) timer.unref(); // nothing waits on the board: waiting must not keep the process alive
-  });
 }
 
 /** A FIFO with O(1) shift: the queue can hold hundreds of thousands of calls. */
