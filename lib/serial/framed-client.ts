@@ -539,6 +539,12 @@ export class FramedClient {
       const part = f.parts[i]!;
       const call = part.item as Call;
       call.partsInFlight--;
+      if (call.refused) {
+        // A frame of it was refused meanwhile: nothing more of it is sent.
+        call.refused.list.push(...rangeOf(call.ops, part.from, part.to, 'queued'));
+        this.settle(call);
+        continue;
+      }
       const seg: Segment = { kind: 'ops', call, next: part.from, end: part.to };
       call.segments.unshift(seg);
       this.queue.unshift(seg);
@@ -584,8 +590,9 @@ export class FramedClient {
   }
 
   private resend(f: InFlight, fast: boolean, why: string): void {
-    // Only a sign of damage counts toward the error rate: a timeout can be a busy host or board (see spuriousTimeouts).
-    if (fast) this.link.outcome(f.roundBytes, false);
+    // A sign of damage counts toward the error rate; a first timeout may only be a busy host or board (see
+    // spuriousTimeouts), a second one in a row is taken as a loss, so silent losses shrink frames too.
+    if (fast || f.timedOut) this.link.outcome(f.roundBytes, false);
     // Larger than the line now carries well (packed before it was measured): ask, then send it again smaller.
     // Twice the budget at the first loss, the budget itself from the second.
     const oversized = f.roundBytes - 2 * FRAME_OVERHEAD > (f.attempts >= 2 ? 1 : 2) * this.link.frameBudget(2 * this.maxPayload);
@@ -787,8 +794,8 @@ export class FramedClient {
     if (call.refused) {
       call.reject(new DeviceError(call.refused.error.message, sorted(call.refused.list), call.refused.error.deviceCode));
     } else if (call.confirmed === call.total) {
-      this.report(call, true);
       call.fulfil();
+      this.report(call, true);
     }
   }
 
@@ -797,7 +804,13 @@ export class FramedClient {
     const now = performance.now();
     if (!final && now - call.reportedAt < PROGRESS_EVERY_MS) return;
     call.reportedAt = now;
-    this.onProgress({ task: 'batch', done: call.confirmed, total: call.total, message: `${call.confirmed} of ${call.total} operations confirmed` });
+    try {
+      this.onProgress({ task: 'batch', done: call.confirmed, total: call.total, message: `${call.confirmed} of ${call.total} operations confirmed` });
+    } catch (err) {
+      queueMicrotask(() => {
+        throw err; // the listener's bug surfaces as an uncaught error; the link's own bookkeeping carries on
+      });
+    }
   }
 
   /** The call's operations not confirmed yet: those in flight, then those never sent. */
@@ -868,6 +881,7 @@ export class FramedClient {
       if (f.timer) clearTimeout(f.timer);
       f.timer = null;
     }
+    await this.transport.close().catch(() => {}); // after a failed write it may still be open, and hold the lock
     let delay = policy.initialDelayMs;
     for (let attempt = 1; attempt <= policy.attempts; attempt++) {
       await this.pause(delay);
@@ -916,6 +930,7 @@ export class FramedClient {
       this.lineFreeAt = 0;
       for (const f of [...this.inflight.values()].sort((a, b) => a.firstTx - b.firstTx)) {
         f.attempts = 0; // the link was away, not lossy
+        f.unanswered = 0;
         this.send(f);
       }
       this.pump();
@@ -930,8 +945,9 @@ async function askHello(transport: Transport, seq: number, waitMs: number): Prom
   for (let attempt = 0; attempt < 3; attempt++) {
     const decoder = new FrameDecoder();
     let off = () => {};
+    let timer: NodeJS.Timeout | undefined;
     const reply = new Promise<Frame | null>((resolve) => {
-      const timer = setTimeout(() => resolve(null), waitMs);
+      timer = setTimeout(() => resolve(null), waitMs);
       off = transport.onData((data) => {
         const found = decoder.push(data).find((f) => f.seq === seq);
         if (found) {
@@ -942,9 +958,10 @@ async function askHello(transport: Transport, seq: number, waitMs: number): Prom
     });
     try {
       await transport.write(encodeFrame(seq, FRAME.hello));
-    } catch (err) {
-      off();
-      return err as Error;
+    } catch {
+      off(); // a port not ready yet: the next attempt reopens it
+      clearTimeout(timer);
+      return null;
     }
     const frame = await reply;
     off();
