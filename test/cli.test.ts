@@ -1,5 +1,4 @@
 // The atomik-node command line, run as a user would (the built dist/cli.cjs).
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { startBoard } from '../lib/board/index.js';
 import { TOOL_PACKAGES, requireTools } from '../lib/board/emulate.js';
 import { missing } from './helpers/tools.js';
-import { cli, run } from './helpers/cli.js';
+import { emulate, run } from './helpers/cli.js';
 import { itUnless } from './helpers/skip.js';
 
 const noBoard = missing('make', 'cc');
@@ -101,16 +100,7 @@ describe('atomik-node CLI', () => {
   });
 
   itUnless(noBoard, 'emulate prints the port, serves it, and stops cleanly on SIGTERM', async () => {
-    const child = spawn(process.execPath, [cli, 'emulate', '--contexts', '8'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const port = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = out.match(/^PORT (\S+)\n/);
-        if (m) resolve(m[1]!);
-      });
-      child.once('exit', () => reject(new Error('emulate exited early')));
-    });
+    const { child, port } = await emulate('--contexts', '8');
     expect((await run(['probe', port])).stdout).toContain('8 contexts');
     child.kill('SIGTERM');
     const code = await new Promise((r) => child.once('exit', r));

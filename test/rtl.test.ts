@@ -3,31 +3,20 @@
 // the rtl board from the command line. The
 // conformance suite and the fault-line tests run it too (backends.test.ts,
 // serial-faults.test.ts).
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 import { startBoard } from '../lib/board/index.js';
 import { RTL_TEST_BAUD, noRtl } from './helpers/boards.js';
 import { describeUnless } from './helpers/skip.js';
+import { emulate, run } from './helpers/cli.js';
 
 const firmware = fileURLToPath(new URL('../firmware', import.meta.url));
-const cli = fileURLToPath(new URL('../dist/cli.cjs', import.meta.url));
 
 /** Runs `atomik emulate --board rtl ...` as a user would, until it prints the port. */
-async function emulate(...args: string[]): Promise<{ child: ChildProcess; port: string }> {
-  const child = spawn(process.execPath, [cli, 'emulate', '--board', 'rtl', '--baud', String(RTL_TEST_BAUD), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const port = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = out.match(/^PORT (\S+)\n/);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', () => reject(new Error('emulate exited early')));
-  });
-  return { child, port };
-}
+/** `atomik-node emulate --board rtl` at the test line rate. */
+const emulateRtl = (...args: string[]) => emulate('--board', 'rtl', '--baud', String(RTL_TEST_BAUD), ...args);
 
 describeUnless(noRtl, `RTL under Verilator`, () => {
   it('unit tests: UART, both dialects, golden vectors, differential runs against the C core', async () => {
@@ -47,16 +36,16 @@ describeUnless(noRtl, `RTL under Verilator`, () => {
   }, 300_000);
 
   it('emulate --board rtl --legacy prints the port, answers as the official board, and stops on SIGTERM', async () => {
-    const { child, port } = await emulate('--legacy');
-    const { stdout } = await promisify(execFile)(process.execPath, [cli, 'probe', port]);
+    const { child, port } = await emulateRtl('--legacy');
+    const { stdout } = await run(['probe', port]);
     expect(stdout).toBe(`${port}: official ATOMiK FPGA protocol (L/A/R/S/D, one context, xor); accumulator clean\n`);
     child.kill('SIGTERM');
     expect(await new Promise((r) => child.once('exit', r))).toBe(0);
   }, 120_000);
 
   it("emulate --board rtl (framed) --contexts: HELLO advertises the design's limits", async () => {
-    const { child, port } = await emulate('--contexts', '100');
-    const { stdout } = await promisify(execFile)(process.execPath, [cli, 'probe', port]);
+    const { child, port } = await emulateRtl('--contexts', '100');
+    const { stdout } = await run(['probe', port]);
     expect(stdout).toBe(
       `${port}: atomik framed protocol v1, firmware 0.1.0 on 'atomik-rtl'\n` +
         '  100 contexts, groups xor and add, up to 32 ops and 1024 bytes a frame, replay cache 16\n',

@@ -11,6 +11,7 @@ import { FRAME_OVERHEAD, FrameDecoder, MAX_PAYLOAD } from '../lib/serial/frame.j
 import { FramedClient, GARBAGE_LIMIT, type Reconnector } from '../lib/serial/framed-client.js';
 import { LegacyClient } from '../lib/serial/legacy-client.js';
 import { createTransportPair } from '../lib/serial/memory-transport.js';
+import type { Transport } from '../lib/serial/transport.js';
 import type { Progress } from '../lib/progress.js';
 import { startBoard, startFaultLine, type FaultLine, type VirtualBoard } from '../lib/board/index.js';
 import { helloPayload, startDeviceModel } from './helpers/device-model.js';
@@ -175,9 +176,13 @@ describe('framed client against a device model', () => {
   });
 
   /** A client whose port can be pulled and plugged into `next()`'s device end. */
-  function pluggable(next: () => { host: ReturnType<typeof createTransportPair>['ends'][0] }): Reconnector {
-    return { attempts: 5, initialDelayMs: 5, maxDelayMs: 20, reopen: async () => next().host };
+  /** Five reopen attempts `delayMs` apart, each calling `reopen`. */
+  function reconnector(reopen: () => Promise<Transport>, delayMs = 5): Reconnector {
+    return { attempts: 5, initialDelayMs: delayMs, maxDelayMs: delayMs, reopen };
   }
+
+  /** A client's port that can be pulled and plugged into the device end `next()` sets up. */
+  const pluggable = (next: () => { host: Transport }) => reconnector(async () => next().host);
 
   it('after the cable is pulled and plugged back, the same board carries on: nothing lost, nothing applied twice', async () => {
     const first = createTransportPair();
@@ -208,18 +213,13 @@ describe('framed client against a device model', () => {
     const client = new FramedClient(
       first.ends[0],
       {},
-      {
-        attempts: 5,
-        initialDelayMs: 5,
-        maxDelayMs: 5,
-        reopen: async () => {
-          reopened++;
-          const again = createTransportPair();
-          model.attach(again.ends[1]);
-          if (reopened > 1) return again.ends[0];
-          return { ...again.ends[0], write: () => Promise.reject(new Error('EIO')) }; // not ready yet
-        },
-      },
+      reconnector(async () => {
+        reopened++;
+        const again = createTransportPair();
+        model.attach(again.ends[1]);
+        if (reopened > 1) return again.ends[0];
+        return { ...again.ends[0], write: () => Promise.reject(new Error('EIO')) }; // not ready yet
+      }),
     );
     await client.start('xor');
     const call = client.submit([{ op: 'accum', index: 4, value: 9n }]);
@@ -262,15 +262,10 @@ describe('framed client against a device model', () => {
     const client = new FramedClient(
       first.ends[0],
       {},
-      {
-        attempts: 5,
-        initialDelayMs: 50,
-        maxDelayMs: 50,
-        reopen: () => {
-          reopened++;
-          return Promise.reject(new Error('still unplugged'));
-        },
-      },
+      reconnector(() => {
+        reopened++;
+        return Promise.reject(new Error('still unplugged'));
+      }, 50),
     );
     await client.start('xor');
     first.unplug(new Error('unplugged'));

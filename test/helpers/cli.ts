@@ -1,5 +1,5 @@
 // Runs the built command line (dist/cli.cjs) as a user would, with its exit code and output.
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -13,4 +13,18 @@ export async function run(args: string[], env: NodeJS.ProcessEnv = process.env):
     const e = err as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
+}
+
+/** Starts `atomik-node emulate` with `args`; resolves with the process and the port it printed. */
+export function emulate(...args: string[]): Promise<{ child: ChildProcess; port: string }> {
+  const child = spawn(process.execPath, [cli, 'emulate', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = out.match(/^PORT (\S+)\n/);
+      if (m) resolve({ child, port: m[1]! });
+    });
+    child.once('exit', () => reject(new Error('emulate exited early')));
+  });
 }
