@@ -52,6 +52,21 @@ export function integer(value: unknown, min: number, max: number, name: string):
   return value;
 }
 
+/** A number in [min, max] (a duration, a rate); NaN is not a number here. */
+export function number(value: unknown, min: number, max: number, name: string): number {
+  if (typeof value !== 'number' || Number.isNaN(value)) {
+    throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be a number, got ${describe(value)}`);
+  }
+  if (!(value >= min && value <= max)) throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `${name} must be in [${min}, ${max}], got ${value}`);
+  return value;
+}
+
+/** A flag. */
+export function boolean(value: unknown, name: string): boolean {
+  if (typeof value !== 'boolean') throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be true or false, got ${describe(value)}`);
+  return value;
+}
+
 // TypedArrays are read through the intrinsic accessors, never through the
 // object: a Proxy, a subclass or an own property cannot change what the
 // kernels see, and a detached buffer is named as such.

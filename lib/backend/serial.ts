@@ -4,14 +4,14 @@
 // port again (same path, or the same USB VID:PID and serial number).
 import { existsSync } from 'node:fs';
 import type { Group } from '../group.js';
-import { AtomikError, AtomikRangeError, AtomikTypeError } from '../errors.js';
+import { AtomikError, AtomikTypeError } from '../errors.js';
 import type { ProgressListener } from '../progress.js';
 import type { HelloInfo } from '../serial/frame.js';
 import { FramedClient, type FramedClientOptions, type Reconnector, type ReconnectOptions } from '../serial/framed-client.js';
 import { LegacyClient } from '../serial/legacy-client.js';
 import { probe, type Dialect } from '../serial/probe.js';
 import { loadSerialPort, openSerialTransport, type PortInfo, type Transport } from '../serial/transport.js';
-import { describe, integer, object, oneOf } from '../validate.js';
+import { boolean, describe, integer, number, object, oneOf } from '../validate.js';
 import { FramedBackend } from './framed.js';
 import { LegacyBackend } from './legacy.js';
 
@@ -58,18 +58,6 @@ type CheckedOptions = Required<Omit<SerialOptions, 'reconnect' | 'onProgress' | 
   reconnect: Required<ReconnectOptions> | null;
   onProgress: ProgressListener | undefined;
 };
-
-function number(value: unknown, min: number, max: number, name: string): number {
-  if (typeof value !== 'number' || Number.isNaN(value))
-    throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be a number, got ${describe(value)}`);
-  if (!(value >= min && value <= max)) throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `${name} must be in [${min}, ${max}], got ${value}`);
-  return value;
-}
-
-function boolean(value: unknown, name: string): boolean {
-  if (typeof value !== 'boolean') throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be true or false, got ${describe(value)}`);
-  return value;
-}
 
 const given = <T>(value: T | undefined, fallback: T, check: (v: unknown) => T): T => (value === undefined ? fallback : check(value));
 

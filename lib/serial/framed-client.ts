@@ -673,7 +673,7 @@ export class FramedClient {
   // ---- receiving ------------------------------------------------------------------------
 
   private receive(decoder: FrameDecoder, data: Uint8Array): void {
-    if (decoder !== this.decoder || this.state === 'closed') return;
+    if (decoder !== this.decoder || !this.working) return;
     for (const frame of decoder.push(data)) {
       if (!this.working) return;
       if (this.inflight.has(frame.seq)) {

@@ -22,10 +22,6 @@ export class PendingCalls {
     return this.cause !== null;
   }
 
-  get size(): number {
-    return this.calls.size;
-  }
-
   add(call: PendingCall): void {
     this.calls.add(call);
   }
