@@ -5,7 +5,7 @@ import { defineConfig } from 'tsup';
 // (scripts/esm-entries.mjs, run after), so a class is the same object
 // whether it came through import or require, from any entry.
 export default defineConfig({
-  entry: { atomik: 'lib/entries.ts', cli: 'lib/cli.ts' },
+  entry: { atomik: 'lib/entries.ts', cli: 'lib/cli/main.ts' },
   format: ['cjs'],
   dts: { entry: { index: 'lib/index.ts', serial: 'lib/serial/index.ts', board: 'lib/board/index.ts' } },
   sourcemap: true,

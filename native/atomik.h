@@ -100,7 +100,7 @@ void atomik_table_states(const atomik_table *t, uint64_t *out);
  * Results are written back into `value`.
  */
 /* clang-format off */
-/* Generated from lib/operations.ts by `npm run generate`: do not edit. */
+/* Generated from lib/core/operations.ts by `npm run generate`: do not edit. */
 enum {
   ATOMIK_OP_LOAD = 0,    /* reference = value, accumulator = identity */
   ATOMIK_OP_ACCUM = 1,   /* accumulator (+)= delta */

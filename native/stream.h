@@ -1,5 +1,5 @@
 /*
- * Exactly-once receiving of 16-byte reference DeltaMessages (lib/message.ts):
+ * Exactly-once receiving of 16-byte reference DeltaMessages (lib/stream/message.ts):
  * big-endian u32 addr, u64 delta, u32 seq, where seq = 8-bit origin and a
  * 24-bit wire counter that cycles through 1..0xFFFFFF. Each origin 1..255
  * has a delivery record: every counter through `through` arrived, and a
@@ -23,7 +23,7 @@ extern "C" {
 /* Wire counters less than this far ahead of a record count as ahead, the rest as behind. */
 #define ATOMIK_STREAM_AHEAD_SPAN 0x800000u
 
-/* Receipt codes, as RECEIPT in lib/message.ts. */
+/* Receipt codes, as RECEIPT in lib/stream/message.ts. */
 enum { ATOMIK_RECEIPT_APPLIED = 0, ATOMIK_RECEIPT_DUPLICATE = 1, ATOMIK_RECEIPT_STALE = 2, ATOMIK_RECEIPT_AHEAD = 3 };
 
 /* Status codes beyond atomik_status. */

@@ -1,15 +1,15 @@
-// Writes the copies of lib/operations.ts that other languages need: the
+// Writes the copies of lib/core/operations.ts that other languages need: the
 // record opcodes in native/atomik.h, the wire opcodes and their sizes in
 // firmware/core/device.h, and the operations table of firmware/PROTOCOL.md.
 // `npm run generate` rewrites them; test/operations.test.ts fails when a
 // checked-in copy differs from what this would write.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { OPERATIONS, type Operation } from '../lib/operations.js';
+import { OPERATIONS, type Operation } from '../lib/core/operations.js';
 
-const C_BEGIN = '/* Generated from lib/operations.ts by `npm run generate`: do not edit. */';
+const C_BEGIN = '/* Generated from lib/core/operations.ts by `npm run generate`: do not edit. */';
 const C_END = '/* End of generated section. */';
-const MD_BEGIN = '<!-- Generated from lib/operations.ts by `npm run generate`: do not edit. -->';
+const MD_BEGIN = '<!-- Generated from lib/core/operations.ts by `npm run generate`: do not edit. -->';
 const MD_END = '<!-- End of generated section. -->';
 
 export interface Section {

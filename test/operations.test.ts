@@ -1,16 +1,16 @@
-// The operation table (lib/operations.ts) is the one definition: every
+// The operation table (lib/core/operations.ts) is the one definition: every
 // generated copy in C and in the protocol document must match it, and the
 // numbers must keep the compatibility they promise.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { OPERATIONS, RECORD_OP, WIRE_OP, MAX_RECORD_OP } from '../lib/operations.js';
+import { OPERATIONS, RECORD_OP, WIRE_OP, MAX_RECORD_OP } from '../lib/core/operations.js';
 import { OP } from '../lib/engine/ops.js';
 import { WIRE_OP as FRAME_WIRE_OP } from '../lib/serial/frame.js';
 import { current, root, sections } from '../scripts/generate-operations.js';
 
 describe('operation table', () => {
   for (const s of sections()) {
-    it(`${s.file} holds the generated copy (run npm run generate after changing lib/operations.ts)`, () => {
+    it(`${s.file} holds the generated copy (run npm run generate after changing lib/core/operations.ts)`, () => {
       const content = readFileSync(root + s.file, 'utf8');
       expect(current(content, s), `${s.file}: markers missing`).not.toBeNull();
       expect(current(content, s)).toBe(s.text);

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createProgressBar, progressBarLine, progressLine } from '../lib/progress-bar.js';
-import type { Progress } from '../lib/progress.js';
+import { createProgressBar, progressBarLine, progressLine } from '../lib/cli/progress-bar.js';
+import type { Progress } from '../lib/core/progress.js';
 import { cli } from './helpers/cli.js';
 import { missing } from './helpers/tools.js';
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Group } from '../lib/index.js';
-import { BATCH_STATUS, batchChecksum, encodeBatch, readBatchHeader } from '../lib/replicate/format.js';
+import { BATCH_STATUS, batchChecksum, encodeBatch, readBatchHeader } from '../lib/engine/log-entry.js';
 import { decodeSnapshot, encodeSnapshot } from '../lib/replicate/snapshot.js';
 import { ENGINES, nativeBinding } from './helpers/engines.js';
 import { itUnless } from './helpers/skip.js';

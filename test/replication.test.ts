@@ -5,7 +5,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AtomikTable, replicate, ReplicationError, startRedisServer, type Group, type LocalRedisServer, type Replica } from '../lib/index.js';
-import { encodeBatch } from '../lib/replicate/format.js';
+import { encodeBatch } from '../lib/engine/log-entry.js';
 import { expectedStates, update } from './fixtures/replica-worker.mjs';
 import { dump, redisSkipReason, startRedisProxy, startWorker, type Worker } from './helpers/redis.js';
 import { describeUnless } from './helpers/skip.js';

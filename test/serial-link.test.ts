@@ -12,7 +12,7 @@ import { FramedClient, GARBAGE_LIMIT, type Reconnector } from '../lib/serial/fra
 import { LegacyClient } from '../lib/serial/legacy-client.js';
 import { createTransportPair } from '../lib/serial/memory-transport.js';
 import type { Transport } from '../lib/serial/transport.js';
-import type { Progress } from '../lib/progress.js';
+import type { Progress } from '../lib/core/progress.js';
 import { startBoard, startFaultLine, type FaultLine, type VirtualBoard } from '../lib/board/index.js';
 import { helloPayload, startDeviceModel } from './helpers/device-model.js';
 import { missing } from './helpers/tools.js';

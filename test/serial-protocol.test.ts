@@ -18,8 +18,8 @@ import {
   encodeOpen,
   encodeOps,
 } from '../lib/serial/frame.js';
-import type { Op } from '../lib/operations.js';
-import { DeviceError } from '../lib/errors.js';
+import type { Op } from '../lib/core/operations.js';
+import { DeviceError } from '../lib/core/errors.js';
 
 interface Step {
   send: string;

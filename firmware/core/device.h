@@ -54,7 +54,7 @@ enum {
 };
 
 /* clang-format off */
-/* Generated from lib/operations.ts by `npm run generate`: do not edit. */
+/* Generated from lib/core/operations.ts by `npm run generate`: do not edit. */
 /* Batch operations on the wire (PROTOCOL.md) */
 enum {
   ATOMIK_BOP_LOAD = 0x01,

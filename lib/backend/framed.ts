@@ -2,11 +2,11 @@
 // one submission to the framed client, which packs, pipelines, resends and
 // keeps the failure bookkeeping. Arguments arrive validated (Accumulator);
 // what the client keeps until the device answers is copied at call time.
-import type { Group } from '../group.js';
-import type { Op, OpResult } from '../operations.js';
+import type { Group } from '../core/group.js';
+import type { Op, OpResult } from '../core/operations.js';
 import type { FramedClient, LinkStats } from '../serial/framed-client.js';
-import { indicesInRange } from '../validate.js';
-import type { SerialInfo } from './serial.js';
+import { indicesInRange } from '../core/validate.js';
+import type { SerialInfo } from '../serial/open-board.js';
 import type { Backend, ContextStatus } from './types.js';
 
 /** The caller may change or transfer its arrays once the call returned: runs are sent from copies. */

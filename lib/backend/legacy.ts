@@ -2,12 +2,12 @@
 // one context, XOR only, no acknowledgements. With `verify`, the state is
 // read back after every write and compared with what the host expects, so
 // damage on the unchecked line is detected instead of silently kept.
-import type { Group } from '../group.js';
-import { DeviceError } from '../errors.js';
-import type { Op, OpResult } from '../operations.js';
+import type { Group } from '../core/group.js';
+import { DeviceError } from '../core/errors.js';
+import type { Op, OpResult } from '../core/operations.js';
 import type { LegacyClient } from '../serial/legacy-client.js';
-import { indicesInRange } from '../validate.js';
-import type { SerialInfo } from './serial.js';
+import { indicesInRange } from '../core/validate.js';
+import type { SerialInfo } from '../serial/open-board.js';
 import type { Backend, ContextStatus } from './types.js';
 
 export class LegacyBackend implements Backend {

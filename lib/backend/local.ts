@@ -2,11 +2,11 @@
 // awaited Backend interface. Each call runs synchronously on the table's
 // unchecked core (the Accumulator validated the arguments) and returns a
 // settled promise; `table` offers the same contexts without promises.
-import type { Op, OpResult } from '../operations.js';
+import type { Op, OpResult } from '../core/operations.js';
 import type { Engine } from '../engine/types.js';
-import type { Group } from '../group.js';
-import { AtomikTable, tableCore } from '../table.js';
-import type { TableCore } from '../table-core.js';
+import type { Group } from '../core/group.js';
+import { AtomikTable, tableCore } from '../table/table.js';
+import type { TableCore } from '../table/table-core.js';
 import type { Backend, ContextStatus } from './types.js';
 
 export class LocalBackend implements Backend {

@@ -1,5 +1,5 @@
-import type { Op, OpResult } from '../operations.js';
-import type { Group } from '../group.js';
+import type { Op, OpResult } from '../core/operations.js';
+import type { Group } from '../core/group.js';
 
 export type BackendName = 'js' | 'native' | 'serial';
 

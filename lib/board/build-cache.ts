@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSy
 import { homedir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { packageRoot } from '../engine/native.js';
-import { AtomikError } from '../errors.js';
+import { AtomikError } from '../core/errors.js';
 
 export const firmwareDir = (): string => join(packageRoot(), 'firmware');
 

@@ -11,11 +11,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { AtomikError, AtomikTypeError } from '../errors.js';
-import type { ProgressListener } from '../progress.js';
+import { AtomikError, AtomikTypeError } from '../core/errors.js';
+import type { ProgressListener } from '../core/progress.js';
 import { probe } from '../serial/probe.js';
 import { openSerialTransport } from '../serial/transport.js';
-import { integer, object, oneOf } from '../validate.js';
+import { integer, object, oneOf } from '../core/validate.js';
 import { buildCacheDir, cachedBuild, firmwareDir } from './build-cache.js';
 import { RTL_DEFAULT_CONTEXTS, buildRtlBoard, rtlClocksPerBit } from './rtl.js';
 

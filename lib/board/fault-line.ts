@@ -8,9 +8,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AtomikError, AtomikRangeError, AtomikTypeError } from '../errors.js';
+import { AtomikError, AtomikRangeError, AtomikTypeError } from '../core/errors.js';
 import { openSerialTransport, type Transport } from '../serial/transport.js';
-import { describe, integer, object } from '../validate.js';
+import { describe, integer, object } from '../core/validate.js';
 import { requireTools } from './emulate.js';
 
 export interface Faults {

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
-import { AtomikError } from '../errors.js';
+import { AtomikError } from '../core/errors.js';
 
 export const FLASH_BOARDS = {
   tangnano9k: { tool: 'openFPGALoader', debian: 'openfpgaloader', extension: '.fs' },

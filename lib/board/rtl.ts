@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { AtomikRangeError } from '../errors.js';
+import { AtomikRangeError } from '../core/errors.js';
 import { buildCacheDir, cachedBuild, firmwareDir } from './build-cache.js';
 
 /** The clock of the simulated design: the Tang Nano 9K's crystal. */

@@ -2,11 +2,11 @@
 // (a Uint32Array view of the same memory), so batch kernels never create a
 // bigint per element: XOR is lane by lane, addition carries from the low
 // lane into the high one.
-import type { Group } from '../group.js';
+import type { Group } from '../core/group.js';
 import type { Engine } from './types.js';
-import { AtomikRangeError } from '../errors.js';
-import { allBelow } from '../validate.js';
-import { BATCH_STATUS, batchColumns } from '../replicate/format.js';
+import { AtomikRangeError } from '../core/errors.js';
+import { allBelow } from '../core/validate.js';
+import { BATCH_STATUS, batchColumns } from './log-entry.js';
 import { MAX_OP, NATIVE_LE, OP, addrAt, opcodeAt, opsView, setValueAt, valueAt } from './ops.js';
 
 const LO = NATIVE_LE ? 0 : 1; // lane holding the low 32 bits of a word

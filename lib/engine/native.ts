@@ -5,8 +5,8 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GROUP_CODE, type Group } from '../group.js';
-import { AtomikRangeError } from '../errors.js';
+import { GROUP_CODE, type Group } from '../core/group.js';
+import { AtomikRangeError } from '../core/errors.js';
 import { jsEngine } from './js.js';
 import type { Engine } from './types.js';
 

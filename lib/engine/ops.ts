@@ -1,9 +1,9 @@
 // Mixed-batch encoding shared by both engines and the C library
 // (atomik_op): 16 bytes per op in native byte order:
 // u8 opcode, 3 pad bytes, u32 addr, u64 value (results are written back).
-// The opcodes come from lib/operations.ts.
+// The opcodes come from lib/core/operations.ts.
 import { endianness } from 'node:os';
-import { MAX_RECORD_OP, RECORD_OP } from '../operations.js';
+import { MAX_RECORD_OP, RECORD_OP } from '../core/operations.js';
 
 export const OP = RECORD_OP;
 export const MAX_OP = MAX_RECORD_OP;

@@ -1,8 +1,8 @@
 // Chooses the in-process engine: an explicit choice, else ATOMIK_BACKEND,
 // else 'auto' (native when the addon loads, js otherwise). The result says
 // which engine runs and why the other one does not.
-import { AtomikError } from '../errors.js';
-import { oneOf } from '../validate.js';
+import { AtomikError } from '../core/errors.js';
+import { oneOf } from '../core/validate.js';
 import { jsEngine } from './js.js';
 import { createNativeEngine, isNativeEngine, loadNative } from './native.js';
 import type { Engine } from './types.js';

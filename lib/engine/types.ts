@@ -1,4 +1,4 @@
-import type { Group } from '../group.js';
+import type { Group } from '../core/group.js';
 
 /**
  * The batch kernels behind AtomikContext, AtomikTable and Fingerprint.

@@ -5,13 +5,22 @@
 import { EventEmitter } from 'node:events';
 import { types } from 'node:util';
 import type { Redis, RedisOptions } from 'ioredis';
-import { AtomikTable, tableCore } from '../table.js';
-import type { Group } from '../group.js';
-import { U64_MAX, describe, integer, index, object, u32Input, u64Input, sameLength } from '../validate.js';
-import { BATCH_STATUS, BATCH_STATUS_TEXT, BATCH_VERSION, MAX_BATCH_UPDATES, batchColumns, type BatchColumns, encodeBatch, readBatchHeader } from './format.js';
+import { AtomikTable, tableCore } from '../table/table.js';
+import type { Group } from '../core/group.js';
+import { U64_MAX, describe, integer, index, object, u32Input, u64Input, sameLength } from '../core/validate.js';
+import {
+  BATCH_STATUS,
+  BATCH_STATUS_TEXT,
+  BATCH_VERSION,
+  MAX_BATCH_UPDATES,
+  batchColumns,
+  type BatchColumns,
+  encodeBatch,
+  readBatchHeader,
+} from '../engine/log-entry.js';
 import { comparePositions, decodeRecord, decodeSnapshot, encodeRecord, encodeSnapshot, type LogPosition } from './snapshot.js';
 import { PUBLISH_SCRIPT, SNAPSHOT_SCRIPT } from './scripts.js';
-import { AtomikRangeError, AtomikTypeError, ReplicationError } from '../errors.js';
+import { AtomikRangeError, AtomikTypeError, ReplicationError } from '../core/errors.js';
 
 export interface ReplicateOptions {
   /** A redis:// URL, ioredis options, or an ioredis client (its options are reused for our own connections). */

@@ -2,9 +2,9 @@
 // record (the last batch counter applied per origin) and the log position
 // they correspond to. One blob, so writing it is atomic. The layout is in
 // BATCH-FORMAT.md; it shares the batch entry's checksum.
-import { GROUP_CODE, type Group } from '../group.js';
+import { GROUP_CODE, type Group } from '../core/group.js';
 import { NATIVE_LE } from '../engine/ops.js';
-import { batchChecksum } from './format.js';
+import { batchChecksum } from '../engine/log-entry.js';
 
 export const SNAPSHOT_MAGIC = 0x4e534b41; // "AKSN" as a little-endian u32
 export const SNAPSHOT_VERSION = 1;

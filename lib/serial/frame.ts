@@ -1,7 +1,7 @@
 // The framed protocol, host side: frames, checksums, batch operations and
 // replies, exactly as firmware/PROTOCOL.md specifies (big-endian throughout).
-import { AtomikRangeError, DeviceError } from '../errors.js';
-import { OPERATIONS, WIRE_OP, toResult, type Op, type OpName, type OpResult } from '../operations.js';
+import { AtomikRangeError, DeviceError } from '../core/errors.js';
+import { OPERATIONS, WIRE_OP, toResult, type Op, type OpName, type OpResult } from '../core/operations.js';
 
 export { WIRE_OP };
 
@@ -122,7 +122,7 @@ export class FrameDecoder {
 }
 
 // ---- batch operations ---------------------------------------------------
-// Opcodes, operands and result sizes come from lib/operations.ts.
+// Opcodes, operands and result sizes come from lib/core/operations.ts.
 
 const RESULT_BYTES = { none: 0, u64: 8, bool: 1 } as const;
 

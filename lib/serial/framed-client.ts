@@ -7,9 +7,9 @@
 // The device's replay cache makes every resend exactly-once. With
 // `reconnect`, a port that goes away is reopened and the board is asked
 // whether it kept our session; a board that rebooted is reported as such.
-import { DeviceError, type Unconfirmed } from '../errors.js';
-import type { Op, OpResult } from '../operations.js';
-import type { ProgressListener } from '../progress.js';
+import { DeviceError, type Unconfirmed } from '../core/errors.js';
+import type { Op, OpResult } from '../core/operations.js';
+import type { ProgressListener } from '../core/progress.js';
 import {
   FRAME,
   FRAME_OVERHEAD,

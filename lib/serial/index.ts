@@ -1,6 +1,6 @@
 // atomik-node/serial: the serial backend and the port tools under it. Most
 // applications only need open({ port }) from the main entry.
-export { openSerialBackend, checkSerialOptions, type SerialBackend, type SerialOptions, type SerialInfo } from '../backend/serial.js';
+export { openSerialBackend, checkSerialOptions, type SerialBackend, type SerialOptions, type SerialInfo } from './open-board.js';
 export { FramedBackend } from '../backend/framed.js';
 export { LegacyBackend } from '../backend/legacy.js';
 export type { ReconnectOptions, LinkStats } from './framed-client.js';
@@ -9,4 +9,4 @@ export { probe, type Dialect, type ProbeResult, type ProbeOptions } from './prob
 export { listPorts, findBoards, KNOWN_BOARDS, type ListedPort } from './discover.js';
 export { openSerialTransport, type Transport, type SerialTransportOptions } from './transport.js';
 export type { HelloInfo } from './frame.js';
-export { DeviceError, type Unconfirmed } from '../errors.js';
+export { DeviceError, type Unconfirmed } from '../core/errors.js';

@@ -3,7 +3,7 @@
 // back at line rate; a command with a reply is sent only when nothing else
 // is due, and nothing is sent until its reply is in; after a failed read
 // the line is resynchronised (8 zero bytes) before anything else is sent.
-import { DeviceError, type Unconfirmed } from '../errors.js';
+import { DeviceError, type Unconfirmed } from '../core/errors.js';
 import { PendingCalls, type PendingCall } from './pending.js';
 import type { Transport } from './transport.js';
 

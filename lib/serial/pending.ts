@@ -3,7 +3,7 @@
 // rejected with a DeviceError that lists exactly its own unconfirmed
 // operations, later calls are refused with the same cause, and the port is
 // released so it can be opened again at once and the process can exit.
-import { DeviceError, type Unconfirmed } from '../errors.js';
+import { DeviceError, type Unconfirmed } from '../core/errors.js';
 
 export interface PendingCall {
   /** The call's operations whose effect is not known to the host, at this moment. */

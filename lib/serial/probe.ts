@@ -1,10 +1,10 @@
 // Which dialect answers on a port: our framed firmware (hello probe) or the
 // official FPGA protocol (S command). Only bytes an idle official board
 // ignores are sent before the S.
-import { DeviceError } from '../errors.js';
+import { DeviceError } from '../core/errors.js';
 import { FRAME, FrameDecoder, HELLO_PROBE, RESYNC, decodeHello, type HelloInfo } from './frame.js';
 import type { Transport } from './transport.js';
-import type { ProgressListener } from '../progress.js';
+import type { ProgressListener } from '../core/progress.js';
 
 export type Dialect = 'framed' | 'legacy';
 

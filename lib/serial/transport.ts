@@ -2,7 +2,7 @@
 // package, the memory pair (memory-transport.ts) connects two ends in one
 // process; nothing here knows about the protocol.
 import { createRequire } from 'node:module';
-import { AtomikError } from '../errors.js';
+import { AtomikError } from '../core/errors.js';
 
 export interface Transport {
   readonly path: string;

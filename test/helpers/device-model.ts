@@ -5,7 +5,7 @@
 // host's exactly-once bookkeeping is checked against real state.
 import { FRAME, FrameDecoder, encodeFrame } from '../../lib/serial/frame.js';
 import type { Transport } from '../../lib/serial/transport.js';
-import { WIRE_OP } from '../../lib/operations.js';
+import { WIRE_OP } from '../../lib/core/operations.js';
 
 export interface ModelOptions {
   contexts?: number;

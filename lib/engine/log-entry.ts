@@ -1,10 +1,10 @@
 // The replication batch: one log entry with many updates for one table
 // partition, stored as columns (u32 indices, then u64 deltas) so a received
-// entry is applied by one scatter. Specified in BATCH-FORMAT.md beside this
-// file; native/batch.h holds the same layout for the C kernel, and a test
-// checks that both agree.
-import { GROUP_CODE, type Group } from '../group.js';
-import { NATIVE_LE } from '../engine/ops.js';
+// entry is applied by one scatter. The engines check and apply it, so it
+// lives here; lib/replicate/BATCH-FORMAT.md specifies it and native/batch.h
+// holds the same layout for the C kernel (a test checks that both agree).
+import { GROUP_CODE, type Group } from '../core/group.js';
+import { NATIVE_LE } from './ops.js';
 
 export const BATCH_MAGIC = 0x42444b41; // "AKDB" as a little-endian u32
 export const BATCH_VERSION = 1;

@@ -1,7 +1,7 @@
-// Draws Progress (lib/progress.ts) for people: on a terminal, one bar
+// Draws Progress (lib/core/progress.ts) for people: on a terminal, one bar
 // redrawn in place and cleared at the end; elsewhere (a pipe, a CI log),
 // one plain line per step, so logs stay readable.
-import type { Progress, ProgressListener } from './progress.js';
+import type { Progress, ProgressListener } from '../core/progress.js';
 
 /** What the renderer writes to: process.stderr, or any stream with the same shape. */
 export interface ProgressStream {

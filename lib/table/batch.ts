@@ -2,10 +2,10 @@
 // AtomikTable.batch() and every backend's batch(). A batch is validated as
 // a whole before anything is applied.
 import { types } from 'node:util';
-import { AtomikTypeError } from './errors.js';
-import { describe, index, u64 } from './validate.js';
-import { OP_BYTES, opsView, valueAt, writeOp } from './engine/ops.js';
-import { OPERATIONS, toResult, type Op, type OpResult } from './operations.js';
+import { AtomikTypeError } from '../core/errors.js';
+import { describe, index, u64 } from '../core/validate.js';
+import { OP_BYTES, opsView, valueAt, writeOp } from '../engine/ops.js';
+import { OPERATIONS, toResult, type Op, type OpResult } from '../core/operations.js';
 
 export type BatchOp =
   | { op: 'load'; index: number; value: bigint }
@@ -22,7 +22,7 @@ export type BatchOp =
 export type BatchResult = OpResult;
 
 /**
- * Reads every op of a batch once into the internal shape (lib/operations.ts)
+ * Reads every op of a batch once into the internal shape (lib/core/operations.ts)
  * and checks it; throws naming the first bad one. What is returned is what
  * runs: getters or Proxies on the caller's ops are never consulted again.
  */

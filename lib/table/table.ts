@@ -1,10 +1,10 @@
 import { validateBatch, type BatchOp, type BatchResult } from './batch.js';
-import { groupOption, inverse, type Group } from './group.js';
-import { resolveEngine, type EngineChoice } from './engine/select.js';
-import type { Engine } from './engine/types.js';
-import { AtomikRangeError } from './errors.js';
+import { groupOption, inverse, type Group } from '../core/group.js';
+import { resolveEngine, type EngineChoice } from '../engine/select.js';
+import type { Engine } from '../engine/types.js';
+import { AtomikRangeError } from '../core/errors.js';
 import { TableCore } from './table-core.js';
-import { U64_MAX, apart, bigU64Array, index, integer, object, sameLength, u32Input, u64, u64Input } from './validate.js';
+import { U64_MAX, apart, bigU64Array, index, integer, object, sameLength, u32Input, u64, u64Input } from '../core/validate.js';
 
 export interface TableOptions {
   /** 'xor' (ATOMiK, default) or 'add' (integers mod 2^64, for counters). */

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // atomik-node (also installed as `atomik`): find, probe and emulate ATOMiK boards.
-import { startBoard } from './board/emulate.js';
-import { flashCommand, runFlash, shellLine, type FlashBoard } from './board/flash.js';
+import { startBoard } from '../board/emulate.js';
+import { flashCommand, runFlash, shellLine, type FlashBoard } from '../board/flash.js';
 import { createProgressBar } from './progress-bar.js';
-import { listPorts } from './serial/discover.js';
-import { probe } from './serial/probe.js';
-import { openSerialTransport } from './serial/transport.js';
+import { listPorts } from '../serial/discover.js';
+import { probe } from '../serial/probe.js';
+import { openSerialTransport } from '../serial/transport.js';
 
 const NAME = 'atomik-node';
 

@@ -3,11 +3,11 @@
 // so nothing here checks again. Indices of batch calls are the one
 // exception: the engines check their range in the same pass as the work.
 import { decodeResults, encodeBatch } from './batch.js';
-import type { Op, OpResult } from './operations.js';
-import { AtomikRangeError } from './errors.js';
-import type { Engine } from './engine/types.js';
-import type { Group } from './group.js';
-import { indicesInRange } from './validate.js';
+import type { Op, OpResult } from '../core/operations.js';
+import { AtomikRangeError } from '../core/errors.js';
+import type { Engine } from '../engine/types.js';
+import type { Group } from '../core/group.js';
+import { indicesInRange } from '../core/validate.js';
 
 export class TableCore {
   readonly additive: boolean;

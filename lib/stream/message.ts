@@ -1,14 +1,14 @@
 import { types } from 'node:util';
-import { GROUP_CODE, GROUPS, groupOption, type Group } from './group.js';
-import { resolveEngine, type EngineChoice } from './engine/select.js';
-import type { Engine } from './engine/types.js';
-import { NATIVE_LE } from './engine/ops.js';
-import { crc32 } from './serial/frame.js';
-import { AtomikTable, tableCore } from './table.js';
-import { AtomikError, AtomikRangeError, AtomikTypeError } from './errors.js';
-import { bytes, integer, object, u64 } from './validate.js';
+import { GROUP_CODE, GROUPS, groupOption, type Group } from '../core/group.js';
+import { resolveEngine, type EngineChoice } from '../engine/select.js';
+import type { Engine } from '../engine/types.js';
+import { NATIVE_LE } from '../engine/ops.js';
+import { crc32 } from '../serial/frame.js';
+import { AtomikTable, tableCore } from '../table/table.js';
+import { AtomikError, AtomikRangeError, AtomikTypeError } from '../core/errors.js';
+import { bytes, integer, object, u64 } from '../core/validate.js';
 import { COUNTER_BITS, DeliveryRecords, RECEIPT, WIRE_MAX, wireCounter } from './delivery.js';
-import { NATIVE_THRESHOLD, loadNative } from './engine/native.js';
+import { NATIVE_THRESHOLD, loadNative } from '../engine/native.js';
 
 /** native/stream.h: a message's origin has no record yet. */
 const STREAM_ERECORD = -11;

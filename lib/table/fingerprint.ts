@@ -1,9 +1,9 @@
 import { AtomikContext } from './context.js';
-import { resolveEngine, type EngineChoice } from './engine/select.js';
-import type { Engine } from './engine/types.js';
-import { AtomikTypeError } from './errors.js';
-import { positionalTerm } from './engine/js.js';
-import { bytes, integer, object, oneOf, u64 } from './validate.js';
+import { resolveEngine, type EngineChoice } from '../engine/select.js';
+import type { Engine } from '../engine/types.js';
+import { AtomikTypeError } from '../core/errors.js';
+import { positionalTerm } from '../engine/js.js';
+import { bytes, integer, object, oneOf, u64 } from '../core/validate.js';
 
 export type FingerprintMode = 'xor-fold' | 'positional';
 

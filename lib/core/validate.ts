@@ -1,6 +1,6 @@
 // One error vocabulary for every public method, in front of every engine:
 // TypeError for a value of the wrong kind, RangeError for a value out of
-// range, each naming the argument and carrying a code (lib/errors.ts).
+// range, each naming the argument and carrying a code (lib/core/errors.ts).
 // Checks run before any state changes.
 import { types } from 'node:util';
 import { AtomikRangeError, AtomikTypeError } from './errors.js';

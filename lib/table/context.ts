@@ -1,8 +1,8 @@
-import { combine, groupOption, inverse, type Group } from './group.js';
-import { resolveEngine, type EngineChoice } from './engine/select.js';
-import type { Engine } from './engine/types.js';
-import { AtomikTypeError } from './errors.js';
-import { U64_MAX, bigU64Array, object, u64 } from './validate.js';
+import { combine, groupOption, inverse, type Group } from '../core/group.js';
+import { resolveEngine, type EngineChoice } from '../engine/select.js';
+import type { Engine } from '../engine/types.js';
+import { AtomikTypeError } from '../core/errors.js';
+import { U64_MAX, bigU64Array, object, u64 } from '../core/validate.js';
 
 const REF = 0;
 const ACC = 1;

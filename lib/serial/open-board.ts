@@ -3,17 +3,17 @@
 // that dialect. With `reconnect`, the framed client is told how to find the
 // port again (same path, or the same USB VID:PID and serial number).
 import { existsSync } from 'node:fs';
-import type { Group } from '../group.js';
-import { AtomikError, AtomikTypeError } from '../errors.js';
-import type { ProgressListener } from '../progress.js';
-import type { HelloInfo } from '../serial/frame.js';
-import { FramedClient, type FramedClientOptions, type Reconnector, type ReconnectOptions } from '../serial/framed-client.js';
-import { LegacyClient } from '../serial/legacy-client.js';
-import { probe, type Dialect } from '../serial/probe.js';
-import { loadSerialPort, openSerialTransport, type PortInfo, type Transport } from '../serial/transport.js';
-import { boolean, describe, integer, number, object, oneOf } from '../validate.js';
-import { FramedBackend } from './framed.js';
-import { LegacyBackend } from './legacy.js';
+import type { Group } from '../core/group.js';
+import { AtomikError, AtomikTypeError } from '../core/errors.js';
+import type { ProgressListener } from '../core/progress.js';
+import type { HelloInfo } from './frame.js';
+import { FramedClient, type FramedClientOptions, type Reconnector, type ReconnectOptions } from './framed-client.js';
+import { LegacyClient } from './legacy-client.js';
+import { probe, type Dialect } from './probe.js';
+import { loadSerialPort, openSerialTransport, type PortInfo, type Transport } from './transport.js';
+import { boolean, describe, integer, number, object, oneOf } from '../core/validate.js';
+import { FramedBackend } from '../backend/framed.js';
+import { LegacyBackend } from '../backend/legacy.js';
 
 export interface SerialOptions extends FramedClientOptions {
   /** The device path, e.g. /dev/ttyUSB0 or a virtual board's PTY. */
