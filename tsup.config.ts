@@ -7,7 +7,15 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   entry: { atomik: 'lib/entries.ts', cli: 'lib/cli/main.ts' },
   format: ['cjs'],
-  dts: { entry: { index: 'lib/index.ts', serial: 'lib/serial/index.ts', board: 'lib/board/index.ts' } },
+  dts: {
+    entry: {
+      index: 'lib/index.ts',
+      serial: 'lib/serial/index.ts',
+      board: 'lib/board/index.ts',
+      replicate: 'lib/replicate/index.ts',
+      testing: 'lib/testing/index.ts',
+    },
+  },
   sourcemap: true,
   clean: true,
   target: 'node20',

@@ -15,7 +15,9 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { setImmediate as tick } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { AtomikTable, DeltaMessage, DeltaStream, encodeBatch, replicate, startRedisServer } from '../dist/index.js';
+import { AtomikTable, DeltaMessage, DeltaStream, replicate } from '../dist/index.js';
+import { encodeLogEntry } from '../dist/replicate.js';
+import { startRedisServer } from '../dist/testing.js';
 import { createEngines, machine } from './harness.mjs';
 import { renderReplicationChart } from './chart.mjs';
 
@@ -324,7 +326,7 @@ function applyMicro(quick) {
   const random = rng(99);
   const idx = Uint32Array.from({ length: n }, () => Math.floor(random() * KEYS));
   const deltas = BigUint64Array.from({ length: n }, () => 1n);
-  const entry = Buffer.from(encodeBatch('add', 0, 1n, 1n, 1n, idx, deltas));
+  const entry = Buffer.from(encodeLogEntry('add', 0, 1n, 1n, 1n, idx, deltas));
   const unalignedEntry = Buffer.alloc(entry.length + 3).subarray(3);
   entry.copy(unalignedEntry);
   const rounds = quick ? 2000 : 20000;

@@ -6,7 +6,8 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { AtomikTable, replicate, startRedisServer } from '../dist/index.js';
+import { AtomikTable, replicate } from '../dist/index.js';
+import { startRedisServer } from '../dist/testing.js';
 
 // One table name per run, so runs against a shared REDIS_URL do not mix.
 const name = `requests-${process.pid}-${Date.now()}`;

@@ -4,3 +4,5 @@
 export * as main from './index.js';
 export * as serial from './serial/index.js';
 export * as board from './board/index.js';
+export * as replicate from './replicate/index.js';
+export * as testing from './testing/index.js';

@@ -2,9 +2,8 @@
 // one validation layer in front of every backend.
 import { validateBatch, type BatchOp, type BatchResult } from './table/batch.js';
 import { LocalBackend } from './backend/local.js';
-import { openSerialBackend, type SerialInfo, type SerialOptions } from './serial/open-board.js';
+import { openSerialBackend, type SerialOptions } from './serial/open-board.js';
 import { FramedBackend } from './backend/framed.js';
-import type { LinkStats } from './serial/framed-client.js';
 import { KNOWN_BOARDS, findBoards } from './serial/discover.js';
 import type { Backend, BackendName, ContextStatus } from './backend/types.js';
 import { selectEngine, type EngineChoice } from './engine/select.js';
@@ -13,6 +12,8 @@ import type { AtomikTable } from './table/table.js';
 import { MAX_TABLE_SIZE } from './table/table.js';
 import { AtomikError, AtomikRangeError, AtomikTypeError } from './core/errors.js';
 import { apart, bigU64Array, index, integer, object, oneOf, sameLength, u32Input, u64, u64Input } from './core/validate.js';
+import type { LinkStats } from './backend/device.js';
+import type { SerialInfo } from './backend/device.js';
 
 export type BackendChoice = EngineChoice | 'serial';
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'js', 'native', 'serial'];

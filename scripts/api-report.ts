@@ -7,7 +7,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
-export const ENTRIES = { 'atomik-node': 'index', 'atomik-node/serial': 'serial', 'atomik-node/board': 'board' };
+export const ENTRIES = {
+  'atomik-node': 'index',
+  'atomik-node/serial': 'serial',
+  'atomik-node/board': 'board',
+  'atomik-node/replicate': 'replicate',
+  'atomik-node/testing': 'testing',
+};
 export const REPORT = fileURLToPath(new URL('../api-report.json', import.meta.url));
 
 function kind(symbol: ts.Symbol, checker: ts.TypeChecker): string {

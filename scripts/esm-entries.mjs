@@ -12,6 +12,8 @@ for (const [entry, part] of [
   ['index', 'main'],
   ['serial', 'serial'],
   ['board', 'board'],
+  ['replicate', 'replicate'],
+  ['testing', 'testing'],
 ]) {
   const names = Object.keys(bundle[part]).sort();
   write(

@@ -13,10 +13,11 @@ import { startBoard, startFaultLine, type FaultLine, type VirtualBoard } from '.
 import { buildCacheDir } from '../lib/board/build-cache.js';
 import { AtomikRangeError, AtomikTypeError } from '../lib/core/errors.js';
 import type { Progress } from '../lib/core/progress.js';
-import { FRAME, FrameDecoder, decodeHello, encodeFrame, encodeOpen, encodeOps, type Frame, type HelloInfo } from '../lib/serial/frame.js';
+import { FRAME, FrameDecoder, decodeHello, encodeFrame, encodeOpen, encodeOps, type Frame } from '../lib/serial/frame.js';
 import { openSerialTransport, type Transport } from '../lib/serial/transport.js';
 import { RTL_TEST_BAUD, noRtl } from './helpers/boards.js';
 import { missing } from './helpers/tools.js';
+import type { HelloInfo } from '../lib/backend/device.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const noHost = missing('make', 'cc');

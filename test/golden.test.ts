@@ -16,10 +16,10 @@ import {
   encodeFrame,
   encodeOpen,
   opBytes,
-  type HelloInfo,
 } from '../lib/serial/frame.js';
 import { ENGINES } from './helpers/engines.js';
 import { describeUnless } from './helpers/skip.js';
+import type { HelloInfo } from '../lib/backend/device.js';
 
 const golden = JSON.parse(readFileSync(new URL('./golden/reference.json', import.meta.url), 'utf8')) as {
   messages: { addr: number; delta: string; seq: number; hex: string }[];

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Group } from '../lib/index.js';
-import { BATCH_STATUS, batchChecksum, encodeBatch, readBatchHeader } from '../lib/engine/log-entry.js';
+import { ENTRY_STATUS, batchChecksum, encodeLogEntry, readLogEntryHeader } from '../lib/engine/log-entry.js';
 import { decodeSnapshot, encodeSnapshot } from '../lib/replicate/snapshot.js';
 import { ENGINES, nativeBinding } from './helpers/engines.js';
 import { itUnless } from './helpers/skip.js';
@@ -48,7 +48,7 @@ function unaligned(bytes: Uint8Array, offset = 3): Uint8Array {
 describe('batch entries: golden bytes', () => {
   for (const g of golden.batches) {
     it(g.name, () => {
-      const bytes = encodeBatch(
+      const bytes = encodeLogEntry(
         g.group,
         g.partition,
         BigInt(g.origin),
@@ -58,7 +58,7 @@ describe('batch entries: golden bytes', () => {
         BigUint64Array.from(g.deltas.map(BigInt)),
       );
       expect(hex(bytes)).toBe(g.hex);
-      expect(readBatchHeader(Buffer.from(g.hex, 'hex'))).toEqual({
+      expect(readLogEntryHeader(Buffer.from(g.hex, 'hex'))).toEqual({
         version: 1,
         group: g.group,
         partition: g.partition,
@@ -80,7 +80,7 @@ describe.each(ENGINES)('$name engine: applyBatch', ({ engine, skipReason }) => {
       for (const bytes of [Buffer.from(g.hex, 'hex'), unaligned(Buffer.from(g.hex, 'hex')), unaligned(Buffer.from(g.hex, 'hex'), 4)]) {
         const ref = new BigUint64Array(g.size);
         const acc = new BigUint64Array(g.size);
-        expect(engine!.applyBatch(g.group, ref, acc, g.partition, bytes)).toBe(BATCH_STATUS.ok);
+        expect(engine!.applyBatch(g.group, ref, acc, g.partition, bytes)).toBe(ENTRY_STATUS.ok);
         expect(Array.from(acc, String)).toEqual(g.states);
       }
     }
@@ -91,18 +91,18 @@ describe.each(ENGINES)('$name engine: applyBatch', ({ engine, skipReason }) => {
     const good = Buffer.from(g.hex, 'hex');
     const variant = (edit: (b: Buffer) => Buffer | Uint8Array) => edit(Buffer.from(good));
     const cases: [string, Uint8Array, number, Group, number][] = [
-      ['wrong magic', variant((b) => ((b[0] = 0x58), b)), BATCH_STATUS.format, 'add', 0],
-      ['header only', good.subarray(0, 48), BATCH_STATUS.format, 'add', 0],
-      ['shorter than a header', good.subarray(0, 20), BATCH_STATUS.format, 'add', 0],
-      ['empty', new Uint8Array(0), BATCH_STATUS.format, 'add', 0],
-      ['one byte too many', Buffer.concat([good, Buffer.of(0)]), BATCH_STATUS.format, 'add', 0],
-      ['count larger than the data', variant((b) => (b.writeUInt32LE(0xffffffff, 8), b)), BATCH_STATUS.format, 'add', 0],
-      ['flags set', variant((b) => (b.writeUInt32LE(1, 12), b)), BATCH_STATUS.format, 'add', 0],
-      ['version 2', variant((b) => ((b[4] = 2), b)), BATCH_STATUS.version, 'add', 0],
-      ['a delta bit flipped', variant((b) => ((b[b.length - 1]! ^= 0x10), b)), BATCH_STATUS.checksum, 'add', 0],
-      ['the checksum flipped', variant((b) => ((b[40]! ^= 1), b)), BATCH_STATUS.checksum, 'add', 0],
-      ['another partition', good, BATCH_STATUS.format, 'add', 1],
-      ['another group', good, BATCH_STATUS.group, 'xor', 0],
+      ['wrong magic', variant((b) => ((b[0] = 0x58), b)), ENTRY_STATUS.format, 'add', 0],
+      ['header only', good.subarray(0, 48), ENTRY_STATUS.format, 'add', 0],
+      ['shorter than a header', good.subarray(0, 20), ENTRY_STATUS.format, 'add', 0],
+      ['empty', new Uint8Array(0), ENTRY_STATUS.format, 'add', 0],
+      ['one byte too many', Buffer.concat([good, Buffer.of(0)]), ENTRY_STATUS.format, 'add', 0],
+      ['count larger than the data', variant((b) => (b.writeUInt32LE(0xffffffff, 8), b)), ENTRY_STATUS.format, 'add', 0],
+      ['flags set', variant((b) => (b.writeUInt32LE(1, 12), b)), ENTRY_STATUS.format, 'add', 0],
+      ['version 2', variant((b) => ((b[4] = 2), b)), ENTRY_STATUS.version, 'add', 0],
+      ['a delta bit flipped', variant((b) => ((b[b.length - 1]! ^= 0x10), b)), ENTRY_STATUS.checksum, 'add', 0],
+      ['the checksum flipped', variant((b) => ((b[40]! ^= 1), b)), ENTRY_STATUS.checksum, 'add', 0],
+      ['another partition', good, ENTRY_STATUS.format, 'add', 1],
+      ['another group', good, ENTRY_STATUS.group, 'xor', 0],
     ];
     for (const [what, bytes, status, group, partition] of cases) {
       const acc = BigUint64Array.of(1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n);
@@ -111,10 +111,10 @@ describe.each(ENGINES)('$name engine: applyBatch', ({ engine, skipReason }) => {
     }
     // An index past the table: checked whole before anything is applied.
     const acc = new BigUint64Array(4);
-    const far = encodeBatch('add', 0, 1n, 1n, 1n, Uint32Array.of(0, 1, 4), BigUint64Array.of(1n, 1n, 1n));
-    expect(engine!.applyBatch('add', new BigUint64Array(4), acc, 0, far)).toBe(BATCH_STATUS.range);
+    const far = encodeLogEntry('add', 0, 1n, 1n, 1n, Uint32Array.of(0, 1, 4), BigUint64Array.of(1n, 1n, 1n));
+    expect(engine!.applyBatch('add', new BigUint64Array(4), acc, 0, far)).toBe(ENTRY_STATUS.range);
     expect(Array.from(acc)).toEqual([0n, 0n, 0n, 0n]);
-    expect(engine!.applyBatch('add', new BigUint64Array(0), new BigUint64Array(0), 0, far)).toBe(BATCH_STATUS.range);
+    expect(engine!.applyBatch('add', new BigUint64Array(0), new BigUint64Array(0), 0, far)).toBe(ENTRY_STATUS.range);
   });
 });
 
@@ -131,7 +131,7 @@ describe('applyBatch: js and native agree on any entry, damaged or not', () => {
         fc.integer({ min: -3, max: 3 }),
         fc.nat({ max: 7 }),
         (group, updates, flip, resize, offset) => {
-          const bytes = encodeBatch(group, 0, 5n, 1n, 1n, Uint32Array.from(updates.map((u) => u[0])), BigUint64Array.from(updates.map((u) => u[1])));
+          const bytes = encodeLogEntry(group, 0, 5n, 1n, 1n, Uint32Array.from(updates.map((u) => u[0])), BigUint64Array.from(updates.map((u) => u[1])));
           let damaged: Uint8Array = bytes;
           if (flip) damaged[flip[0] % bytes.length]! ^= flip[1];
           if (resize < 0) damaged = damaged.subarray(0, Math.max(0, damaged.length + resize));

@@ -4,8 +4,9 @@
 // result is compared with states computed independently.
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { AtomikTable, replicate, ReplicationError, startRedisServer, type Group, type LocalRedisServer, type Replica } from '../lib/index.js';
-import { encodeBatch } from '../lib/engine/log-entry.js';
+import { AtomikTable, replicate, ReplicationError, type Group, type Replica } from '../lib/index.js';
+import { startRedisServer, type LocalRedisServer } from '../lib/testing/index.js';
+import { encodeLogEntry } from '../lib/engine/log-entry.js';
 import { expectedStates, update } from './fixtures/replica-worker.mjs';
 import { dump, redisSkipReason, startRedisProxy, startWorker, type Worker } from './helpers/redis.js';
 import { describeUnless } from './helpers/skip.js';
@@ -344,7 +345,7 @@ describeUnless(skip, 'replicated tables on redis-server', () => {
     r.on('skipped', (err: ReplicationError, id: string) => skipped.push([err.code, err.message.replace(id, 'ID')]));
     const log = `atomik:{${name}:0}:log`;
     const good = (origin: bigint, counter: bigint, idx: number[], deltas: bigint[], group: Group = 'add', partition = 0) =>
-      Buffer.from(encodeBatch(group, partition, origin, counter, counter, Uint32Array.from(idx), BigUint64Array.from(deltas)));
+      Buffer.from(encodeLogEntry(group, partition, origin, counter, counter, Uint32Array.from(idx), BigUint64Array.from(deltas)));
     const bad: [string, Buffer | string][] = [];
     const wrongMagic = good(900n, 1n, [1], [5n]);
     wrongMagic[0] = 0x58;

@@ -13,7 +13,7 @@ import {
   RESYNC,
   decodeError,
   decodeHello,
-  decodeResults,
+  decodeReplyResults,
   encodeFrame,
   encodeOpen,
   encodeOps,
@@ -68,7 +68,7 @@ describe('golden vectors, host side', () => {
         } else {
           expect(f!.type).toBe(FRAME.result);
           expect(hex(f!.payload)).toBe(want.payload);
-          if (r?.type === 'batch') expect(() => decodeResults(wireOps(r.ops), f!.payload)).not.toThrow();
+          if (r?.type === 'batch') expect(() => decodeReplyResults(wireOps(r.ops), f!.payload)).not.toThrow();
         }
       }
     });
@@ -77,7 +77,7 @@ describe('golden vectors, host side', () => {
   it('decodes the results of the golden xor batch exactly', () => {
     const step = golden.cases[1]!.steps[1]!;
     const [f] = new FrameDecoder().push(bytes(step.expect));
-    expect(decodeResults(wireOps(step.request!.ops), f!.payload)).toEqual([null, null, 0xca01n, false, 0xca01n, true, 0n, (1n << 64n) - 1n]);
+    expect(decodeReplyResults(wireOps(step.request!.ops), f!.payload)).toEqual([null, null, 0xca01n, false, 0xca01n, true, 0n, (1n << 64n) - 1n]);
   });
 });
 
@@ -142,15 +142,15 @@ describe('frame decoder', () => {
     );
   });
 
-  it('decodeResults, decodeHello and decodeError reject payloads of the wrong size', () => {
+  it('decodeReplyResults, decodeHello and decodeError reject payloads of the wrong size', () => {
     const ops: Op[] = [
       { op: 'read', index: 0 },
       { op: 'status', index: 1 },
     ];
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 40 }), (payload) => {
-        if (payload.length === 9) expect(decodeResults(ops, payload)).toHaveLength(2);
-        else expect(() => decodeResults(ops, payload)).toThrow(RangeError);
+        if (payload.length === 9) expect(decodeReplyResults(ops, payload)).toHaveLength(2);
+        else expect(() => decodeReplyResults(ops, payload)).toThrow(RangeError);
         if (payload.length !== 3) expect(() => decodeError(payload)).toThrow(RangeError);
         if (payload.length < 13 || payload.length !== 13 + payload[12]! + (payload[0] === 2 ? 8 : 0)) expect(() => decodeHello(payload)).toThrow(DeviceError);
       }),

@@ -4,10 +4,9 @@
 // what the client keeps until the device answers is copied at call time.
 import type { Group } from '../core/group.js';
 import type { Op, OpResult } from '../core/operations.js';
-import type { FramedClient, LinkStats } from '../serial/framed-client.js';
 import { indicesInRange } from '../core/validate.js';
-import type { SerialInfo } from '../serial/open-board.js';
 import type { Backend, ContextStatus } from './types.js';
+import type { FramedLink, LinkStats, SerialInfo } from './device.js';
 
 /** The caller may change or transfer its arrays once the call returned: runs are sent from copies. */
 const own = (o: Op): Op => (o.op === 'accumRun' ? { op: 'accumRun', index: o.index, deltas: o.deltas.slice() } : o);
@@ -20,7 +19,7 @@ export class FramedBackend implements Backend {
   constructor(
     readonly serial: SerialInfo,
     readonly group: Group,
-    private readonly client: FramedClient,
+    private readonly client: FramedLink,
   ) {
     this.contexts = serial.hello!.contexts;
   }

@@ -5,10 +5,9 @@
 import type { Group } from '../core/group.js';
 import { DeviceError } from '../core/errors.js';
 import type { Op, OpResult } from '../core/operations.js';
-import type { LegacyClient } from '../serial/legacy-client.js';
 import { indicesInRange } from '../core/validate.js';
-import type { SerialInfo } from '../serial/open-board.js';
 import type { Backend, ContextStatus } from './types.js';
+import type { LegacyLink, SerialInfo } from './device.js';
 
 export class LegacyBackend implements Backend {
   readonly name = 'serial' as const;
@@ -20,11 +19,11 @@ export class LegacyBackend implements Backend {
   private constructor(
     readonly serial: SerialInfo,
     readonly group: Group,
-    private readonly client: LegacyClient,
+    private readonly client: LegacyLink,
     private readonly verify: boolean,
   ) {}
 
-  static async start(serial: SerialInfo, group: Group, client: LegacyClient, verify: boolean): Promise<LegacyBackend> {
+  static async start(serial: SerialInfo, group: Group, client: LegacyLink, verify: boolean): Promise<LegacyBackend> {
     if (group !== 'xor') throw new DeviceError(`the official FPGA protocol only has the 'xor' group, '${group}' was asked for`, [], 'BAD_GROUP');
     const backend = new LegacyBackend(serial, group, client, verify);
     if (verify) await backend.syncMirror();

@@ -6,7 +6,7 @@ import type { Group } from '../core/group.js';
 import type { Engine } from './types.js';
 import { AtomikRangeError } from '../core/errors.js';
 import { allBelow } from '../core/validate.js';
-import { BATCH_STATUS, batchColumns } from './log-entry.js';
+import { ENTRY_STATUS, logEntryColumns } from './log-entry.js';
 import { MAX_OP, NATIVE_LE, OP, addrAt, opcodeAt, opsView, setValueAt, valueAt } from './ops.js';
 
 const LO = NATIVE_LE ? 0 : 1; // lane holding the low 32 bits of a word
@@ -275,9 +275,9 @@ export const jsEngine: Engine = {
   states: (group, ref, acc, out) => combineInto(group, ref, acc, out, null),
   exec,
   applyBatch(group, ref, acc, partition, entry) {
-    const columns = batchColumns(entry, group, partition);
+    const columns = logEntryColumns(entry, group, partition);
     if (typeof columns === 'number') return columns;
-    return scatter(group, ref, acc, columns.indices, columns.deltas) ? BATCH_STATUS.ok : BATCH_STATUS.range;
+    return scatter(group, ref, acc, columns.indices, columns.deltas) ? ENTRY_STATUS.ok : ENTRY_STATUS.range;
   },
   foldXor,
   foldPositional,

@@ -15,7 +15,7 @@ const CHECKSUM_OFFSET = 40;
 export const MAX_BATCH_UPDATES = 1 << 24;
 
 /** Status codes shared with native/batch.h. */
-export const BATCH_STATUS = {
+export const ENTRY_STATUS = {
   ok: 0,
   range: -1,
   group: -3,
@@ -24,15 +24,15 @@ export const BATCH_STATUS = {
   checksum: -6,
 } as const;
 
-export const BATCH_STATUS_TEXT: Record<number, string> = {
-  [BATCH_STATUS.range]: 'an index is outside the partition',
-  [BATCH_STATUS.group]: "the batch's group is not the table's",
-  [BATCH_STATUS.format]: 'not a batch entry (magic, flags, partition or length)',
-  [BATCH_STATUS.version]: 'a batch format version this library does not read',
-  [BATCH_STATUS.checksum]: 'the checksum does not match',
+export const ENTRY_STATUS_TEXT: Record<number, string> = {
+  [ENTRY_STATUS.range]: 'an index is outside the partition',
+  [ENTRY_STATUS.group]: "the batch's group is not the table's",
+  [ENTRY_STATUS.format]: 'not a batch entry (magic, flags, partition or length)',
+  [ENTRY_STATUS.version]: 'a batch format version this library does not read',
+  [ENTRY_STATUS.checksum]: 'the checksum does not match',
 };
 
-export interface BatchHeader {
+export interface LogEntryHeader {
   version: number;
   group: Group | null;
   partition: number;
@@ -111,7 +111,7 @@ function littleEndianWords(entry: Uint8Array, words: number): Uint32Array {
  * Builds one entry. `indices` are partition-local; `count` updates are taken
  * from the start of the arrays. The caller guarantees first <= last.
  */
-export function encodeBatch(
+export function encodeLogEntry(
   group: Group,
   partition: number,
   origin: bigint,
@@ -152,11 +152,11 @@ export function encodeBatch(
  * version this library reads. The rest (length, checksum, indices) is
  * checked by the engine's applyBatch.
  */
-export function readBatchHeader(entry: Uint8Array): BatchHeader | number {
-  if (entry.length < BATCH_HEADER_BYTES) return BATCH_STATUS.format;
+export function readLogEntryHeader(entry: Uint8Array): LogEntryHeader | number {
+  if (entry.length < BATCH_HEADER_BYTES) return ENTRY_STATUS.format;
   const view = new DataView(entry.buffer, entry.byteOffset, entry.byteLength);
-  if (view.getUint32(0, true) !== BATCH_MAGIC) return BATCH_STATUS.format;
-  if (entry[4] !== BATCH_VERSION) return BATCH_STATUS.version;
+  if (view.getUint32(0, true) !== BATCH_MAGIC) return ENTRY_STATUS.format;
+  if (entry[4] !== BATCH_VERSION) return ENTRY_STATUS.version;
   const group = entry[5] === 0 ? 'xor' : entry[5] === 1 ? 'add' : null;
   return {
     version: entry[4],
@@ -169,7 +169,7 @@ export function readBatchHeader(entry: Uint8Array): BatchHeader | number {
   };
 }
 
-export interface BatchColumns {
+export interface LogEntryColumns {
   indices: Uint32Array;
   deltas: BigUint64Array;
 }
@@ -182,15 +182,15 @@ export interface BatchColumns {
  * when it is not 8-byte aligned (Redis clients hand out slices at any
  * offset); on a big-endian host they are decoded copies.
  */
-export function batchColumns(input: Uint8Array, group: Group, partition: number): BatchColumns | number {
-  const header = readBatchHeader(input);
+export function logEntryColumns(input: Uint8Array, group: Group, partition: number): LogEntryColumns | number {
+  const header = readLogEntryHeader(input);
   if (typeof header === 'number') return header;
   const n = header.count;
-  if (new DataView(input.buffer, input.byteOffset, 16).getUint32(12, true) !== 0) return BATCH_STATUS.format;
-  if (header.partition !== partition || input.length !== batchBytes(n)) return BATCH_STATUS.format;
+  if (new DataView(input.buffer, input.byteOffset, 16).getUint32(12, true) !== 0) return ENTRY_STATUS.format;
+  if (header.partition !== partition || input.length !== batchBytes(n)) return ENTRY_STATUS.format;
   const entry = NATIVE_LE && input.byteOffset % 8 === 0 ? input : new Uint8Array(input);
-  if (batchChecksum(entry) !== new DataView(entry.buffer, entry.byteOffset + CHECKSUM_OFFSET, 8).getBigUint64(0, true)) return BATCH_STATUS.checksum;
-  if (header.group !== group) return BATCH_STATUS.group;
+  if (batchChecksum(entry) !== new DataView(entry.buffer, entry.byteOffset + CHECKSUM_OFFSET, 8).getBigUint64(0, true)) return ENTRY_STATUS.checksum;
+  if (header.group !== group) return ENTRY_STATUS.group;
   const at = entry.byteOffset + BATCH_HEADER_BYTES;
   if (NATIVE_LE) return { indices: new Uint32Array(entry.buffer, at, n), deltas: new BigUint64Array(entry.buffer, at + paddedIndexBytes(n), n) };
   const view = new DataView(entry.buffer, entry.byteOffset, entry.byteLength);

@@ -24,7 +24,7 @@ export interface Engine {
   exec(group: Group, reference: BigUint64Array, accumulator: BigUint64Array, ops: BigUint64Array): void;
   /**
    * Checks one replication entry whole (lib/replicate/BATCH-FORMAT.md) and
-   * applies it to the accumulator, all or nothing; returns a BATCH_STATUS code.
+   * applies it to the accumulator, all or nothing; returns a ENTRY_STATUS code.
    */
   applyBatch(group: Group, reference: BigUint64Array, accumulator: BigUint64Array, partition: number, entry: Uint8Array): number;
   /** Reference fingerprint: XOR of little-endian 64-bit chunks, last one zero-padded. */

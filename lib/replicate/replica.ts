@@ -9,14 +9,14 @@ import { AtomikTable, tableCore } from '../table/table.js';
 import type { Group } from '../core/group.js';
 import { U64_MAX, describe, integer, index, object, u32Input, u64Input, sameLength } from '../core/validate.js';
 import {
-  BATCH_STATUS,
-  BATCH_STATUS_TEXT,
+  ENTRY_STATUS,
+  ENTRY_STATUS_TEXT,
   BATCH_VERSION,
   MAX_BATCH_UPDATES,
-  batchColumns,
-  type BatchColumns,
-  encodeBatch,
-  readBatchHeader,
+  logEntryColumns,
+  type LogEntryColumns,
+  encodeLogEntry,
+  readLogEntryHeader,
 } from '../engine/log-entry.js';
 import { comparePositions, decodeRecord, decodeSnapshot, encodeRecord, encodeSnapshot, type LogPosition } from './snapshot.js';
 import { PUBLISH_SCRIPT, SNAPSHOT_SCRIPT } from './scripts.js';
@@ -377,7 +377,7 @@ export class Replica extends EventEmitter {
       part.dirtyCount = from;
       if (count === 0) continue;
       const counter = part.nextCounter++;
-      const bytes = encodeBatch(this.group, part.index, this.origin, counter, counter, idx, deltas, count);
+      const bytes = encodeLogEntry(this.group, part.index, this.origin, counter, counter, idx, deltas, count);
       part.entries.set(counter, { counter, bytes, updates: count, acked: false, read: false });
     }
     this.pump(part);
@@ -529,14 +529,14 @@ export class Replica extends EventEmitter {
   /** Applies one log entry; false when the partition must resynchronise first. */
   private onEntry(part: Partition, id: string, fields: Buffer[]): boolean {
     const data = fields.length === 2 && fields[0]!.toString() === 'd' ? fields[1]! : null;
-    const header = data ? readBatchHeader(data) : BATCH_STATUS.format;
+    const header = data ? readLogEntryHeader(data) : ENTRY_STATUS.format;
     const skip = (why: string) => {
       this.stats.skipped++;
       this.emit('skipped', new ReplicationError('ERR_ATOMIK_BAD_BATCH', `log entry ${id} of ${part.keys.log} skipped: ${why}`), id);
       part.position = id;
       return true;
     };
-    if (typeof header === 'number') return skip(BATCH_STATUS_TEXT[header]!);
+    if (typeof header === 'number') return skip(ENTRY_STATUS_TEXT[header]!);
     if (header.partition !== part.index) return skip(`it belongs to partition ${header.partition}`);
     part.bytesSinceSnapshot += data!.length;
     if (header.first > header.last || header.first === 0n) return skip('its counter range is empty');
@@ -547,7 +547,7 @@ export class Replica extends EventEmitter {
         if (own.acked) part.entries.delete(header.first);
       } else if (header.first > (part.record.get(this.origin) ?? 0n)) {
         // Read back after a snapshot reload that no longer held it locally: apply it like a peer's.
-        if (this.table.engine.applyBatch(this.group, part.ref, part.acc, part.index, data!) !== BATCH_STATUS.ok) return skip('own batch failed its checks');
+        if (this.table.engine.applyBatch(this.group, part.ref, part.acc, part.index, data!) !== ENTRY_STATUS.ok) return skip('own batch failed its checks');
       }
       part.record.set(this.origin, header.last);
       part.position = id;
@@ -579,7 +579,7 @@ export class Replica extends EventEmitter {
       return false;
     }
     const status = this.table.engine.applyBatch(this.group, part.ref, part.acc, part.index, data!);
-    if (status !== BATCH_STATUS.ok) return skip(BATCH_STATUS_TEXT[status] ?? `status ${status}`);
+    if (status !== ENTRY_STATUS.ok) return skip(ENTRY_STATUS_TEXT[status] ?? `status ${status}`);
     part.record.set(header.origin, header.last);
     part.position = id;
     this.stats.appliedEntries++;
@@ -731,7 +731,7 @@ export class Replica extends EventEmitter {
     };
     for (const entry of part.entries.values()) {
       if (entry.read) continue;
-      const { indices, deltas } = batchColumns(entry.bytes, this.group, part.index) as BatchColumns; // our own, valid
+      const { indices, deltas } = logEntryColumns(entry.bytes, this.group, part.index) as LogEntryColumns; // our own, valid
       for (let k = 0; k < indices.length; k++) undo(indices[k]!, deltas[k]!);
     }
     for (let k = 0; k < part.dirtyCount; k++) undo(part.dirty[k]!, this.pend[part.start + part.dirty[k]!]!);

@@ -2,6 +2,8 @@
 // replies, exactly as firmware/PROTOCOL.md specifies (big-endian throughout).
 import { AtomikRangeError, DeviceError } from '../core/errors.js';
 import { OPERATIONS, WIRE_OP, toResult, type Op, type OpName, type OpResult } from '../core/operations.js';
+import { crc8, crc32 } from '../core/crc.js';
+import type { HelloInfo } from '../backend/device.js';
 
 export { WIRE_OP };
 
@@ -20,31 +22,6 @@ export const ERROR_CODES: Record<number, string> = {
   0x04: 'INDEX_RANGE',
   0x05: 'BAD_GROUP',
 };
-
-export function crc8(data: Uint8Array): number {
-  let crc = 0;
-  for (const byte of data) {
-    crc ^= byte;
-    for (let b = 0; b < 8; b++) crc = crc & 0x80 ? ((crc << 1) ^ 0x07) & 0xff : (crc << 1) & 0xff;
-  }
-  return crc;
-}
-
-const CRC32_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let b = 0; b < 8; b++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-export function crc32(data: Uint8Array): number {
-  let crc = 0xffffffff;
-  for (let i = 0; i < data.length; i++) crc = CRC32_TABLE[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
 
 export interface Frame {
   seq: number;
@@ -153,7 +130,7 @@ export function encodeOps(ops: readonly Op[]): Uint8Array {
 }
 
 /** Reads a RESULT payload for the ops that produced it; throws on a size mismatch. */
-export function decodeResults(ops: readonly Op[], payload: Uint8Array): OpResult[] {
+export function decodeReplyResults(ops: readonly Op[], payload: Uint8Array): OpResult[] {
   const expected = ops.reduce((n, o) => n + resultBytes(o), 0);
   if (payload.length !== expected) throw new AtomikRangeError('ERR_ATOMIK_MALFORMED_FRAME', `RESULT payload has ${payload.length} bytes, expected ${expected}`);
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
@@ -164,21 +141,6 @@ export function decodeResults(ops: readonly Op[], payload: Uint8Array): OpResult
     at += size;
     return toResult(o.op, raw);
   });
-}
-
-export interface HelloInfo {
-  protocol: number;
-  firmware: string;
-  contexts: number;
-  maxOps: number;
-  maxPayload: number;
-  groups: ('xor' | 'add')[];
-  replayDepth: number;
-  name: string;
-  /** Version 2: the session of the device's last OPEN since boot (0: none); null for version 1. */
-  session: number | null;
-  /** Version 2: chosen by the device at boot (0: it cannot tell boots apart); null for version 1. */
-  bootId: number | null;
 }
 
 /** The protocol versions a host understands (PROTOCOL.md). */

@@ -16,18 +16,19 @@ import {
   FrameDecoder,
   decodeError,
   decodeHello,
-  decodeResults,
+  decodeReplyResults,
   encodeFrame,
   encodeOpen,
   encodeOps,
   opBytes,
   resultBytes,
   type Frame,
-  type HelloInfo,
 } from './frame.js';
 import { LinkEstimator } from './link.js';
 import { PendingCalls, type PendingCall } from './pending.js';
 import type { Transport } from './transport.js';
+import type { HelloInfo } from '../backend/device.js';
+import type { LinkStats } from '../backend/device.js';
 
 export interface ReconnectOptions {
   /** Reopen attempts before giving up (default 20). */
@@ -64,26 +65,6 @@ export interface FramedClientOptions {
 /** What the client needs to come back after the port went away. */
 export interface Reconnector extends Required<ReconnectOptions> {
   reopen(): Promise<Transport>;
-}
-
-export interface LinkStats {
-  /** Frames sent again, for any reason. */
-  retransmissions: number;
-  /** ... because a later frame was answered first, or the device or host saw the frame damaged. */
-  fastRetransmissions: number;
-  /** ... because its reply timed out. */
-  timeouts: number;
-  /** Timeouts found to have been too short (the reply to the earlier copy came in right after the resend). */
-  spuriousTimeouts: number;
-  /** Frames confirmed. */
-  frames: number;
-  /** Frames too large for the line whose operations were sent again in smaller frames. */
-  reframed: number;
-  /** Reconnections after the port went away. */
-  reconnects: number;
-  /** The current frame budget in payload bytes (request plus reply) and the measured damaged frames per byte. */
-  frameBudget: number;
-  errorRate: number;
 }
 
 /** ACCUM_RUN's opcode, index and count before its deltas. */
@@ -725,7 +706,7 @@ export class FramedClient {
       this.requeue(f);
       return;
     }
-    const results = safe(() => decodeResults(f.ops, frame.payload));
+    const results = safe(() => decodeReplyResults(f.ops, frame.payload));
     if (!results) {
       return this.failLink(
         `the RESULT for frame ${f.seq} has ${frame.payload.length} bytes, expected ${f.ops.reduce((n, o) => n + resultBytes(o), 0)}`,

@@ -6,14 +6,14 @@ import { existsSync } from 'node:fs';
 import type { Group } from '../core/group.js';
 import { AtomikError, AtomikTypeError } from '../core/errors.js';
 import type { ProgressListener } from '../core/progress.js';
-import type { HelloInfo } from './frame.js';
 import { FramedClient, type FramedClientOptions, type Reconnector, type ReconnectOptions } from './framed-client.js';
 import { LegacyClient } from './legacy-client.js';
-import { probe, type Dialect } from './probe.js';
+import { probe } from './probe.js';
 import { loadSerialPort, openSerialTransport, type PortInfo, type Transport } from './transport.js';
 import { boolean, describe, integer, number, object, oneOf } from '../core/validate.js';
 import { FramedBackend } from '../backend/framed.js';
 import { LegacyBackend } from '../backend/legacy.js';
+import type { Dialect } from '../backend/device.js';
 
 export interface SerialOptions extends FramedClientOptions {
   /** The device path, e.g. /dev/ttyUSB0 or a virtual board's PTY. */
@@ -41,12 +41,6 @@ export interface SerialOptions extends FramedClientOptions {
   reconnect?: boolean | ReconnectOptions;
   /** Progress of probing and of calls that span several frames. */
   onProgress?: ProgressListener;
-}
-
-export interface SerialInfo {
-  port: string;
-  dialect: Dialect;
-  hello: HelloInfo | null;
 }
 
 /** A board behind a serial port, in either dialect. */

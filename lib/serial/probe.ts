@@ -2,11 +2,11 @@
 // official FPGA protocol (S command). Only bytes an idle official board
 // ignores are sent before the S.
 import { DeviceError } from '../core/errors.js';
-import { FRAME, FrameDecoder, HELLO_PROBE, RESYNC, decodeHello, type HelloInfo } from './frame.js';
+import { FRAME, FrameDecoder, HELLO_PROBE, RESYNC, decodeHello } from './frame.js';
 import type { Transport } from './transport.js';
 import type { ProgressListener } from '../core/progress.js';
-
-export type Dialect = 'framed' | 'legacy';
+import type { HelloInfo } from '../backend/device.js';
+import type { Dialect } from '../backend/device.js';
 
 export interface ProbeResult {
   dialect: Dialect;

@@ -2,7 +2,7 @@
 // validated and snapshotted by a public method (AtomikTable, Accumulator),
 // so nothing here checks again. Indices of batch calls are the one
 // exception: the engines check their range in the same pass as the work.
-import { decodeResults, encodeBatch } from './batch.js';
+import { decodeOpResults, encodeOps } from './batch.js';
 import type { Op, OpResult } from '../core/operations.js';
 import { AtomikRangeError } from '../core/errors.js';
 import type { Engine } from '../engine/types.js';
@@ -70,9 +70,9 @@ export class TableCore {
   }
 
   batch(ops: readonly Op[]): OpResult[] {
-    const encoded = encodeBatch(ops);
+    const encoded = encodeOps(ops);
     this.engine.exec(this.group, this.ref, this.acc, encoded);
-    return decodeResults(ops, encoded);
+    return decodeOpResults(ops, encoded);
   }
 
   /** Engines refuse indices out of range and change nothing; this names the culprit. */

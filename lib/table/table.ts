@@ -131,7 +131,7 @@ export class AtomikTable {
   }
 
   /** The non-zero states, by index. */
-  snapshot(): Map<number, bigint> {
+  nonZeroStates(): Map<number, bigint> {
     const all = this.states();
     const result = new Map<number, bigint>();
     for (let i = 0; i < all.length; i++) if (all[i] !== 0n) result.set(i, all[i]!);

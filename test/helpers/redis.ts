@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { redisServerMissing } from '../../lib/index.js';
+import { redisServerMissing } from '../../lib/testing/index.js';
 
 /**
  * Why the replication tests cannot run here (null when they can). With

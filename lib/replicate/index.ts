@@ -1,0 +1,4 @@
+// atomik-node/replicate: the replication log's entry codec, for tools that
+// read or write the log without a Replica (lib/replicate/BATCH-FORMAT.md).
+// Applications use replicate() from the main entry.
+export { encodeLogEntry, readLogEntryHeader, ENTRY_STATUS, type LogEntryHeader } from '../engine/log-entry.js';
