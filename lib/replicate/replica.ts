@@ -75,12 +75,16 @@ type Client = Redis & {
   ): Promise<number>;
 };
 
+/**
+ * An own entry kept until Redis acknowledged it and it was read back (its
+ * counter is at or below the own delivery record): until then a snapshot
+ * written here must leave it out and a snapshot reload must apply it again.
+ */
 interface Entry {
   counter: bigint;
   bytes: Uint8Array;
   updates: number;
   acked: boolean;
-  read: boolean;
 }
 
 const DEFAULTS = {
@@ -97,6 +101,10 @@ const BLOCK_MS = 1000;
 const I64_MIN = -(1n << 63n);
 const SNAPSHOT_LOCK_MS = 5000;
 const MAX_BACKOFF_MS = 2000;
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.compare(asBuffer(a), asBuffer(b)) === 0;
+}
 
 /** ioredis sends Buffers as bytes but stringifies other views. */
 function asBuffer(bytes: Uint8Array): Buffer {
@@ -119,7 +127,7 @@ class Partition {
   // Local updates not cut into an entry yet, coalesced per context.
   readonly dirty: Uint32Array;
   dirtyCount = 0;
-  // Own entries not yet read back from the log, by counter.
+  // Own entries not yet both acknowledged and read back, by counter.
   readonly entries = new Map<bigint, Entry>();
   nextCounter = 1n;
   ackedThrough = 0n;
@@ -378,7 +386,7 @@ export class Replica extends EventEmitter {
       if (count === 0) continue;
       const counter = part.nextCounter++;
       const bytes = encodeLogEntry(this.group, part.index, this.origin, counter, counter, idx, deltas, count);
-      part.entries.set(counter, { counter, bytes, updates: count, acked: false, read: false });
+      part.entries.set(counter, { counter, bytes, updates: count, acked: false });
     }
     this.pump(part);
     this.settleFlushes();
@@ -436,7 +444,7 @@ export class Replica extends EventEmitter {
       if (next && !next.acked) break;
       part.ackedThrough++;
     }
-    if (entry.read) part.entries.delete(entry.counter);
+    if (entry.counter <= this.ownRead(part)) part.entries.delete(entry.counter);
     this.cut(part);
   }
 
@@ -541,16 +549,18 @@ export class Replica extends EventEmitter {
     part.bytesSinceSnapshot += data!.length;
     if (header.first > header.last || header.first === 0n) return skip('its counter range is empty');
     if (header.origin === this.origin) {
-      const own = part.entries.get(header.first);
-      if (own) {
-        own.read = true;
-        if (own.acked) part.entries.delete(header.first);
-      } else if (header.first > (part.record.get(this.origin) ?? 0n)) {
-        // Read back after a snapshot reload that no longer held it locally: apply it like a peer's.
-        if (this.table.engine.applyBatch(this.group, part.ref, part.acc, part.index, data!) !== ENTRY_STATUS.ok) return skip('own batch failed its checks');
+      if (header.last <= this.ownRead(part)) {
+        this.stats.duplicates++;
+        part.position = id;
+        return true;
       }
-      part.record.set(this.origin, header.last);
+      // Own updates are in the local state already; an entry under this
+      // origin that is not byte for byte one this replica published is forged.
+      const own = part.entries.get(header.first);
+      if (!own || header.last !== header.first || !sameBytes(own.bytes, data!))
+        return skip("it carries this replica's origin but is not an entry it published");
       part.position = id;
+      this.ownReadThrough(part, header.last);
       return true;
     }
     const seen = part.record.get(header.origin) ?? 0n;
@@ -605,7 +615,7 @@ export class Replica extends EventEmitter {
         for (const [origin, counter] of decodeRecord(record)) {
           if ((part.record.get(origin) ?? 0n) >= counter) continue;
           if (origin !== this.origin) behind = true;
-          else this.ownTrimmed(part, counter);
+          else this.ownReadThrough(part, counter);
         }
       }
       part.trimSeen = trim;
@@ -616,14 +626,23 @@ export class Replica extends EventEmitter {
     }
   }
 
-  /** Own entries trimmed before they were read back: they are in the log's past, and in the local state already. */
-  private ownTrimmed(part: Partition, through: bigint): void {
-    for (const entry of part.entries.values()) {
-      if (entry.counter > through) continue;
-      entry.read = true;
-      if (entry.acked) part.entries.delete(entry.counter);
-    }
-    part.record.set(this.origin, through);
+  /** The last own batch counter this replica has read back (or found in the log's past). */
+  private ownRead(part: Partition): bigint {
+    return part.record.get(this.origin) ?? 0n;
+  }
+
+  /**
+   * Own batches through `counter` are in the log's past: read back, or
+   * trimmed before they could be (the log holds an origin's batches in
+   * counter order, so every earlier one precedes this one). They leave the
+   * outbox once acknowledged, which may make room for updates still
+   * coalescing.
+   */
+  private ownReadThrough(part: Partition, counter: bigint): void {
+    if (counter <= this.ownRead(part)) return;
+    part.record.set(this.origin, counter);
+    for (const entry of part.entries.values()) if (entry.acked && entry.counter <= counter) part.entries.delete(entry.counter);
+    if (part.dirtyCount > 0) this.cut(part);
   }
 
   /**
@@ -658,10 +677,8 @@ export class Replica extends EventEmitter {
       part.ref.set(snap.states);
       part.acc.fill(0n);
       const ownThrough = snap.record.get(this.origin) ?? 0n;
-      this.ownTrimmed(part, ownThrough);
       for (const entry of part.entries.values()) {
         if (entry.counter <= ownThrough) continue; // in the snapshot
-        entry.read = false;
         this.table.engine.applyBatch(this.group, part.ref, part.acc, part.index, entry.bytes);
       }
       for (let k = 0; k < part.dirtyCount; k++) {
@@ -670,7 +687,8 @@ export class Replica extends EventEmitter {
         part.acc[local] = this.additive ? part.acc[local]! + d : part.acc[local]! ^ d;
       }
       part.record = snap.record;
-      part.record.set(this.origin, ownThrough);
+      part.record.delete(this.origin);
+      this.ownReadThrough(part, ownThrough);
       part.position = snap.position;
       part.bytesSinceSnapshot = 0;
       if (!initial) this.emit('resync', { partition: part.index, reason: `loaded snapshot ${newest}` });
@@ -729,8 +747,9 @@ export class Replica extends EventEmitter {
     const undo = (local: number, d: bigint) => {
       states[local] = this.additive ? states[local]! - d : states[local]! ^ d;
     };
+    const ownRead = this.ownRead(part);
     for (const entry of part.entries.values()) {
-      if (entry.read) continue;
+      if (entry.counter <= ownRead) continue; // in the log up to part.position
       const { indices, deltas } = logEntryColumns(entry.bytes, this.group, part.index) as LogEntryColumns; // our own, valid
       for (let k = 0; k < indices.length; k++) undo(indices[k]!, deltas[k]!);
     }
