@@ -446,7 +446,7 @@ describeUnless(skip, 'replicated tables on redis-server', () => {
     await expect(replicate(t, undefined as never)).rejects.toThrow('options must be an object');
     await expect(replicate(t, { name: 'x' } as never)).rejects.toMatchObject({
       code: 'ERR_ATOMIK_INVALID_ARG_TYPE',
-      message: 'options.redis must be a redis:// URL, ioredis options or an ioredis client, got undefined',
+      message: 'options.redis must be a redis:// URL, ioredis options, an ioredis client or Cluster, or a list of cluster nodes, got undefined',
     });
     await expect(replicate(t, { redis: server.url, name: 'x', maxBatch: 1.5 })).rejects.toMatchObject({ code: 'ERR_ATOMIK_INVALID_ARG_TYPE' });
     await expect(replicate(t, { redis: server.url, name: 'x', window: 0 })).rejects.toMatchObject({ code: 'ERR_ATOMIK_OUT_OF_RANGE' });
