@@ -59,8 +59,39 @@ export function targetIsCluster(target: RedisTarget): boolean {
   return Array.isArray(target) || (typeof target === 'object' && target !== null && !Array.isArray(target) && isCluster(target));
 }
 
+/**
+ * Makes the replica's connections to `target`. A single node that turns
+ * out to be part of a Redis Cluster (INFO says cluster_enabled:1) is used
+ * as the cluster's entry point, so its keys reach the nodes that own them.
+ */
 export async function connector(target: RedisTarget, times: ConnectionTimes): Promise<Connector> {
-  const { Redis: IORedis, Cluster: IOCluster } = await import('ioredis');
+  const io = await import('ioredis');
+  if (!targetIsCluster(target)) {
+    const probe = makeConnector(target, {}, times, io)('commands') as Redis;
+    let timer: NodeJS.Timeout | undefined;
+    const silent = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer to INFO within ${times.connectTimeoutMs} ms`)), times.connectTimeoutMs);
+    });
+    try {
+      if (/^cluster_enabled:1\b/m.test(await Promise.race([probe.info('cluster'), silent]))) {
+        const { host = '127.0.0.1', port = 6379, username, password, tls, db: _db, ...unused } = probe.options;
+        void unused;
+        return makeConnector([{ host, port }], { redisOptions: { username, password, tls } }, times, io);
+      }
+    } finally {
+      clearTimeout(timer);
+      probe.disconnect();
+    }
+  }
+  return makeConnector(target, {}, times, io);
+}
+
+function makeConnector(
+  target: RedisTarget,
+  clusterBase: ClusterOptions,
+  times: ConnectionTimes,
+  io: { Redis: typeof Redis; Cluster: typeof Cluster },
+): Connector {
   const socketTimeout = (role: 'commands' | 'reads') => (role === 'reads' ? times.blockMs + times.timeoutMs : times.timeoutMs);
   // Never give up on a command: a publish waits for Redis to come back, and is retried with the same identity.
   const nodeOptions = (role: 'commands' | 'reads'): RedisOptions => ({
@@ -70,7 +101,7 @@ export async function connector(target: RedisTarget, times: ConnectionTimes): Pr
     connectTimeout: times.connectTimeoutMs,
     socketTimeout: socketTimeout(role),
   });
-  const clusterOptions = (role: 'commands' | 'reads', base: ClusterOptions = {}): ClusterOptions => ({
+  const clusterOptions = (role: 'commands' | 'reads', base: ClusterOptions): ClusterOptions => ({
     ...base,
     enableOfflineQueue: true,
     retryDelayOnFailover: 100,
@@ -80,22 +111,22 @@ export async function connector(target: RedisTarget, times: ConnectionTimes): Pr
     clusterRetryStrategy: (attempt: number) => Math.min(100 * attempt, 2000),
     redisOptions: { ...base.redisOptions, ...nodeOptions(role) },
   });
-  let make: Connector;
+  let make: (role: 'commands' | 'reads') => Redis | Cluster;
   if (Array.isArray(target)) {
     const nodes = [...(target as (string | ClusterNode)[])];
-    make = (role) => new IOCluster(nodes, clusterOptions(role)) as Connection;
+    make = (role) => new io.Cluster(nodes, clusterOptions(role, clusterBase));
   } else if (typeof target === 'string') {
-    make = (role) => new IORedis(target, nodeOptions(role)) as Connection;
+    make = (role) => new io.Redis(target, nodeOptions(role));
   } else if (isCluster(target)) {
-    make = (role) => target.duplicate([], clusterOptions(role, target.options)) as Connection;
+    make = (role) => target.duplicate([], clusterOptions(role, target.options));
   } else if (isClient(target)) {
-    make = (role) => target.duplicate(nodeOptions(role)) as Connection;
+    make = (role) => target.duplicate(nodeOptions(role));
   } else {
     const options = target as RedisOptions;
-    make = (role) => new IORedis({ ...options, ...nodeOptions(role) }) as Connection;
+    make = (role) => new io.Redis({ ...options, ...nodeOptions(role) });
   }
   return (role) => {
-    const conn = make(role);
+    const conn = make(role) as Connection;
     conn.defineCommand('atomikPublish', { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
     conn.defineCommand('atomikSnapshot', { numberOfKeys: 5, lua: SNAPSHOT_SCRIPT });
     conn.on('error', () => {}); // reconnects are ioredis's job; failures reach the commands

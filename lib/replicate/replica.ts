@@ -543,15 +543,22 @@ export class Replica extends EventEmitter {
     }
     // One pipeline: the script and WAIT go to the node that owns the partition's slot, on one connection.
     type Queue = { atomikPublish(...a: typeof args): Queue; wait(n: number, ms: number): Queue; exec(): Promise<unknown> };
+    // WAIT answers within half the socket timeout, so a slow replica is a short answer, not a dropped connection.
+    const waitMs = Math.max(1, Math.floor(this.options.timeoutMs / 2));
     const replies = await (this.writer.pipeline() as unknown as Queue)
       .atomikPublish(...args)
-      .wait(wanted, this.options.timeoutMs)
+      .wait(wanted, waitMs)
       .exec();
     const [[publishError, published], [waitError, reached]] = replies as [[Error | null, [number, Buffer | string]], [Error | null, number]];
-    if (publishError) throw publishError;
+    if (publishError) {
+      // A pipeline is redirected only when all its commands are; WAIT has no
+      // key, so after a failover the slot map is refreshed here, and the retry finds the new primary.
+      if (/^(MOVED|ASK) /.test(publishError.message) && 'refreshSlotsCache' in this.writer) this.writer.refreshSlotsCache();
+      throw publishError;
+    }
     if (waitError) throw waitError;
     if (Number(published[0]) !== -1 && Number(reached) < wanted) {
-      throw new Error(`entry ${entry.counter} reached ${Number(reached)} of ${wanted} Redis replicas within ${this.options.timeoutMs} ms`);
+      throw new Error(`entry ${entry.counter} reached ${Number(reached)} of ${wanted} Redis replicas within ${waitMs} ms`);
     }
     return [Number(published[0]), String(published[1])];
   }
