@@ -1,10 +1,10 @@
 // Bad input for every public method: the right error class, a message that
 // names the argument, and no change of state.
 import { describe, expect, it } from 'vitest';
-import { AtomikContext, AtomikTable, DeltaMessage, DeltaStream, Fingerprint, open } from '../lib/index.js';
-import { ENGINES } from './helpers/engines.js';
-import { MAX } from './helpers/values.js';
-import { describeUnless } from './helpers/skip.js';
+import { AtomikContext, AtomikTable, DeltaMessage, DeltaStream, Fingerprint, open } from '../../lib/index.js';
+import { ENGINES } from '../helpers/engines.js';
+import { MAX } from '../helpers/values.js';
+import { describeUnless } from '../helpers/skip.js';
 
 type ErrorClass = typeof TypeError | typeof RangeError;
 

@@ -8,9 +8,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { OFFICIAL, buildTarget, placeAndRouteFigures } from '../firmware/rtl/synth/fpga.mjs';
-import { missing } from './helpers/tools.js';
-import { describeUnless } from './helpers/skip.js';
+import { OFFICIAL, buildTarget, placeAndRouteFigures } from '../../firmware/rtl/synth/fpga.mjs';
+import { missing } from '../helpers/tools.js';
+import { describeUnless } from '../helpers/skip.js';
 
 const noTools = missing('yosys', 'nextpnr-ice40', 'icepack');
 const out = mkdtempSync(join(tmpdir(), 'atomik-fpga-'));

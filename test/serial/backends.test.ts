@@ -2,12 +2,12 @@
 // engines, the virtual boards (host framed, host legacy, Cortex-M3 under
 // QEMU, our RTL under Verilator) and a real board when ATOMIK_TEST_PORT names one.
 import { afterAll, beforeAll } from 'vitest';
-import { open, type Group } from '../lib/index.js';
-import { startBoard, type VirtualBoard } from '../lib/board/index.js';
-import { backendSuite, type BackendTarget } from './helpers/backend-suite.js';
-import { RTL_TEST_BAUD, noRtl } from './helpers/boards.js';
-import { ENGINES } from './helpers/engines.js';
-import { missing } from './helpers/tools.js';
+import { open, type Group } from '../../lib/index.js';
+import { startBoard, type VirtualBoard } from '../../lib/board/index.js';
+import { backendSuite, type BackendTarget } from '../helpers/backend-suite.js';
+import { RTL_TEST_BAUD, noRtl } from '../helpers/boards.js';
+import { ENGINES } from '../helpers/engines.js';
+import { missing } from '../helpers/tools.js';
 
 for (const { name, skipReason } of ENGINES) {
   backendSuite({ name, skip: skipReason, groups: ['xor', 'add'], open: (group) => open({ backend: name, group, contexts: 64 }) });

@@ -3,11 +3,11 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect } from 'vitest';
-import { missing } from './helpers/tools.js';
-import { itUnless } from './helpers/skip.js';
+import { missing } from '../helpers/tools.js';
+import { itUnless } from '../helpers/skip.js';
 
 itUnless(missing('make', 'cc'), 'the demo runs on the engine and on a virtual board, and they agree', async () => {
-  const demo = fileURLToPath(new URL('../examples/demo.mjs', import.meta.url));
+  const demo = fileURLToPath(new URL('../../examples/demo.mjs', import.meta.url));
   const env = { ...process.env };
   delete env.ATOMIK_PORT;
   const { stdout } = await promisify(execFile)(process.execPath, [demo], { env });

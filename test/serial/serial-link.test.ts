@@ -6,17 +6,17 @@
 // time, progress, reconnects and reboots.
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeviceError, open, type Accumulator } from '../lib/index.js';
-import { FRAME_OVERHEAD, FrameDecoder, MAX_PAYLOAD } from '../lib/serial/frame.js';
-import { FramedClient, GARBAGE_LIMIT, type Reconnector } from '../lib/serial/framed-client.js';
-import { LegacyClient } from '../lib/serial/legacy-client.js';
-import { createTransportPair } from '../lib/serial/memory-transport.js';
-import type { Transport } from '../lib/serial/transport.js';
-import type { Progress } from '../lib/core/progress.js';
-import { startBoard, startFaultLine, type FaultLine, type VirtualBoard } from '../lib/board/index.js';
-import { helloPayload, startDeviceModel } from './helpers/device-model.js';
-import { missing } from './helpers/tools.js';
-import { describeUnless } from './helpers/skip.js';
+import { DeviceError, open, type Accumulator } from '../../lib/index.js';
+import { FRAME_OVERHEAD, FrameDecoder, MAX_PAYLOAD } from '../../lib/serial/frame.js';
+import { FramedClient, GARBAGE_LIMIT, type Reconnector } from '../../lib/serial/framed-client.js';
+import { LegacyClient } from '../../lib/serial/legacy-client.js';
+import { createTransportPair } from '../../lib/serial/memory-transport.js';
+import type { Transport } from '../../lib/serial/transport.js';
+import type { Progress } from '../../lib/core/progress.js';
+import { startBoard, startFaultLine, type FaultLine, type VirtualBoard } from '../../lib/board/index.js';
+import { helloPayload, startDeviceModel } from '../helpers/device-model.js';
+import { missing } from '../helpers/tools.js';
+import { describeUnless } from '../helpers/skip.js';
 
 const deltas = (n: number, from = 1) => BigUint64Array.from({ length: n }, (_, i) => (BigInt(i + from) * 0x9e3779b97f4a7c15n) & 0xffffffffffffffffn);
 const xorAll = (d: BigUint64Array) => d.reduce((a, b) => a ^ b, 0n);
@@ -349,7 +349,7 @@ describeUnless(noBoard, `host board`, () => {
     const board = await startBoard();
     try {
       const script = `
-        const { open } = require(${JSON.stringify(new URL('../dist/index.cjs', import.meta.url).pathname)});
+        const { open } = require(${JSON.stringify(new URL('../../dist/index.cjs', import.meta.url).pathname)});
         (async () => {
           const acc = await open({ backend: 'serial', port: ${JSON.stringify(board.port)}, timeoutMs: 20, retries: 1 });
           process.kill(${board.pid}, 'SIGSTOP');

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const fixture = 'test/fixtures/skip-reasons/skips.fixture.ts';
 const bin = mkdtempSync(join(tmpdir(), 'atomik-path-'));
 symlinkSync('/bin/sh', join(bin, 'sh'));

@@ -3,11 +3,11 @@
 // across restarts, past the 24-bit wire counter, on both engines.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AtomikError, AtomikTable, DeltaMessage, DeltaStream, RECEIPT, packSeq, unpackSeq, type Group, type Receipt } from '../lib/index.js';
-import { jsEngine as jsEngineObject } from '../lib/engine/js.js';
-import { ENGINES, nativeBinding } from './helpers/engines.js';
-import { crc32 } from '../lib/core/crc.js';
-import { describeUnless } from './helpers/skip.js';
+import { AtomikError, AtomikTable, DeltaMessage, DeltaStream, RECEIPT, packSeq, unpackSeq, type Group, type Receipt } from '../../lib/index.js';
+import { jsEngine as jsEngineObject } from '../../lib/engine/js.js';
+import { ENGINES, nativeBinding } from '../helpers/engines.js';
+import { crc32 } from '../../lib/core/crc.js';
+import { describeUnless } from '../helpers/skip.js';
 
 const jsEngine = () => jsEngineObject;
 

@@ -4,10 +4,10 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { flashCommand, shellLine } from '../lib/board/flash.js';
-import { missing } from './helpers/tools.js';
-import { run } from './helpers/cli.js';
-import { itUnless } from './helpers/skip.js';
+import { flashCommand, shellLine } from '../../lib/board/flash.js';
+import { missing } from '../helpers/tools.js';
+import { run } from '../helpers/cli.js';
+import { itUnless } from '../helpers/skip.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'atomik flash '));
 const fs = join(dir, 'tangnano9k.fs');

@@ -17,9 +17,9 @@ import {
   encodeFrame,
   encodeOpen,
   encodeOps,
-} from '../lib/serial/frame.js';
-import type { Op } from '../lib/core/operations.js';
-import { DeviceError } from '../lib/core/errors.js';
+} from '../../lib/serial/frame.js';
+import type { Op } from '../../lib/core/operations.js';
+import { DeviceError } from '../../lib/core/errors.js';
 
 interface Step {
   send: string;
@@ -27,7 +27,7 @@ interface Step {
   request?: { type: string; seq?: number; ops?: { op: string; index: number; value?: string; deltas?: string[] }[]; session?: number; group?: string };
   response?: Record<string, unknown> & { type: string; seq: number };
 }
-const golden = JSON.parse(readFileSync(new URL('../firmware/golden-vectors.json', import.meta.url), 'utf8')) as {
+const golden = JSON.parse(readFileSync(new URL('../../firmware/golden-vectors.json', import.meta.url), 'utf8')) as {
   cases: { name: string; dialect: string; steps: Step[] }[];
 };
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');

@@ -6,9 +6,9 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ENTRIES, apiOf, checkedIn } from '../scripts/api-report.js';
+import { ENTRIES, apiOf, checkedIn } from '../../scripts/api-report.js';
 
-const dist = (file: string) => fileURLToPath(new URL(`../dist/${file}`, import.meta.url));
+const dist = (file: string) => fileURLToPath(new URL(`../../dist/${file}`, import.meta.url));
 
 describe('public API', () => {
   it('matches api-report.json (run npm run api:report after a deliberate change)', () => {
@@ -17,7 +17,7 @@ describe('public API', () => {
 
   // Run in a plain Node process, as a user's program would (the test runner has its own module loader).
   const inNode = (code: string): unknown =>
-    JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', code], { cwd: fileURLToPath(new URL('../dist/', import.meta.url)) }).toString());
+    JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', code], { cwd: fileURLToPath(new URL('../../dist/', import.meta.url)) }).toString());
 
   it('import and require of every entry give the same objects, with their own names', () => {
     const runtime = Object.fromEntries(

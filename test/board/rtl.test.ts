@@ -1,18 +1,18 @@
 // Our Verilog under Verilator: the RTL unit tests (UART, both dialects,
 // the golden vectors, the differential runs against the C device core), and
 // the rtl board from the command line. The
-// conformance suite and the fault-line tests run it too (backends.test.ts,
-// serial-faults.test.ts).
+// conformance suite and the fault-line tests run it too (test/serial/backends.test.ts,
+// test/serial/serial-faults.test.ts).
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
-import { startBoard } from '../lib/board/index.js';
-import { RTL_TEST_BAUD, noRtl } from './helpers/boards.js';
-import { describeUnless } from './helpers/skip.js';
-import { emulate, run } from './helpers/cli.js';
+import { startBoard } from '../../lib/board/index.js';
+import { RTL_TEST_BAUD, noRtl } from '../helpers/boards.js';
+import { describeUnless } from '../helpers/skip.js';
+import { emulate, run } from '../helpers/cli.js';
 
-const firmware = fileURLToPath(new URL('../firmware', import.meta.url));
+const firmware = fileURLToPath(new URL('../../firmware', import.meta.url));
 
 /** Runs `atomik emulate --board rtl ...` as a user would, until it prints the port. */
 /** `atomik-node emulate --board rtl` at the test line rate. */

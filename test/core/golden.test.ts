@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DeltaMessage, DeltaStream, DeviceError, Fingerprint } from '../lib/index.js';
+import { DeltaMessage, DeltaStream, DeviceError, Fingerprint } from '../../lib/index.js';
 import {
   FRAME,
   FrameDecoder,
@@ -16,12 +16,12 @@ import {
   encodeFrame,
   encodeOpen,
   opBytes,
-} from '../lib/serial/frame.js';
-import { ENGINES } from './helpers/engines.js';
-import { describeUnless } from './helpers/skip.js';
-import type { HelloInfo } from '../lib/backend/device.js';
+} from '../../lib/serial/frame.js';
+import { ENGINES } from '../helpers/engines.js';
+import { describeUnless } from '../helpers/skip.js';
+import type { HelloInfo } from '../../lib/backend/device.js';
 
-const golden = JSON.parse(readFileSync(new URL('./golden/reference.json', import.meta.url), 'utf8')) as {
+const golden = JSON.parse(readFileSync(new URL('../golden/reference.json', import.meta.url), 'utf8')) as {
   messages: { addr: number; delta: string; seq: number; hex: string }[];
   xorFold: { hex: string; value: string }[];
   positional: { hex: string; value: string }[];
@@ -93,7 +93,7 @@ interface HelloStep {
   request?: { type: string; seq?: number; session?: number; group?: string };
   response?: Record<string, unknown> & { type: string; seq: number };
 }
-const vectors = JSON.parse(readFileSync(new URL('../firmware/golden-vectors.json', import.meta.url), 'utf8')) as {
+const vectors = JSON.parse(readFileSync(new URL('../../firmware/golden-vectors.json', import.meta.url), 'utf8')) as {
   cases: { name: string; dialect: string; steps: HelloStep[] }[];
   hostileHello: { name: string; payload: string; error: string }[];
   acceptedHello: { name: string; payload: string; info: HelloInfo }[];

@@ -7,12 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { AtomikTable, DeviceError, open, type Accumulator, type Group } from '../lib/index.js';
-import { openSerialTransport } from '../lib/serial/index.js';
-import { startBoard, startFaultLine, type FaultLine, type VirtualBoard } from '../lib/board/index.js';
-import { FRAMED_BOARDS, LEGACY_BOARDS } from './helpers/boards.js';
-import { missing } from './helpers/tools.js';
-import { describeUnless } from './helpers/skip.js';
+import { AtomikTable, DeviceError, open, type Accumulator, type Group } from '../../lib/index.js';
+import { openSerialTransport } from '../../lib/serial/index.js';
+import { startBoard, startFaultLine, type FaultLine, type VirtualBoard } from '../../lib/board/index.js';
+import { FRAMED_BOARDS, LEGACY_BOARDS } from '../helpers/boards.js';
+import { missing } from '../helpers/tools.js';
+import { describeUnless } from '../helpers/skip.js';
 
 const noBoard = missing('make', 'cc');
 const noProxy = noBoard ?? missing('socat');

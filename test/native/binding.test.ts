@@ -2,8 +2,8 @@
 // returns an error status: it never crashes the process and never touches
 // memory outside the arrays it was given.
 import { expect, it } from 'vitest';
-import { nativeBinding as b, noNative } from './helpers/engines.js';
-import { describeUnless } from './helpers/skip.js';
+import { nativeBinding as b, noNative } from '../helpers/engines.js';
+import { describeUnless } from '../helpers/skip.js';
 
 const junk: unknown[] = [
   undefined,

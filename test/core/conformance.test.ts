@@ -2,10 +2,10 @@
 // operation, in both groups. Batch sizes above the native threshold make the
 // native engine run its C kernels, small ones its js fallback.
 import { describe, expect, it } from 'vitest';
-import { AtomikContext, AtomikTable, Fingerprint, open } from '../lib/index.js';
-import { ENGINES } from './helpers/engines.js';
-import { MAX, addAll, indices, mixedBatch, words, xorAll } from './helpers/values.js';
-import { describeUnless } from './helpers/skip.js';
+import { AtomikContext, AtomikTable, Fingerprint, open } from '../../lib/index.js';
+import { ENGINES } from '../helpers/engines.js';
+import { MAX, addAll, indices, mixedBatch, words, xorAll } from '../helpers/values.js';
+import { describeUnless } from '../helpers/skip.js';
 
 for (const { name, engine, skipReason } of ENGINES) {
   describeUnless(skipReason, `engine ${name}`, () => {

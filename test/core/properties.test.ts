@@ -2,10 +2,10 @@
 // native engines agree on random sequences of operations.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AtomikContext, AtomikTable, Fingerprint, type BatchOp, type Group } from '../lib/index.js';
-import { jsEngine } from '../lib/engine/js.js';
-import { ENGINES, noNative } from './helpers/engines.js';
-import { describeUnless } from './helpers/skip.js';
+import { AtomikContext, AtomikTable, Fingerprint, type BatchOp, type Group } from '../../lib/index.js';
+import { jsEngine } from '../../lib/engine/js.js';
+import { ENGINES, noNative } from '../helpers/engines.js';
+import { describeUnless } from '../helpers/skip.js';
 
 const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
 const group = fc.constantFrom<Group>('xor', 'add');

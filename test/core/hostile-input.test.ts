@@ -5,9 +5,9 @@
 // with a code and the state unchanged, on every engine.
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AtomikContext, AtomikTable, Fingerprint, open, type Group } from '../lib/index.js';
-import { ENGINES, nativeBinding, noNative } from './helpers/engines.js';
-import { describeUnless, itUnless } from './helpers/skip.js';
+import { AtomikContext, AtomikTable, Fingerprint, open, type Group } from '../../lib/index.js';
+import { ENGINES, nativeBinding, noNative } from '../helpers/engines.js';
+import { describeUnless, itUnless } from '../helpers/skip.js';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {

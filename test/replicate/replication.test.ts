@@ -4,12 +4,12 @@
 // result is compared with states computed independently.
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { AtomikTable, replicate, ReplicationError, type Group, type Replica } from '../lib/index.js';
-import { startRedisServer, type LocalRedisServer } from '../lib/testing/index.js';
-import { encodeLogEntry } from '../lib/engine/log-entry.js';
-import { expectedStates, update } from './fixtures/replica-worker.mjs';
-import { dump, redisSkipReason, startRedisProxy, startWorker, type Worker } from './helpers/redis.js';
-import { describeUnless } from './helpers/skip.js';
+import { AtomikTable, replicate, ReplicationError, type Group, type Replica } from '../../lib/index.js';
+import { startRedisServer, type LocalRedisServer } from '../../lib/testing/index.js';
+import { encodeLogEntry } from '../../lib/engine/log-entry.js';
+import { expectedStates, update } from '../fixtures/replica-worker.mjs';
+import { dump, redisSkipReason, startRedisProxy, startWorker, type Worker } from '../helpers/redis.js';
+import { describeUnless } from '../helpers/skip.js';
 
 const skip = redisSkipReason();
 let server: LocalRedisServer;

@@ -3,11 +3,11 @@ import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startBoard } from '../lib/board/index.js';
-import { TOOL_PACKAGES, requireTools } from '../lib/board/emulate.js';
-import { missing } from './helpers/tools.js';
-import { emulate, run } from './helpers/cli.js';
-import { itUnless } from './helpers/skip.js';
+import { startBoard } from '../../lib/board/index.js';
+import { TOOL_PACKAGES, requireTools } from '../../lib/board/emulate.js';
+import { missing } from '../helpers/tools.js';
+import { emulate, run } from '../helpers/cli.js';
+import { itUnless } from '../helpers/skip.js';
 
 const noBoard = missing('make', 'cc');
 

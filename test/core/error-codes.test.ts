@@ -1,7 +1,7 @@
 // Every error carries a stable code; argument errors stay TypeErrors and
 // RangeErrors, as Node's own do.
 import { describe, expect, it } from 'vitest';
-import { AtomikContext, AtomikError, AtomikRangeError, AtomikTable, AtomikTypeError, DeviceError, Fingerprint, open } from '../lib/index.js';
+import { AtomikContext, AtomikError, AtomikRangeError, AtomikTable, AtomikTypeError, DeviceError, Fingerprint, open } from '../../lib/index.js';
 
 function caught(fn: () => unknown): Error & { code?: string } {
   try {

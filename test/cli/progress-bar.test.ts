@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createProgressBar, progressBarLine, progressLine } from '../lib/cli/progress-bar.js';
-import type { Progress } from '../lib/core/progress.js';
-import { cli } from './helpers/cli.js';
-import { missing } from './helpers/tools.js';
+import { createProgressBar, progressBarLine, progressLine } from '../../lib/cli/progress-bar.js';
+import type { Progress } from '../../lib/core/progress.js';
+import { cli } from '../helpers/cli.js';
+import { missing } from '../helpers/tools.js';
 
 /** A real Writable that records what it is given; `tty` makes it look like a terminal of `columns`. */
 function recorder(tty: boolean, columns = 80): Writable & { isTTY?: boolean; columns?: number; text(): string } {

@@ -6,14 +6,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { open } from '../lib/index.js';
-import { loadNative } from '../lib/engine/native.js';
-import { startBoard } from '../lib/board/index.js';
-import { noNative } from './helpers/engines.js';
-import { missing } from './helpers/tools.js';
-import { itUnless } from './helpers/skip.js';
+import { open } from '../../lib/index.js';
+import { loadNative } from '../../lib/engine/native.js';
+import { startBoard } from '../../lib/board/index.js';
+import { noNative } from '../helpers/engines.js';
+import { missing } from '../helpers/tools.js';
+import { itUnless } from '../helpers/skip.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const esm = `${root}dist/index.js`;
 const cjs = `${root}dist/index.cjs`;
 

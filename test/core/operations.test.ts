@@ -3,10 +3,10 @@
 // numbers must keep the compatibility they promise.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { OPERATIONS, RECORD_OP, WIRE_OP, MAX_RECORD_OP } from '../lib/core/operations.js';
-import { OP } from '../lib/engine/ops.js';
-import { WIRE_OP as FRAME_WIRE_OP } from '../lib/serial/frame.js';
-import { current, root, sections } from '../scripts/generate-operations.js';
+import { OPERATIONS, RECORD_OP, WIRE_OP, MAX_RECORD_OP } from '../../lib/core/operations.js';
+import { OP } from '../../lib/engine/ops.js';
+import { WIRE_OP as FRAME_WIRE_OP } from '../../lib/serial/frame.js';
+import { current, root, sections } from '../../scripts/generate-operations.js';
 
 describe('operation table', () => {
   for (const s of sections()) {

@@ -6,11 +6,11 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Group } from '../lib/index.js';
-import { ENTRY_STATUS, batchChecksum, encodeLogEntry, readLogEntryHeader } from '../lib/engine/log-entry.js';
-import { decodeSnapshot, encodeSnapshot } from '../lib/replicate/snapshot.js';
-import { ENGINES, nativeBinding } from './helpers/engines.js';
-import { itUnless } from './helpers/skip.js';
+import type { Group } from '../../lib/index.js';
+import { ENTRY_STATUS, batchChecksum, encodeLogEntry, readLogEntryHeader } from '../../lib/engine/log-entry.js';
+import { decodeSnapshot, encodeSnapshot } from '../../lib/replicate/snapshot.js';
+import { ENGINES, nativeBinding } from '../helpers/engines.js';
+import { itUnless } from '../helpers/skip.js';
 
 interface GoldenBatch {
   name: string;
@@ -35,7 +35,7 @@ interface GoldenSnapshot {
   states: string[];
   hex: string;
 }
-const golden = JSON.parse(readFileSync(new URL('./golden/batches.json', import.meta.url), 'utf8')) as { batches: GoldenBatch[]; snapshots: GoldenSnapshot[] };
+const golden = JSON.parse(readFileSync(new URL('../golden/batches.json', import.meta.url), 'utf8')) as { batches: GoldenBatch[]; snapshots: GoldenSnapshot[] };
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 /** The bytes at an odd offset inside a larger buffer, as Redis clients hand them out. */
@@ -187,7 +187,7 @@ describe('saveTable / loadTable', () => {
     const { mkdtempSync, readFileSync: read, writeFileSync, rmSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { tmpdir } = await import('node:os');
-    const { AtomikTable, saveTable, loadTable } = await import('../lib/index.js');
+    const { AtomikTable, saveTable, loadTable } = await import('../../lib/index.js');
     const dir = mkdtempSync(join(tmpdir(), 'atomik-file-'));
     try {
       const t = new AtomikTable(5, { group: 'add' });

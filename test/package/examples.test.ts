@@ -3,12 +3,12 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { missing } from './helpers/tools.js';
-import { redisSkipReason } from './helpers/redis.js';
-import { itUnless } from './helpers/skip.js';
+import { missing } from '../helpers/tools.js';
+import { redisSkipReason } from '../helpers/redis.js';
+import { itUnless } from '../helpers/skip.js';
 
 async function example(name: string, ...args: string[]): Promise<string> {
-  const file = fileURLToPath(new URL(`../examples/${name}`, import.meta.url));
+  const file = fileURLToPath(new URL(`../../examples/${name}`, import.meta.url));
   const env = { ...process.env };
   delete env.ATOMIK_PORT;
   return (await promisify(execFile)(process.execPath, [file, ...args], { env })).stdout;
@@ -83,7 +83,7 @@ describe('examples', () => {
   itUnless(redisSkipReason(), 'replicas: three processes through Redis, one killed and restarted, exact totals', async () => {
     const env = { ...process.env };
     delete env.REDIS_URL;
-    const out = (await promisify(execFile)(process.execPath, [fileURLToPath(new URL('../examples/replicas.mjs', import.meta.url))], { env })).stdout;
+    const out = (await promisify(execFile)(process.execPath, [fileURLToPath(new URL('../../examples/replicas.mjs', import.meta.url))], { env })).stdout;
     const lines = out.split('\n');
     expect(lines[0]).toBe('REDIS_URL not set: started a private redis-server (appendfsync always)');
     const acked = Number(/^killed process B \(kill -9\) after Redis had acknowledged ([\d,]+) of its requests$/.exec(lines[1]!)![1]!.replace(/,/g, ''));
