@@ -3,20 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { AtomikContext, AtomikError, AtomikRangeError, AtomikTable, AtomikTypeError, DeviceError, Fingerprint, open } from '../../lib/index.js';
 
-function caught(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error & { code?: string };
-  }
-  throw new Error('expected a throw');
-}
-
-function expectCode(fn: () => unknown, cls: typeof TypeError | typeof RangeError | typeof Error, code: string): void {
-  const err = caught(fn);
-  expect(err).toBeInstanceOf(cls);
-  expect(err.code).toBe(code);
-}
+import { expectCoded as expectCode, thrown as caught } from '../helpers/errors.js';
 
 describe('error codes', () => {
   const table = new AtomikTable(4, { engine: 'js' });

@@ -5,6 +5,7 @@ import { AtomikContext, AtomikTable, DeltaMessage, DeltaStream, Fingerprint, ope
 import { ENGINES } from '../helpers/engines.js';
 import { MAX } from '../helpers/values.js';
 import { describeUnless } from '../helpers/skip.js';
+import { ANY_CODE, expectCoded } from '../helpers/errors.js';
 
 type ErrorClass = typeof TypeError | typeof RangeError;
 
@@ -32,16 +33,8 @@ const BAD_INDEX = (size: number): [unknown, ErrorClass][] => [
   [undefined, TypeError],
 ];
 
-function expectThrow(fn: () => unknown, cls: ErrorClass, mentions: string): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, `expected ${cls.name} mentioning ${mentions}`).toBeInstanceOf(cls);
-  expect((caught as Error).message).toContain(mentions);
-}
+/** Asserts fn throws a coded `cls` whose message names `mentions`. */
+const expectThrow = (fn: () => unknown, cls: ErrorClass, mentions: string) => expectCoded(fn, cls, ANY_CODE, mentions);
 
 for (const { name, engine, skipReason } of ENGINES) {
   describeUnless(skipReason, `bad input, ${name} engine`, () => {

@@ -8,36 +8,13 @@ import { jsEngine as jsEngineObject } from '../../lib/engine/js.js';
 import { ENGINES, nativeBinding } from '../helpers/engines.js';
 import { crc32 } from '../../lib/core/crc.js';
 import { describeUnless } from '../helpers/skip.js';
+import { expectCoded as throwsCoded } from '../helpers/errors.js';
+import { hex, lcg, shuffle } from '../helpers/values.js';
 
 const jsEngine = () => jsEngineObject;
 
 const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const concat = (parts: Uint8Array[]) => Buffer.concat(parts);
-
-/** Asserts fn throws an error of `type` with `code` and a message containing `text`. */
-function throwsCoded(fn: () => unknown, type: abstract new (...args: never[]) => Error, code: string, text: string): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(type);
-  expect((caught as { code?: string }).code).toBe(code);
-  expect((caught as Error).message).toContain(text);
-}
-
-/** Seeded Fisher-Yates. */
-function shuffle<T>(items: T[], seed: number): T[] {
-  let s = seed >>> 0;
-  for (let i = items.length - 1; i > 0; i--) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const j = s % (i + 1);
-    [items[i], items[j]] = [items[j]!, items[i]!];
-  }
-  return items;
-}
 
 describe('the wire form', () => {
   it('packs origin and counter into the reference seq field; the counter wraps past 2^24 - 1, skipping 0', () => {
@@ -406,8 +383,7 @@ describe('restarts', () => {
           const expected = new DeltaStream({ group });
           const channel: Uint8Array[] = [];
           const lost: Uint8Array[] = [];
-          let r = seed >>> 0;
-          const rand = () => (r = (Math.imul(r, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+          const rand = lcg(seed).unit;
           for (const [who, updates, crash] of rounds) {
             for (const [addr, delta] of updates) {
               live[who]!.accum(addr, delta);

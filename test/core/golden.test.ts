@@ -19,6 +19,7 @@ import {
 } from '../../lib/serial/frame.js';
 import { ENGINES } from '../helpers/engines.js';
 import { describeUnless } from '../helpers/skip.js';
+import { fromHex, hex } from '../helpers/values.js';
 import type { HelloInfo } from '../../lib/backend/device.js';
 
 const golden = JSON.parse(readFileSync(new URL('../golden/reference.json', import.meta.url), 'utf8')) as {
@@ -26,7 +27,6 @@ const golden = JSON.parse(readFileSync(new URL('../golden/reference.json', impor
   xorFold: { hex: string; value: string }[];
   positional: { hex: string; value: string }[];
 };
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 describe('DeltaMessage wire form', () => {
   for (const m of golden.messages) {
@@ -98,7 +98,6 @@ const vectors = JSON.parse(readFileSync(new URL('../../firmware/golden-vectors.j
   hostileHello: { name: string; payload: string; error: string }[];
   acceptedHello: { name: string; payload: string; info: HelloInfo }[];
 };
-const fromHex = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
 
 describe('HELLO_REPLY, versions 1 and 2', () => {
   const helloCases = vectors.cases.filter((c) => c.dialect === 'framed-v1' || c.dialect === 'framed-v2');

@@ -8,15 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AtomikContext, AtomikTable, Fingerprint, open, type Group } from '../../lib/index.js';
 import { ENGINES, nativeBinding, noNative } from '../helpers/engines.js';
 import { describeUnless, itUnless } from '../helpers/skip.js';
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return (err as { code?: string }).code ?? `uncoded ${(err as Error).name}: ${(err as Error).message}`;
-  }
-  return undefined;
-}
+import { codeOf } from '../helpers/errors.js';
 
 /** n indices and the states a correct gather of them returns. */
 function filled(group: Group, engine: NonNullable<(typeof ENGINES)[number]['engine']>, size: number) {

@@ -6,6 +6,7 @@ import { AtomikContext, AtomikTable, Fingerprint, type BatchOp, type Group } fro
 import { jsEngine } from '../../lib/engine/js.js';
 import { ENGINES, noNative } from '../helpers/engines.js';
 import { describeUnless } from '../helpers/skip.js';
+import { shuffle } from '../helpers/values.js';
 
 const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
 const group = fc.constantFrom<Group>('xor', 'add');
@@ -41,13 +42,7 @@ describe('properties', () => {
         const entry = fc.tuple(fc.nat({ max: 15 }), u64);
         fc.assert(
           fc.property(group, fc.array(entry, { maxLength: 100 }), fc.integer(), (g, entries, seed) => {
-            const shuffled = [...entries];
-            let s = seed >>> 0;
-            for (let i = shuffled.length - 1; i > 0; i--) {
-              s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-              const j = s % (i + 1);
-              [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
-            }
+            const shuffled = shuffle([...entries], seed);
             const scatterInto = (list: typeof entries) => {
               const t = new AtomikTable(16, { group: g, engine: engine! });
               t.scatter(

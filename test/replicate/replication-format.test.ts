@@ -11,6 +11,7 @@ import { ENTRY_STATUS, batchChecksum, encodeLogEntry, readLogEntryHeader } from 
 import { decodeSnapshot, encodeSnapshot } from '../../lib/replicate/snapshot.js';
 import { ENGINES, nativeBinding } from '../helpers/engines.js';
 import { itUnless } from '../helpers/skip.js';
+import { hex } from '../helpers/values.js';
 
 interface GoldenBatch {
   name: string;
@@ -36,7 +37,6 @@ interface GoldenSnapshot {
   hex: string;
 }
 const golden = JSON.parse(readFileSync(new URL('../golden/batches.json', import.meta.url), 'utf8')) as { batches: GoldenBatch[]; snapshots: GoldenSnapshot[] };
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 /** The bytes at an odd offset inside a larger buffer, as Redis clients hand them out. */
 function unaligned(bytes: Uint8Array, offset = 3): Uint8Array {

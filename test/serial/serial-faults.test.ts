@@ -13,20 +13,11 @@ import { startBoard, startFaultLine, type FaultLine, type VirtualBoard } from '.
 import { FRAMED_BOARDS, LEGACY_BOARDS } from '../helpers/boards.js';
 import { missing } from '../helpers/tools.js';
 import { describeUnless } from '../helpers/skip.js';
+import { lcg } from '../helpers/values.js';
 
 const noBoard = missing('make', 'cc');
 const noProxy = noBoard ?? missing('socat');
 const CONTEXTS = 32;
-
-/** Seeded generator for the workload (independent of the proxy's). */
-function lcg(seed: number) {
-  let s = seed >>> 0;
-  const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0);
-  return {
-    int: (n: number) => next() % n,
-    u64: () => (BigInt(next()) << 32n) | BigInt(next()),
-  };
-}
 
 /**
  * Runs `count` random operations in random bursts of concurrent calls and

@@ -20,6 +20,7 @@ import {
 } from '../../lib/serial/frame.js';
 import type { Op } from '../../lib/core/operations.js';
 import { DeviceError } from '../../lib/core/errors.js';
+import { fromHex, hex } from '../helpers/values.js';
 
 interface Step {
   send: string;
@@ -30,8 +31,7 @@ interface Step {
 const golden = JSON.parse(readFileSync(new URL('../../firmware/golden-vectors.json', import.meta.url), 'utf8')) as {
   cases: { name: string; dialect: string; steps: Step[] }[];
 };
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-const bytes = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
+const bytes = fromHex;
 
 function wireOps(ops: NonNullable<Step['request']>['ops']): Op[] {
   return ops!.map((o) => {
