@@ -18,7 +18,7 @@ import {
   encodeLogEntry,
   readLogEntryHeader,
 } from '../engine/log-entry.js';
-import { comparePositions, decodeRecord, decodeSnapshot, encodeRecord, encodeSnapshot, type LogPosition } from './snapshot.js';
+import { comparePositions, decodeRecord, decodeSnapshot, encodeRecord, encodeSnapshot, type LogPosition } from '../table/snapshot.js';
 import { PUBLISH_SCRIPT, SNAPSHOT_SCRIPT } from './scripts.js';
 import { AtomikRangeError, AtomikTypeError, ReplicationError } from '../core/errors.js';
 

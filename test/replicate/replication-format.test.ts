@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Group } from '../../lib/index.js';
 import { ENTRY_STATUS, batchChecksum, encodeLogEntry, readLogEntryHeader } from '../../lib/engine/log-entry.js';
-import { decodeSnapshot, encodeSnapshot } from '../../lib/replicate/snapshot.js';
+import { decodeSnapshot, encodeSnapshot } from '../../lib/table/snapshot.js';
 import { ENGINES, nativeBinding } from '../helpers/engines.js';
 import { itUnless } from '../helpers/skip.js';
 import { hex } from '../helpers/values.js';

@@ -1,7 +1,8 @@
 // Snapshots: the states of one table partition together with its delivery
 // record (the last batch counter applied per origin) and the log position
 // they correspond to. One blob, so writing it is atomic. The layout is in
-// BATCH-FORMAT.md; it shares the batch entry's checksum.
+// lib/replicate/BATCH-FORMAT.md; it shares the batch entry's checksum.
+// Replicas and table files (table-file.ts) both use it, so it lives here.
 import { GROUP_CODE, type Group } from '../core/group.js';
 import { NATIVE_LE } from '../engine/ops.js';
 import { batchChecksum } from '../engine/log-entry.js';
