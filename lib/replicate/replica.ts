@@ -17,7 +17,7 @@ import {
   encodeLogEntry,
   readLogEntryHeader,
 } from '../engine/log-entry.js';
-import { comparePositions, decodeRecord, decodeSnapshot, encodeRecord, encodeSnapshot, type LogPosition } from './snapshot.js';
+import { comparePositions, decodeRecord, decodeSnapshot, encodeRecord, encodeSnapshot, type LogPosition } from '../table/snapshot.js';
 import { checkTarget, connector, type Connection, type RedisTarget } from './connection.js';
 import { AtomikRangeError, AtomikTypeError, ReplicationError } from '../core/errors.js';
 
