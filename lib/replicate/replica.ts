@@ -686,10 +686,11 @@ export class Replica extends EventEmitter {
             if (!this.onEntry(part, id.toString(), fields)) break;
           }
         }
-        this.positionMoved(part);
       }
       try {
         await this.checkTrim(part, reader);
+        // Only now: entries read past a trim do not make a replica caught up until the trim check had its say.
+        this.positionMoved(part);
         if (part.bytesSinceSnapshot >= this.options.snapshotBytes) await this.maybeSnapshot(part);
       } catch (err) {
         if (this.closed) return;
