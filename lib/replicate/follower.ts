@@ -17,12 +17,22 @@ export const BLOCK_MS = 1000;
 
 export class Follower {
   private loops: Promise<void>[] = [];
+  /** Settles at close(): a command on a connection being torn down may never answer, and no loop waits for it then. */
+  private readonly closing: Promise<null>;
+  private stop!: () => void;
 
   constructor(
     private readonly ctx: ReplicaContext,
     private readonly publisher: Publisher,
     private readonly snapshots: SnapshotWriter,
-  ) {}
+  ) {
+    this.closing = new Promise((resolve) => (this.stop = () => resolve(null)));
+  }
+
+  /** `promise`, or null once the replica is closing. */
+  private unlessClosed<T>(promise: Promise<T>): Promise<T | null> {
+    return Promise.race([promise, this.closing]);
+  }
 
   /** Starts one read loop per partition, each on its own connection. */
   start(readers: readonly Connection[]): void {
@@ -40,7 +50,7 @@ export class Follower {
       type ReadReply = [Buffer, [Buffer, Buffer[]][]][] | null;
       let result: ReadReply;
       try {
-        result = await reader.xreadBuffer('COUNT', ctx.options.readCount, 'BLOCK', BLOCK_MS, 'STREAMS', part.keys.log, part.position);
+        result = await this.unlessClosed(reader.xreadBuffer('COUNT', ctx.options.readCount, 'BLOCK', BLOCK_MS, 'STREAMS', part.keys.log, part.position));
       } catch (err) {
         if (ctx.closed) return;
         ctx.noteError(err as Error);
@@ -57,10 +67,11 @@ export class Follower {
         }
       }
       try {
-        await this.checkTrim(part, reader);
+        await this.unlessClosed(this.checkTrim(part, reader));
+        if (ctx.closed) return;
         // Only now: entries read past a trim do not make a replica caught up until the trim check had its say.
         this.positionMoved(part);
-        if (part.bytesSinceSnapshot >= ctx.options.snapshotBytes) await this.snapshots.maybe(part);
+        if (part.bytesSinceSnapshot >= ctx.options.snapshotBytes) await this.unlessClosed(this.snapshots.maybe(part));
       } catch (err) {
         if (ctx.closed) return;
         if (err instanceof ReplicationError) return ctx.fail(err);
@@ -264,6 +275,7 @@ export class Follower {
 
   /** Rejects every waiting caughtUp() with `err`. */
   close(err: Error): void {
+    this.stop();
     for (const part of this.ctx.parts) for (const w of part.positionWaiters.splice(0)) w.reject(err);
   }
 }

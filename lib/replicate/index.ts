@@ -2,3 +2,4 @@
 // read or write the log without a Replica (lib/replicate/BATCH-FORMAT.md).
 // Applications use replicate() from the main entry.
 export { encodeLogEntry, readLogEntryHeader, ENTRY_STATUS, type LogEntryHeader } from '../engine/log-entry.js';
+export { inspectTable, formatReport, type TableReport, type PartitionReport, type ReplicaReport } from './inspect.js';

@@ -9,6 +9,8 @@ import type { LogPosition } from '../table/snapshot.js';
 export interface TableKeys {
   layout: string;
   origins: string;
+  /** origin -> the replica's last heartbeat (JSON: time, positions, counters), for inspection. */
+  replicas: string;
 }
 
 /** The keys of one partition; they share a hash tag, so on a cluster they live in one slot. */
@@ -24,7 +26,7 @@ export interface PartitionKeys {
 
 export function tableKeys(prefix: string, name: string): TableKeys {
   const tag = `${prefix}:{${name}}`;
-  return { layout: `${tag}:layout`, origins: `${tag}:origins` };
+  return { layout: `${tag}:layout`, origins: `${tag}:origins`, replicas: `${tag}:replicas` };
 }
 
 export function partitionKeys(prefix: string, name: string, partition: number): PartitionKeys {

@@ -25,6 +25,8 @@ import type { ReplicaContext } from './context.js';
 import { Publisher } from './publisher.js';
 import { BLOCK_MS, Follower } from './follower.js';
 import { SnapshotWriter } from './snapshot-writer.js';
+import { HEARTBEAT_MS, staleHeartbeats, type Heartbeat } from './heartbeat.js';
+import { prometheusText } from './metrics.js';
 
 export type { ReplicateOptions, ReplicaStats, ReplicaHealth } from './options.js';
 
@@ -68,6 +70,8 @@ export class Replica extends EventEmitter {
   private writer: Connection | null = null;
   private readers: Connection[] = [];
   private watchdog: NodeJS.Timeout | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private heartbeatKey = '';
   private healthState: ReplicaHealth = { state: 'ok', unacknowledged: 0, lastError: null, since: Date.now() };
   private closed = false;
 
@@ -148,6 +152,22 @@ export class Replica extends EventEmitter {
     }
     this.watchdog = setInterval(() => this.checkHealth(), Math.max(50, this.options.timeoutMs / 4));
     this.watchdog.unref();
+    this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS);
+    this.heartbeat.unref();
+    this.beat();
+  }
+
+  /** Writes this replica's heartbeat (best effort: a failed one is simply missing until the next). */
+  private beat(): void {
+    if (this.closed || !this.writer) return;
+    const beat: Heartbeat = {
+      at: Date.now(),
+      positions: this.parts.map((p) => p.position),
+      unacknowledged: this.health.unacknowledged,
+      health: this.healthState.state,
+      stats: this.stats,
+    };
+    this.writer.hset(this.heartbeatKey, this.origin.toString(), JSON.stringify(beat)).catch(() => {});
   }
 
   private async connectAndCatchUp(redis: RedisTarget): Promise<void> {
@@ -177,6 +197,9 @@ export class Replica extends EventEmitter {
       throw badState(`${keys.origins} cannot hand out an origin id: ${(err as Error).message}`);
     }
     this.origin = storedOrigin(originText, keys.origins);
+    this.heartbeatKey = keys.replicas;
+    const stale = staleHeartbeats(await writer.hgetall(keys.replicas), Date.now());
+    if (stale.length > 0) await writer.hdel(keys.replicas, ...stale);
     const ends: LogPosition[] = [];
     for (const part of this.parts) {
       await this.follower.loadNewestSnapshot(part, true);
@@ -208,6 +231,15 @@ export class Replica extends EventEmitter {
     const limit = this.options.timeoutMs;
     const stalled = this.parts.some((p) => (p.unacknowledged > 0 && p.waitingSince > 0 && now - p.waitingSince > limit) || now - p.readOkAt > limit + BLOCK_MS);
     this.setHealth(stalled ? 'stalled' : 'ok');
+  }
+
+  /**
+   * The replica's counters, health and unacknowledged entries in the
+   * Prometheus text format (serve it at /metrics, or hand it to any
+   * collector). Labels: table, origin.
+   */
+  metrics(): string {
+    return prometheusText({ table: this.name, origin: this.origin.toString() }, this.stats, this.health);
   }
 
   // ---- local updates -----------------------------------------------------
@@ -306,6 +338,11 @@ export class Replica extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     if (this.watchdog) clearInterval(this.watchdog);
+    if (this.heartbeat) {
+      clearInterval(this.heartbeat);
+      // A clean close says goodbye; a crash leaves the heartbeat to age.
+      await Promise.race([this.writer?.hdel(this.heartbeatKey, this.origin.toString()).catch(() => {}), new Promise((r) => setTimeout(r, 200).unref())]);
+    }
     if (!this.failure) this.setHealth('closed');
     const err = this.failure ?? new ReplicationError('ERR_ATOMIK_REPLICA_CLOSED', 'the replica was closed before the flush completed');
     this.publisher.close(err);
