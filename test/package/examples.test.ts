@@ -19,7 +19,7 @@ describe('examples', () => {
     expect(await example('counter.mjs')).toBe(
       [
         'events: A +1 +1 +1 -1 | B +1 +1 | C -1 +1 +1 +1 +1  (true count 7)',
-        "group xor (the seed's code): A=1 B=1 C=1  <- the replicas agree, but XOR does not count",
+        'group xor:                   A=1 B=1 C=1  <- the replicas agree, but XOR does not count',
         'group add:                   A=7 B=7 C=7',
         'after B rolls back one +1:   A=6 B=6 C=6',
         '',
