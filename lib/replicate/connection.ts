@@ -6,7 +6,7 @@
 import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { describe } from '../core/validate.js';
 import { AtomikTypeError } from '../core/errors.js';
-import { PUBLISH_SCRIPT, SNAPSHOT_SCRIPT } from './scripts.js';
+import { PUBLISH_SCRIPT, RETIRE_SCRIPT, SNAPSHOT_SCRIPT } from './scripts.js';
 
 /** What `replicate({ redis })` accepts. */
 export type RedisTarget = string | RedisOptions | Redis | Cluster | readonly (string | ClusterNode)[];
@@ -25,6 +25,7 @@ export type Connection = (Redis | Cluster) & {
     record: Buffer,
     keep: number,
   ): Promise<number>;
+  atomikRetire(heads: string, retired: string, origin: string): Promise<string | null>;
 };
 
 export interface ConnectionTimes {
@@ -129,6 +130,7 @@ function makeConnector(
     const conn = make(role) as Connection;
     conn.defineCommand('atomikPublish', { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
     conn.defineCommand('atomikSnapshot', { numberOfKeys: 5, lua: SNAPSHOT_SCRIPT });
+    conn.defineCommand('atomikRetire', { numberOfKeys: 2, lua: RETIRE_SCRIPT });
     conn.on('error', () => {}); // reconnects are ioredis's job; failures reach the commands
     return conn;
   };

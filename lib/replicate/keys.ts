@@ -22,6 +22,8 @@ export interface PartitionKeys {
   records: string;
   trim: string;
   lock: string;
+  /** origin -> "last counter@unix seconds", for origins that will never publish again (closed, or silent for an hour). */
+  retired: string;
 }
 
 export function tableKeys(prefix: string, name: string): TableKeys {
@@ -39,6 +41,7 @@ export function partitionKeys(prefix: string, name: string, partition: number): 
     records: `${tag}:snapshot-records`,
     trim: `${tag}:trimmed-through`,
     lock: `${tag}:snapshot-lock`,
+    retired: `${tag}:retired-origins`,
   };
 }
 
@@ -67,4 +70,11 @@ export function storedOrigin(text: string, key: string): bigint {
   const origin = /^[1-9][0-9]{0,18}$/.test(text) ? BigInt(text) : 0n;
   if (origin < 1n || origin > MAX_ORIGIN_ID) throw badState(`${key} handed out '${text.slice(0, 40)}', not an origin id in [1, 2^63)`);
   return origin;
+}
+
+/** A retired origin as stored: its last counter and when it was retired (unix seconds). */
+export function storedRetirement(text: string, key: string): { last: bigint; at: number } {
+  const [last = '', at = ''] = text.split('@');
+  if (!/^\d{1,12}$/.test(at)) throw badState(`${key} holds '${text.slice(0, 40)}', not a retirement`);
+  return { last: storedCounter(last, key), at: Number(at) };
 }

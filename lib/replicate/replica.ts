@@ -157,6 +157,12 @@ export class Replica extends EventEmitter {
     this.beat();
   }
 
+  /** Marks origins as publishing no more, on every partition (see RETIRE_SCRIPT). */
+  private async retire(origins: readonly string[]): Promise<void> {
+    const writer = this.writer!;
+    await Promise.all(this.parts.flatMap((part) => origins.map((origin) => writer.atomikRetire(part.keys.heads, part.keys.retired, origin))));
+  }
+
   /** Writes this replica's heartbeat (best effort: a failed one is simply missing until the next). */
   private beat(): void {
     if (this.closed || !this.writer) return;
@@ -198,8 +204,12 @@ export class Replica extends EventEmitter {
     }
     this.origin = storedOrigin(originText, keys.origins);
     this.heartbeatKey = keys.replicas;
+    // Replicas silent for an hour crashed (a restart is a new origin): they will never publish again.
     const stale = staleHeartbeats(await writer.hgetall(keys.replicas), Date.now());
-    if (stale.length > 0) await writer.hdel(keys.replicas, ...stale);
+    if (stale.length > 0) {
+      await this.retire(stale);
+      await writer.hdel(keys.replicas, ...stale);
+    }
     const ends: LogPosition[] = [];
     for (const part of this.parts) {
       await this.follower.loadNewestSnapshot(part, true);
@@ -340,8 +350,12 @@ export class Replica extends EventEmitter {
     if (this.watchdog) clearInterval(this.watchdog);
     if (this.heartbeat) {
       clearInterval(this.heartbeat);
-      // A clean close says goodbye; a crash leaves the heartbeat to age.
-      await Promise.race([this.writer?.hdel(this.heartbeatKey, this.origin.toString()).catch(() => {}), new Promise((r) => setTimeout(r, 200).unref())]);
+      // A clean close retires the origin and says goodbye (best effort, briefly); a crash leaves the heartbeat to age.
+      const goodbye = async () => {
+        if (!this.failure) await this.retire([this.origin.toString()]);
+        await this.writer!.hdel(this.heartbeatKey, this.origin.toString());
+      };
+      await Promise.race([goodbye().catch(() => {}), new Promise((r) => setTimeout(r, 500).unref())]);
     }
     if (!this.failure) this.setHealth('closed');
     const err = this.failure ?? new ReplicationError('ERR_ATOMIK_REPLICA_CLOSED', 'the replica was closed before the flush completed');

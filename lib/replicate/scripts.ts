@@ -60,3 +60,20 @@ redis.call('XTRIM', KEYS[5], 'MINID', string.format('%d-%d', ms, seq + 1))
 redis.call('SET', KEYS[4], oldest)
 return 1
 `;
+
+/**
+ * Retires an origin on one partition: its head moves from `heads` to
+ * `retired` (as "counter@unix-seconds"), so a publish under it is refused
+ * from now on (answered as a gap), and snapshot writers may drop it from
+ * delivery records once they hold all of its batches.
+ * KEYS: heads, retired. ARGV: origin.
+ * Returns the origin's last counter, or false when it never published here.
+ */
+export const RETIRE_SCRIPT = `
+local head = redis.call('HGET', KEYS[1], ARGV[1])
+if head then
+  redis.call('HSET', KEYS[2], ARGV[1], head .. '@' .. redis.call('TIME')[1])
+  redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return head
+`;

@@ -1,12 +1,15 @@
 // Writing a partition's snapshot: its states as the log holds them at this
 // replica's position, with the delivery record, stored by one script that
 // also keeps the newest few and trims the log behind the oldest kept.
-import { encodeRecord, encodeSnapshot } from '../table/snapshot.js';
+import { decodeRecord, encodeRecord, encodeSnapshot } from '../table/snapshot.js';
+import { storedRetirement } from './keys.js';
 import { asBuffer, type ReplicaContext } from './context.js';
 import type { Partition } from './partition.js';
 
 /** How long a replica writing a snapshot holds the partition's lock (the others skip theirs meanwhile). */
 const SNAPSHOT_LOCK_MS = 5000;
+/** How long a retired origin is remembered at least, for snapshot writers that still hold it in their records. */
+const RETIRED_KEEP_S = 3600;
 
 export class SnapshotWriter {
   constructor(private readonly ctx: ReplicaContext) {}
@@ -31,6 +34,15 @@ export class SnapshotWriter {
     table.engine.states(group, part.ref, part.acc, states);
     part.withoutOwnPending(states, origin);
     const record = new Map(part.record);
+    // Origins that publish no more are left out of the snapshot once it holds all of their batches:
+    // nothing of theirs is after this position, so no reader starting here needs to know them.
+    // Retired ones are in `retired`; once forgotten there, they are in neither hash.
+    const [retired, heads] = await Promise.all([this.ctx.writer.hgetall(part.keys.retired), this.ctx.writer.hgetall(part.keys.heads)]);
+    for (const [id, last] of part.record) {
+      if (id === origin || id.toString() in heads) continue;
+      const text = retired[id.toString()];
+      if (text === undefined || storedRetirement(text, `${part.keys.retired}[${id}]`).last === last) record.delete(id);
+    }
     const blob = encodeSnapshot({ group, partition: part.index, partitions: this.ctx.parts.length, position: part.position, record, states });
     const stored = await this.ctx.writer.atomikSnapshot(
       part.keys.ids,
@@ -43,7 +55,28 @@ export class SnapshotWriter {
       asBuffer(encodeRecord(record)),
       options.keepSnapshots,
     );
-    if (stored === 1) this.ctx.stats.snapshots++;
-    return stored === 1;
+    if (stored !== 1) return false;
+    this.ctx.stats.snapshots++;
+    await this.forgetRetired(part, retired);
+    return true;
+  }
+
+  /**
+   * A retired origin that no kept snapshot records, retired over an hour ago
+   * (live replicas that still held it have written their snapshots since),
+   * is forgotten: its batches are trimmed.
+   */
+  private async forgetRetired(part: Partition, retired: Record<string, string>): Promise<void> {
+    const now = Date.now() / 1000;
+    const old = Object.entries(retired)
+      .filter(([origin, text]) => now - storedRetirement(text, `${part.keys.retired}[${origin}]`).at > RETIRED_KEEP_S)
+      .map(([origin]) => origin);
+    if (old.length === 0) return;
+    const recorded = new Set<string>();
+    for (const blob of Object.values(await this.ctx.writer.hgetallBuffer(part.keys.records))) {
+      if (blob.length % 16 === 0) for (const origin of decodeRecord(blob).keys()) recorded.add(origin.toString());
+    }
+    const gone = old.filter((origin) => !recorded.has(origin));
+    if (gone.length > 0) await this.ctx.writer.hdel(part.keys.retired, ...gone);
   }
 }

@@ -1,11 +1,14 @@
 // What an operator sees of a replicated table: inspectTable() (and its text
 // form, printed by `atomik-node inspect`), the replicas' heartbeats, and
 // replica.metrics() in the Prometheus text format.
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AtomikTable, replicate } from '../../lib/index.js';
 import { formatReport, inspectTable } from '../../lib/replicate/index.js';
 import { startRedisServer, type LocalRedisServer } from '../../lib/testing/index.js';
 import { redisSkipReason } from '../helpers/redis.js';
+import { decodeRecord } from '../../lib/table/snapshot.js';
+import { PUBLISH_SCRIPT } from '../../lib/replicate/scripts.js';
 import { describeUnless } from '../helpers/skip.js';
 
 const skip = redisSkipReason();
@@ -70,5 +73,40 @@ describeUnless(skip, 'operating replicated tables', () => {
     expect(text.split('\n').filter((l) => l.startsWith('# TYPE')).length).toBe(13);
     await r.close();
     expect(r.metrics()).toContain(`state="closed"} 1\n`);
+  });
+
+  it('origins of closed replicas are retired: heads and snapshot records keep only live ones, and every replica stays exact', async () => {
+    const name = `retire-${process.pid}`;
+    const opts = { redis: server.url, name };
+    const admin = new Redis(server.url);
+    const long = await replicate(new AtomikTable(8, { group: 'add' }), opts);
+    for (let k = 0; k < 12; k++) {
+      const r = await replicate(new AtomikTable(8, { group: 'add' }), opts);
+      r.accum(k % 8, 1n);
+      await r.flush();
+      await r.close();
+    }
+    long.accum(0, 100n);
+    await long.flush();
+    await long.caughtUp();
+    const writer = await replicate(new AtomikTable(8, { group: 'add' }), opts);
+    await writer.snapshot();
+    expect(Object.keys(await admin.hgetall(`atomik:{${name}:0}:heads`))).toEqual([long.origin.toString()]); // the writer never published
+    expect(Object.keys(await admin.hgetall(`atomik:{${name}:0}:retired-origins`)).length).toBe(12);
+    const [position] = await admin.lrange(`atomik:{${name}:0}:snapshots`, 0, 0);
+    const record = decodeRecord((await admin.hgetBuffer(`atomik:{${name}:0}:snapshot-records`, position!))!);
+    expect([...record.keys()].map(String)).toEqual([long.origin.toString()]);
+    const want = [102n, 2n, 2n, 2n, 1n, 1n, 1n, 1n];
+    const late = await replicate(new AtomikTable(8, { group: 'add' }), opts);
+    for (const r of [long, writer, late]) expect(Array.from(r.table.states())).toEqual(want);
+    // A retired origin cannot publish again: the publish script answers it as a gap.
+    const [retiredOrigin] = Object.keys(await admin.hgetall(`atomik:{${name}:0}:retired-origins`));
+    const published = (await admin.eval(PUBLISH_SCRIPT, 2, `atomik:{${name}:0}:log`, `atomik:{${name}:0}:heads`, retiredOrigin!, '1', '2', 'x')) as [
+      number,
+      string,
+    ];
+    expect(published).toEqual([-1, '0']);
+    await Promise.all([long.close(), writer.close(), late.close()]);
+    admin.disconnect();
   });
 });
