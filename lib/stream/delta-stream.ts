@@ -1,7 +1,7 @@
 // DeltaStream: a sender and exactly-once receiver of DeltaMessages over a
 // context store or an AtomikTable, with its delivery record saved and restored.
 import { types } from 'node:util';
-import { GROUP_CODE, GROUPS, groupOption, type Group } from '../core/group.js';
+import { GROUP_CODE, GROUPS, arithmetic, groupOption, type Group, type GroupArithmetic } from '../core/group.js';
 import { resolveEngine, type EngineChoice } from '../engine/select.js';
 import type { Engine } from '../engine/types.js';
 import { NATIVE_LE } from '../engine/ops.js';
@@ -118,7 +118,7 @@ export class DeltaStream {
   /** The table fed by this stream, if any. */
   readonly table: AtomikTable | undefined;
   private readonly engine: Engine;
-  private readonly additive: boolean;
+  private readonly arith: GroupArithmetic;
   private readonly addrLimit: number;
   // Contexts: the table's words, or the stream's own, one slot per address in first-use order.
   private ref: BigUint64Array;
@@ -164,7 +164,7 @@ export class DeltaStream {
       this.addrLimit = U32_MAX + 1;
     }
     this.table = table;
-    this.additive = this.group === 'add';
+    this.arith = arithmetic(this.group);
     this.origin = options.origin === undefined ? undefined : integer(options.origin, MIN_ORIGIN, MAX_ORIGIN, 'options.origin');
     this.counterNo = options.counter === undefined ? 0 : integer(options.counter, 0, Number.MAX_SAFE_INTEGER - 1, 'options.counter');
     this.nextWire = wireCounter(this.counterNo + 1);
@@ -220,8 +220,7 @@ export class DeltaStream {
   }
 
   private accumAt(s: number, delta: bigint): void {
-    // BigUint64Array stores wrap modulo 2^64, which is exactly the add group.
-    this.acc[s] = this.additive ? this.acc[s]! + delta : this.acc[s]! ^ delta;
+    this.arith.accumulate(this.acc, s, delta);
   }
 
   /** Sets a context's state; sender and receivers load the same value first. Starts a new epoch. */
@@ -437,7 +436,7 @@ export class DeltaStream {
     this.addrArg(addr, 'addr');
     const s = this.slots === null ? addr : this.slots.get(addr);
     if (s === undefined) return 0n;
-    return this.additive ? BigInt.asUintN(64, this.ref[s]! + this.acc[s]!) : this.ref[s]! ^ this.acc[s]!;
+    return this.arith.combine(this.ref[s]!, this.acc[s]!);
   }
 
   /** Returns and clears the messages produced since the last call (needs options.outbox). */

@@ -1,5 +1,5 @@
 import { validateBatch, type BatchOp, type BatchResult } from './batch.js';
-import { groupOption, inverse, type Group } from '../core/group.js';
+import { groupOption, type Group, type GroupArithmetic } from '../core/group.js';
 import { resolveEngine, type EngineChoice } from '../engine/select.js';
 import type { Engine } from '../engine/types.js';
 import { AtomikRangeError } from '../core/errors.js';
@@ -32,7 +32,7 @@ export class AtomikTable {
   readonly engine: Engine;
   readonly #core: TableCore;
   readonly #acc: BigUint64Array; // the core's, held here too: the scalar accum is the hot path
-  readonly #additive: boolean;
+  readonly #arith: GroupArithmetic;
 
   static {
     coreOf = (table) => table.#core;
@@ -46,7 +46,7 @@ export class AtomikTable {
     this.engine = resolveEngine(options.engine);
     this.#core = new TableCore(size, this.group, this.engine);
     this.#acc = this.#core.acc;
-    this.#additive = this.#core.additive;
+    this.#arith = this.#core.arith;
   }
 
   load(i: number, value: bigint): void {
@@ -56,8 +56,7 @@ export class AtomikTable {
   accum(i: number, delta: bigint): void {
     index(i, this.size, 'index');
     if (typeof delta !== 'bigint' || delta < 0n || delta > U64_MAX) u64(delta, 'delta');
-    // BigUint64Array stores wrap modulo 2^64, which is exactly the add group.
-    this.#acc[i] = this.#additive ? this.#acc[i]! + delta : this.#acc[i]! ^ delta;
+    this.#arith.accumulate(this.#acc, i, delta);
   }
 
   /** Applies every delta of the array to context i (one engine call). */
@@ -77,7 +76,7 @@ export class AtomikTable {
 
   rollback(i: number, delta: bigint): void {
     index(i, this.size, 'index');
-    this.#core.accum(i, inverse(this.group, u64(delta, 'delta')));
+    this.#core.accum(i, this.#arith.inverse(u64(delta, 'delta')));
   }
 
   /** True when context i has no net pending delta. */
