@@ -171,6 +171,23 @@ for (const { name, engine, skipReason } of ENGINES) {
       expect(codeOf(() => new DeltaStream({ origin: 1, session: 5 as never }))).toBe('AtomikTypeError ERR_ATOMIK_INVALID_ARG_TYPE');
     });
 
+    it('a table is known by its private core: look-alikes are refused, redefined properties are not consulted', () => {
+      const fake = Object.create(AtomikTable.prototype) as AtomikTable;
+      expect(codeOf(() => new DeltaStream({ table: fake }))).toBe('AtomikTypeError ERR_ATOMIK_INVALID_ARG_TYPE');
+      expect(codeOf(() => saveTable(fake, join(tmpdir(), 'never-written.bin')))).toBe('AtomikTypeError ERR_ATOMIK_INVALID_ARG_TYPE');
+      const real = new AtomikTable(4, { group: 'add', engine: engine! });
+      const saved = new DeltaStream({ table: real }).save();
+      expect(codeOf(() => DeltaStream.restore(saved, { table: fake }))).toBe('AtomikTypeError ERR_ATOMIK_INVALID_ARG_TYPE');
+      Object.defineProperty(real, 'size', { value: 2 ** 30 });
+      Object.defineProperty(real, 'group', { value: 'xor' });
+      const stream = new DeltaStream({ table: real });
+      expect(stream.group).toBe('add');
+      const sender = new DeltaStream({ origin: 2, group: 'add' });
+      sender.accum(3, 1n);
+      expect(codeOf(() => stream.receive(sender.accum(4, 1n)))).toBe('AtomikRangeError ERR_ATOMIK_INDEX_OUT_OF_RANGE');
+      expect(DeltaStream.restore(saved, { table: real }).group).toBe('add');
+    });
+
     it('restore() refuses a CRC-valid state that claims its own contexts while feeding a table', () => {
       const table = new AtomikTable(4, { engine: engine! });
       const saved = new DeltaStream({ table }).save();
@@ -291,5 +308,54 @@ describe('the log entry codec (atomik-node/replicate)', () => {
     expect(readLogEntryHeader(entry.subarray(0, 47))).toBe(ENTRY_STATUS.format);
     expect(codeOf(() => readLogEntryHeader('entry' as never))).toBe('AtomikTypeError ERR_ATOMIK_INVALID_ARG_TYPE');
     expect(codeOf(() => readLogEntryHeader(null as never))).toBe('AtomikTypeError ERR_ATOMIK_INVALID_ARG_TYPE');
+  });
+});
+
+const native = ENGINES.find((e) => e.name === 'native')!;
+describeUnless(native.skipReason, 'session messages inside a batch: the js path and native/stream.c agree', () => {
+  it('a batch split at its session messages gives the same receipts, states and records on both engines', () => {
+    const first = new DeltaStream({ origin: 1, group: 'xor', outbox: 1000, session: 100n });
+    const other = new DeltaStream({ origin: 2, group: 'xor', outbox: 1000, session: 7n });
+    for (let k = 0; k < 40; k++) first.accum(k % 16, (BigInt(k) * 0x9e3779b97f4a7c15n) & 0xffffffffffffffffn);
+    for (let k = 0; k < 30; k++) other.accum(k % 16, BigInt(k + 1));
+    const again = new DeltaStream({ origin: 1, group: 'xor', outbox: 1000, session: 200n });
+    for (let k = 0; k < 25; k++) again.accum(k % 16, 1n << BigInt(k));
+    const a = first.pending();
+    const b = other.pending();
+    const c = again.pending();
+    // Interleaved, with copies, a restart in the middle and a late copy of the old announcement.
+    const batch = [...a.slice(0, 20), ...b.slice(0, 17), ...a.slice(20), a[5]!, ...c, ...b.slice(17), a[0]!, c[3]!];
+    const bytes = Buffer.concat(batch.map((m) => m.encode()));
+    const results = [ENGINES[0]!.engine!, native.engine!].map((engine) => {
+      const table = new AtomikTable(16, { engine });
+      const stream = new DeltaStream({ table, window: 64 });
+      const receipts = new Uint8Array(batch.length);
+      const summary = stream.receiveMany(bytes, receipts);
+      return { summary, receipts: [...receipts], states: [...table.states()], saved: hex(stream.save()) };
+    });
+    expect(results[1]).toEqual(results[0]);
+    expect(results[0]!.summary).toEqual({ applied: 2 + 40 + 30 + 25, duplicate: 2, stale: 1, ahead: 0, restarted: 1 });
+    const want = new DeltaStream({ group: 'xor' });
+    for (const m of [...a.slice(1), ...b.slice(1)]) want.apply(m); // everything, the old session's deltas included
+    for (const m of c.slice(1)) want.apply(m);
+    for (let i = 0; i < 16; i++) expect(results[0]!.states[i], `context ${i}`).toBe(want.read(i));
+  });
+
+  it('a state saved in version 1 (before sessions) is still read, with no sessions', () => {
+    const s = new DeltaStream({ origin: 3, counter: 7, group: 'add', window: 32 });
+    s.receive(new DeltaStream({ origin: 1, group: 'add' }).accum(2, 5n));
+    const v2 = s.save();
+    // Version 1: a 48-byte header and 24-byte record headers, no session fields.
+    const record = v2.subarray(56, 56 + 32 + 4);
+    const v1 = new Uint8Array(48 + 24 + 4 + 24 + 4);
+    v1.set(v2.subarray(0, 48));
+    v1[4] = 1;
+    v1.set(record.subarray(0, 24), 48);
+    v1.set(record.subarray(32, 36), 72);
+    v1.set(v2.subarray(56 + 36, 56 + 36 + 24), 76);
+    new DataView(v1.buffer).setUint32(100, crc32(v1.subarray(0, 100)), true);
+    const back = DeltaStream.restore(v1);
+    expect([back.session, back.counter, back.read(2), back.deliveredFrom(1)]).toEqual([0n, 7, 5n, { through: 1, highest: 1 }]);
+    expect(hex(back.save())).toBe(hex(v2));
   });
 });

@@ -103,24 +103,24 @@ export class DeltaStream {
 
   constructor(options: DeltaStreamOptions = {}) {
     object(options, 'options');
-    const table = options.table;
+    // Every option read once; a table's facts come from its private core, never from properties a caller can redefine.
+    const { table, group, engine, origin, counter, session, window: windowOption, outbox } = options;
     if (table !== undefined) {
-      if (!(table instanceof AtomikTable)) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'options.table must be an AtomikTable');
-      if (options.group !== undefined && groupOption(options.group) !== table.group) {
-        throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `options.group '${options.group}' differs from options.table's group '${table.group}'`);
+      const core = tableCore(table, 'options.table');
+      if (group !== undefined && groupOption(group) !== core.group) {
+        throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `options.group '${group}' differs from options.table's group '${core.group}'`);
       }
-      if (options.engine !== undefined)
+      if (engine !== undefined)
         throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', 'options.engine cannot be given with options.table: the table brings its engine');
-      this.group = table.group;
-      this.engine = table.engine;
-      const core = tableCore(table);
+      this.group = core.group;
+      this.engine = core.engine;
       this.ref = core.ref;
       this.acc = core.acc;
       this.slots = null;
-      this.addrLimit = table.size;
+      this.addrLimit = core.size;
     } else {
-      this.group = groupOption(options.group);
-      this.engine = resolveEngine(options.engine);
+      this.group = groupOption(group);
+      this.engine = resolveEngine(engine);
       this.ref = new BigUint64Array(16);
       this.acc = new BigUint64Array(16);
       this.slots = new Map();
@@ -128,8 +128,7 @@ export class DeltaStream {
     }
     this.table = table;
     this.arith = arithmetic(this.group);
-    this.origin = options.origin === undefined ? undefined : integer(options.origin, MIN_ORIGIN, MAX_ORIGIN, 'options.origin');
-    const { counter, session } = options; // read once
+    this.origin = origin === undefined ? undefined : integer(origin, MIN_ORIGIN, MAX_ORIGIN, 'options.origin');
     this.counterNo = counter === undefined ? 0 : integer(counter, 0, Number.MAX_SAFE_INTEGER - 1, 'options.counter');
     if (session !== undefined) {
       if (u64(session, 'options.session') === 0n) throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', 'options.session must be in [1, 2^64), got 0n');
@@ -137,12 +136,12 @@ export class DeltaStream {
     }
     this.sessionNo = session ?? (this.origin !== undefined && counter === undefined ? newSession() : 0n);
     this.nextWire = wireCounter(this.counterNo + 1);
-    const window = options.window === undefined ? DEFAULT_WINDOW : integer(options.window, MIN_WINDOW, MAX_WINDOW, 'options.window');
+    const window = windowOption === undefined ? DEFAULT_WINDOW : integer(windowOption, MIN_WINDOW, MAX_WINDOW, 'options.window');
     if ((window & (window - 1)) !== 0) throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `options.window must be a power of two, got ${window}`);
     this.window = window;
     this.records = new DeliveryRecords(window);
-    this.native = table !== undefined && table.engine.name === 'native' ? streamBinding() : null;
-    this.outboxCapacity = options.outbox === undefined ? 0 : integer(options.outbox, 0, MAX_OUTBOX, 'options.outbox');
+    this.native = table !== undefined && this.engine.name === 'native' ? streamBinding() : null;
+    this.outboxCapacity = outbox === undefined ? 0 : integer(outbox, 0, MAX_OUTBOX, 'options.outbox');
     // A new session is announced first: pending() hands the session message out before any delta.
     this.announce = this.outboxCapacity > 0 && this.sessionNo !== 0n && this.counterNo === 0;
   }
@@ -553,8 +552,9 @@ export class DeltaStream {
           : 'this stream was saved feeding a table: pass it as options.table',
       );
     }
-    if (table !== undefined && table instanceof AtomikTable && table.group !== saved.group) {
-      throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `options.table's group '${table.group}' differs from the saved stream's '${saved.group}'`);
+    const tableGroup = table === undefined ? undefined : tableCore(table, 'options.table').group;
+    if (tableGroup !== undefined && tableGroup !== saved.group) {
+      throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `options.table's group '${tableGroup}' differs from the saved stream's '${saved.group}'`);
     }
     if (saved.session !== 0n && saved.origin === 0) throw bad(`session ${saved.session} without an origin`);
     const stream = new DeltaStream({

@@ -19,9 +19,12 @@ function pathArg(path: unknown): string {
  * then renamed over `path`, so a crash leaves the old file or the new one.
  */
 export function saveTable(table: AtomikTable, path: string): void {
-  if (!(table instanceof AtomikTable)) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `table must be an AtomikTable, got ${describe(table)}`);
+  // Read from the table's private core: properties a caller can redefine are never consulted.
+  const core = tableCore(table);
   const target = pathArg(path);
-  const blob = encodeSnapshot({ group: table.group, partition: 0, partitions: 1, position: '0-0', record: new Map(), states: table.states() });
+  const states = new BigUint64Array(core.size);
+  core.states(states);
+  const blob = encodeSnapshot({ group: core.group, partition: 0, partitions: 1, position: '0-0', record: new Map(), states });
   const temp = `${target}.${process.pid}.tmp`;
   const fd = openSync(temp, 'w');
   try {

@@ -2,7 +2,7 @@ import { validateBatch, type BatchOp, type BatchResult } from './batch.js';
 import { groupOption, type Group, type GroupArithmetic } from '../core/group.js';
 import { resolveEngine, type EngineChoice } from '../engine/select.js';
 import type { Engine } from '../engine/types.js';
-import { AtomikRangeError } from '../core/errors.js';
+import { AtomikRangeError, AtomikTypeError } from '../core/errors.js';
 import { TableCore } from './table-core.js';
 import { U64_MAX, apart, bigU64Array, index, integer, object, sameLength, u32Input, u64, u64Input } from '../core/validate.js';
 
@@ -17,7 +17,7 @@ export interface TableOptions {
 export const MAX_TABLE_SIZE = 0xffffffff;
 
 // Set by AtomikTable's static block: reads the private core.
-let coreOf: (table: AtomikTable) => TableCore;
+let coreOf: (table: unknown) => TableCore | undefined;
 
 /**
  * `size` contexts addressed by index. References and accumulators live in
@@ -35,7 +35,7 @@ export class AtomikTable {
   readonly #arith: GroupArithmetic;
 
   static {
-    coreOf = (table) => table.#core;
+    coreOf = (table) => (typeof table === 'object' && table !== null && #core in table ? table.#core : undefined);
   }
 
   constructor(size: number, options: TableOptions = {}) {
@@ -143,7 +143,13 @@ export class AtomikTable {
   }
 }
 
-/** The unchecked core behind a table, for the in-process backend (not exported from the package). */
-export function tableCore(table: AtomikTable): TableCore {
-  return coreOf(table);
+/**
+ * The unchecked core behind a table, for the in-process backend (not
+ * exported from the package). Only tables the constructor made have one: a
+ * look-alike (made from the prototype, or a Proxy) is refused.
+ */
+export function tableCore(table: unknown, name = 'table'): TableCore {
+  const core = coreOf(table);
+  if (core === undefined) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be an AtomikTable`);
+  return core;
 }
