@@ -1,8 +1,8 @@
 // The operations on a table of contexts, unchecked: every argument arrives
-// validated and snapshotted by a public method (AtomikTable, Accumulator),
+// read once and validated by a public method (AtomikTable, Accumulator),
 // so nothing here checks again. Indices of batch calls are the one
 // exception: the engines check their range in the same pass as the work.
-import { decodeOpResults, encodeOps } from './batch.js';
+import { readOpRecordResults, encodeOpRecords } from './batch.js';
 import type { Op, OpResult } from '../core/operations.js';
 import { AtomikRangeError } from '../core/errors.js';
 import type { Engine } from '../engine/types.js';
@@ -69,9 +69,9 @@ export class TableCore {
   }
 
   batch(ops: readonly Op[]): OpResult[] {
-    const encoded = encodeOps(ops);
+    const encoded = encodeOpRecords(ops);
     this.engine.exec(this.group, this.ref, this.acc, encoded);
-    return decodeOpResults(ops, encoded);
+    return readOpRecordResults(ops, encoded);
   }
 
   /** Engines refuse indices out of range and change nothing; this names the culprit. */

@@ -48,19 +48,19 @@ export function loadTable(path: string, options: Omit<TableOptions, 'group'> = {
   object(options, 'options');
   const { engine } = options; // read once
   const data = readFileSync(file);
-  let snap: Snapshot;
+  let contents: Snapshot;
   try {
-    snap = decodeSnapshot(data);
+    contents = decodeSnapshot(data);
   } catch (err) {
     throw new AtomikRangeError('ERR_ATOMIK_BAD_TABLE_FILE', `${file} is not a table file: ${(err as Error).message}`, { cause: err });
   }
-  if (snap.partition !== 0 || snap.partitions !== 1) {
+  if (contents.partition !== 0 || contents.partitions !== 1) {
     throw new AtomikRangeError(
       'ERR_ATOMIK_BAD_TABLE_FILE',
-      `${file} holds partition ${snap.partition} of ${snap.partitions} of a replicated table, not a whole table`,
+      `${file} holds partition ${contents.partition} of ${contents.partitions} of a replicated table, not a whole table`,
     );
   }
-  const table = new AtomikTable(snap.states.length, { engine, group: snap.group });
-  tableCore(table).ref.set(snap.states);
+  const table = new AtomikTable(contents.states.length, { engine, group: contents.group });
+  tableCore(table).ref.set(contents.states);
   return table;
 }

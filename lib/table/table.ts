@@ -22,7 +22,7 @@ let coreOf: (table: unknown) => TableCore | undefined;
 /**
  * `size` contexts addressed by index. References and accumulators live in
  * two BigUint64Arrays that the engine's batch kernels work on in place.
- * Every method checks its arguments once, on a snapshot (see validate.ts),
+ * Every method reads its arguments once into plain values (see validate.ts), checks them,
  * then hands them to the unchecked core. Out-of-range indices are
  * RangeErrors; a rejected call changes nothing.
  */
