@@ -596,6 +596,13 @@ describeUnless(nativeEngine.skipReason, 'receiveMany: native/stream.c and the js
     expect(() => call(msg(0, 0x01000002), {}, 32, new Uint8Array(2))).toThrow(RangeError);
     expect(() => call(msg(0, 0x01000002), {}, 32, null, new Float64Array(3))).toThrow(RangeError);
     expect(() => call(msg(0, 0x01000002), {}, -1)).toThrow(RangeError);
+    // Receipts or accumulators sharing memory with the messages are refused, not read half-overwritten.
+    const shared = new Uint8Array(64);
+    shared.set(msg(2, 0x01000002));
+    expect(() => call(shared.subarray(0, 16), {}, 32, shared.subarray(15, 16))).toThrow('overlaps');
+    expect(() =>
+      b.streamReceive(0, new BigUint64Array(shared.buffer, 0, 4), shared.subarray(0, 16), ...Object.values(r), 32, null, new Float64Array(4)),
+    ).toThrow('overlaps');
     // Garbage in the records (another thread's writes, say) changes answers, never memory safety.
     const wild = {
       through: new Float64Array(256).fill(NaN),

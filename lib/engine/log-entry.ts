@@ -139,39 +139,25 @@ export function encodeLogEntry(
   if (idx.length < n || d.length < n) {
     throw new AtomikRangeError('ERR_ATOMIK_LENGTH_MISMATCH', `count ${n} needs that many indices and deltas, got ${idx.length} and ${d.length}`);
   }
-  return writeLogEntry(group, partition, origin, first, last, idx, d, n);
-}
-
-/** encodeLogEntry() on arguments already checked. */
-function writeLogEntry(
-  group: Group,
-  partition: number,
-  origin: bigint,
-  first: bigint,
-  last: bigint,
-  indices: Uint32Array,
-  deltas: BigUint64Array,
-  count: number,
-): Uint8Array {
-  const out = new Uint8Array(batchBytes(count));
+  const out = new Uint8Array(batchBytes(n));
   const view = new DataView(out.buffer);
   view.setUint32(0, BATCH_MAGIC, true);
   out[4] = BATCH_VERSION;
   out[5] = GROUP_CODE[group];
   view.setUint16(6, partition, true);
-  view.setUint32(8, count, true);
+  view.setUint32(8, n, true);
   view.setBigUint64(16, origin, true);
   view.setBigUint64(24, first, true);
   view.setBigUint64(32, last, true);
   const idxAt = BATCH_HEADER_BYTES;
-  const deltaAt = idxAt + paddedIndexBytes(count);
+  const deltaAt = idxAt + paddedIndexBytes(n);
   if (NATIVE_LE) {
-    new Uint32Array(out.buffer, idxAt, count).set(indices.subarray(0, count));
-    new BigUint64Array(out.buffer, deltaAt, count).set(deltas.subarray(0, count));
+    new Uint32Array(out.buffer, idxAt, n).set(idx.subarray(0, n));
+    new BigUint64Array(out.buffer, deltaAt, n).set(d.subarray(0, n));
   } else {
-    for (let i = 0; i < count; i++) {
-      view.setUint32(idxAt + 4 * i, indices[i]!, true);
-      view.setBigUint64(deltaAt + 8 * i, deltas[i]!, true);
+    for (let i = 0; i < n; i++) {
+      view.setUint32(idxAt + 4 * i, idx[i]!, true);
+      view.setBigUint64(deltaAt + 8 * i, d[i]!, true);
     }
   }
   view.setBigUint64(CHECKSUM_OFFSET, batchChecksum(out), true);

@@ -24,7 +24,7 @@ echo "sanitizer build: $addon"
 # socat, which must not run with the ASan runtime preloaded.
 if [ $# -eq 0 ]; then
   set -- test/conformance.test.ts test/properties.test.ts test/errors.test.ts test/binding.test.ts test/hostile-input.test.ts \
-    test/golden.test.ts test/loader.test.ts test/exactly-once.test.ts
+    test/golden.test.ts test/loader.test.ts test/exactly-once.test.ts test/forged-input.test.ts
 fi
 # Node keeps some allocations until exit on purpose: leak reports would be noise.
 ATOMIK_NATIVE_PATH="$addon" ATOMIK_REQUIRE_NATIVE=1 \
