@@ -33,23 +33,36 @@ export interface GroupArithmetic {
   accumulate(words: BigUint64Array, i: number, d: bigint): void;
 }
 
-const XOR: GroupArithmetic = Object.freeze({
-  group: 'xor' as const,
-  combine: (a: bigint, b: bigint) => a ^ b,
-  inverse: (d: bigint) => d,
+// Two classes, not two object literals: each has its own hidden class, so a
+// call site that meets both groups stays polymorphic and V8 still inlines it.
+class XorArithmetic implements GroupArithmetic {
+  readonly group = 'xor' as const;
+  combine(a: bigint, b: bigint): bigint {
+    return a ^ b;
+  }
+  inverse(d: bigint): bigint {
+    return d;
+  }
   accumulate(words: BigUint64Array, i: number, d: bigint): void {
     words[i] = words[i]! ^ d;
-  },
-});
+  }
+}
 
-const ADD: GroupArithmetic = Object.freeze({
-  group: 'add' as const,
-  combine: (a: bigint, b: bigint) => BigInt.asUintN(64, a + b),
-  inverse: (d: bigint) => BigInt.asUintN(64, -d),
+class AddArithmetic implements GroupArithmetic {
+  readonly group = 'add' as const;
+  combine(a: bigint, b: bigint): bigint {
+    return BigInt.asUintN(64, a + b);
+  }
+  inverse(d: bigint): bigint {
+    return BigInt.asUintN(64, -d);
+  }
   accumulate(words: BigUint64Array, i: number, d: bigint): void {
     words[i] = words[i]! + d; // a BigUint64Array store wraps modulo 2^64: exactly this group
-  },
-});
+  }
+}
+
+const XOR: GroupArithmetic = Object.freeze(new XorArithmetic());
+const ADD: GroupArithmetic = Object.freeze(new AddArithmetic());
 
 export function arithmetic(group: Group): GroupArithmetic {
   return group === 'xor' ? XOR : ADD;
