@@ -1,10 +1,10 @@
 // Table files: a table's states saved to a file and loaded back, for
 // single-process users. The bytes are the replication snapshot layout
-// (lib/replicate/BATCH-FORMAT.md) for one whole partition with no delivery
+// (lib/replicate/BATCH-FORMAT.md, codec in snapshot.ts) for one whole partition with no delivery
 // record, written atomically.
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { AtomikTable, tableCore, type TableOptions } from './table.js';
-import { decodeSnapshot, encodeSnapshot, type Snapshot } from '../replicate/snapshot.js';
+import { decodeSnapshot, encodeSnapshot, type Snapshot } from './snapshot.js';
 import { AtomikRangeError, AtomikTypeError } from '../core/errors.js';
 import { describe, object } from '../core/validate.js';
 
