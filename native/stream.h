@@ -24,7 +24,7 @@ extern "C" {
 #define ATOMIK_STREAM_AHEAD_SPAN 0x800000u
 
 /* Receipt codes, as RECEIPT in lib/stream/delivery.ts. Session messages (wire
- * counter 0, receipt 'restarted' = 4) are taken in TypeScript: this kernel
+ * counter 0, receipts 'restarted' = 4 and 'session' = 5) are taken in TypeScript: this kernel
  * refuses them with ATOMIK_STREAM_ENOORIGIN. */
 enum { ATOMIK_RECEIPT_APPLIED = 0, ATOMIK_RECEIPT_DUPLICATE = 1, ATOMIK_RECEIPT_STALE = 2, ATOMIK_RECEIPT_AHEAD = 3 };
 

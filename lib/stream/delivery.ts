@@ -13,7 +13,7 @@ export const WIRE_MAX = 2 ** COUNTER_BITS - 1;
 const AHEAD_SPAN = 2 ** (COUNTER_BITS - 1);
 
 /** Receipt codes (see Receipt in delta-stream.ts); native/stream.h uses the same numbers. */
-export const RECEIPT = { applied: 0, duplicate: 1, stale: 2, ahead: 3, restarted: 4 } as const;
+export const RECEIPT = { applied: 0, duplicate: 1, stale: 2, ahead: 3, restarted: 4, session: 5 } as const;
 
 /**
  * What receive() did with a message:
@@ -29,9 +29,12 @@ export const RECEIPT = { applied: 0, duplicate: 1, stale: 2, ahead: 3, restarted
  *   without its saved state, in a later session; its record starts afresh
  *   (counters from 1), and what it had not delivered of the earlier session
  *   is not coming (see DeltaStream.sessionMessage()).
+ * - `session` (session messages only): the first session heard of from the
+ *   origin, recorded; nothing applied. A copy of a session message is a
+ *   `duplicate`, an earlier session's a `stale`.
  */
-export type Receipt = 'applied' | 'duplicate' | 'stale' | 'ahead' | 'restarted';
-export const RECEIPT_NAMES: readonly Receipt[] = ['applied', 'duplicate', 'stale', 'ahead', 'restarted'];
+export type Receipt = 'applied' | 'duplicate' | 'stale' | 'ahead' | 'restarted' | 'session';
+export const RECEIPT_NAMES: readonly Receipt[] = ['applied', 'duplicate', 'stale', 'ahead', 'restarted', 'session'];
 
 /** Counts of what receiveMany() did, one per receipt. */
 export interface ReceiveSummary {
@@ -41,6 +44,8 @@ export interface ReceiveSummary {
   ahead: number;
   /** Session messages that announced a sender started again without its saved state (see sessionMessage()). */
   restarted: number;
+  /** Session messages that announced the first session heard of from their origin. */
+  session: number;
 }
 
 /** The wire counter of message number `counter` (>= 1). */
@@ -199,7 +204,7 @@ export class DeliveryRecords {
    * without its saved state (its counters begin at 1 again): the record
    * starts afresh and the answer is 'restarted'. The same session is a
    * copy ('duplicate'), an earlier one a late copy ('stale'). The first
-   * session heard of from an origin is 'applied' (its record stays).
+   * session heard of from an origin is recorded ('session'; its record stays).
    */
   start(origin: number, session: bigint): number {
     if (!this.has(origin)) this.add(origin);
@@ -208,7 +213,7 @@ export class DeliveryRecords {
     if (session < known) return RECEIPT.stale;
     this.session[origin] = session;
     // The first session heard of (maybe after some of its deltas overtook it): nothing to start afresh.
-    if (known === 0n) return RECEIPT.applied;
+    if (known === 0n) return RECEIPT.session;
     const at = this.offset[origin]!;
     this.bits.fill(0, at, at + this.words);
     this.through[origin] = 0;

@@ -12,7 +12,7 @@ import { apart, bytes, integer, object, u64, u8Array } from '../core/validate.js
 import { COUNTER_BITS, DeliveryRecords, RECEIPT, RECEIPT_NAMES, wireCounter, type Receipt, type ReceiveSummary } from './delivery.js';
 import { NATIVE_THRESHOLD } from '../engine/native.js';
 import { streamBinding, type StreamBinding } from './native-receive.js';
-import { DELTA_MESSAGE_BYTES, DeltaMessage, MAX_COUNTER, MAX_ORIGIN, MIN_ORIGIN, SESSION_ADDR, U32_MAX, trustedMessage } from './message.js';
+import { DELTA_MESSAGE_BYTES, DeltaMessage, MAX_COUNTER, isSessionMessage, MAX_ORIGIN, MIN_ORIGIN, SESSION_ADDR, U32_MAX, trustedMessage } from './message.js';
 import { decodeStreamState, encodeStreamState } from './stream-state.js';
 
 export { RECEIPT, type Receipt, type ReceiveSummary };
@@ -98,7 +98,7 @@ export class DeltaStream {
   private scratchAt = new Int32Array(0);
   private scratchIdx = new Uint32Array(0);
   private scratchDeltas = new BigUint64Array(0);
-  private readonly counts = new Float64Array(5);
+  private readonly counts = new Float64Array(6);
   private readonly kernelCounts = this.counts.subarray(0, 4); // native/stream.c counts the data receipts
 
   constructor(options: DeltaStreamOptions = {}) {
@@ -156,13 +156,6 @@ export class DeltaStream {
       'ERR_ATOMIK_INDEX_OUT_OF_RANGE',
       `${name} ${addr} is out of range [0, ${this.addrLimit})${this.table ? ' (the table size)' : ''}`,
     );
-  }
-
-  /** msg with every field read once and checked (see DeltaMessage.checked), its addr within this stream's contexts. */
-  private messageArg(msg: unknown): DeltaMessage {
-    const m = DeltaMessage.checked(msg, 'msg');
-    if (m.addr >= this.addrLimit) this.addrArg(m.addr, 'msg.addr');
-    return m;
   }
 
   // ---- contexts -----------------------------------------------------------
@@ -227,7 +220,9 @@ export class DeltaStream {
 
   /** Applies a message received from a peer, with the reference semantics: a copy is applied again. */
   apply(msg: DeltaMessage): void {
-    const m = this.messageArg(msg);
+    const m = DeltaMessage.checked(msg, 'msg');
+    if (isSessionMessage(m)) throw new AtomikRangeError('ERR_ATOMIK_NO_COUNTER', 'msg is a session message, not a delta: give it to receive()');
+    if (m.addr >= this.addrLimit) this.addrArg(m.addr, 'msg.addr');
     this.accumAt(this.slot(m.addr), m.delta);
   }
 
@@ -258,9 +253,7 @@ export class DeltaStream {
   receive(msg: DeltaMessage): Receipt {
     const m = DeltaMessage.checked(msg, 'msg');
     const seq = m.seq;
-    if ((seq & MAX_COUNTER) === 0 && seq !== 0 && m.addr === SESSION_ADDR && m.delta !== 0n) {
-      return RECEIPT_NAMES[this.records.start(seq >>> COUNTER_BITS, m.delta)]!;
-    }
+    if (isSessionMessage(m)) return RECEIPT_NAMES[this.records.start(seq >>> COUNTER_BITS, m.delta)]!;
     if (m.addr >= this.addrLimit) this.addrArg(m.addr, 'msg.addr');
     const origin = this.originOf(seq, 'msg.seq');
     if (!this.records.has(origin)) this.records.add(origin);
@@ -319,6 +312,7 @@ export class DeltaStream {
       stale: counts[RECEIPT.stale]!,
       ahead: counts[RECEIPT.ahead]!,
       restarted: counts[RECEIPT.restarted]!,
+      session: counts[RECEIPT.session]!,
     };
   }
 
@@ -585,7 +579,7 @@ export class DeltaStream {
     stream.announce = false;
     for (const [q, { message, epoch }] of saved.queued.entries()) {
       const m = DeltaMessage.decode(message);
-      if (q === 0 && saved.session !== 0n && m.addr === SESSION_ADDR && m.delta === saved.session && m.seq === saved.origin * 2 ** COUNTER_BITS) {
+      if (q === 0 && isSessionMessage(m) && m.delta === saved.session && m.seq === saved.origin * 2 ** COUNTER_BITS) {
         stream.announce = true;
         continue;
       }

@@ -118,6 +118,11 @@ export function unpackSeq(seq: number): { origin: number; counter: number } {
   return { origin: Math.floor(seq / 2 ** COUNTER_BITS), counter: seq % 2 ** COUNTER_BITS };
 }
 
+/** Whether m is a session message (see SESSION_ADDR) rather than a delta. */
+export function isSessionMessage(m: DeltaMessage): boolean {
+  return m.seq > MAX_COUNTER && (m.seq & MAX_COUNTER) === 0 && m.addr === SESSION_ADDR && m.delta !== 0n;
+}
+
 /** A message whose fields the library made itself (decoded bytes, a stream's own numbering): no checks. */
 export function trustedMessage(addr: number, delta: bigint, epoch: number, seq: number): DeltaMessage {
   trusted = true;

@@ -84,7 +84,7 @@ describe('exactly-once DeltaStream', () => {
           const naive = new DeltaStream({ group });
           const once = new DeltaStream({ group, window: 32 });
           const batched = new DeltaStream({ group, window: 32, engine: 'js' });
-          const counts: Record<Receipt, number> = { applied: 0, duplicate: 0, stale: 0, ahead: 0, restarted: 0 };
+          const counts: Record<Receipt, number> = { applied: 0, duplicate: 0, stale: 0, ahead: 0, restarted: 0, session: 0 };
           const receipts: number[] = [];
           for (const bytes of wire) {
             const msg = DeltaMessage.decode(bytes);
@@ -94,7 +94,7 @@ describe('exactly-once DeltaStream', () => {
             receipts.push(RECEIPT[r]);
           }
           const batchReceipts: number[] = [];
-          const total = { applied: 0, duplicate: 0, stale: 0, ahead: 0, restarted: 0 };
+          const total = { applied: 0, duplicate: 0, stale: 0, ahead: 0, restarted: 0, session: 0 };
           for (let at = 0; at < wire.length; at += chunk) {
             const part = wire.slice(at, at + chunk);
             const out = new Uint8Array(part.length);
@@ -103,7 +103,7 @@ describe('exactly-once DeltaStream', () => {
             batchReceipts.push(...out);
           }
           const unique = perOrigin.reduce((n, u) => n + u.length, 0);
-          expect(counts).toEqual({ applied: unique, duplicate: duplicates, stale: 0, ahead: 0, restarted: 0 });
+          expect(counts).toEqual({ applied: unique, duplicate: duplicates, stale: 0, ahead: 0, restarted: 0, session: 0 });
           expect(total).toEqual(counts);
           expect(batchReceipts).toEqual(receipts);
           for (let addr = 0; addr < 8; addr++) {
@@ -180,7 +180,7 @@ describe('edges', () => {
       'message 1',
     );
     expect([receiver.read(4), receiver.gaps(), receiver.deliveredFrom(1)]).toEqual([0n, new Map(), { through: 0, highest: 0 }]);
-    expect(receiver.receiveMany(good.encode())).toEqual({ applied: 1, duplicate: 0, stale: 0, ahead: 0, restarted: 0 });
+    expect(receiver.receiveMany(good.encode())).toEqual({ applied: 1, duplicate: 0, stale: 0, ahead: 0, restarted: 0, session: 0 });
     expect(receiver.read(4)).toBe(2n);
   });
 
@@ -439,7 +439,7 @@ for (const { name, engine, skipReason } of ENGINES) {
         const copies = shuffle([...wire, ...wire.slice(0, 100)], 11);
         expect(stream.receive(DeltaMessage.decode(copies[0]!))).toBe('applied');
         const receipts = new Uint8Array(copies.length - 1);
-        expect(stream.receiveMany(concat(copies.slice(1)), receipts)).toEqual({ applied: 299, duplicate: 100, stale: 0, ahead: 0, restarted: 0 });
+        expect(stream.receiveMany(concat(copies.slice(1)), receipts)).toEqual({ applied: 299, duplicate: 100, stale: 0, ahead: 0, restarted: 0, session: 0 });
         expect(receipts.filter((c) => c === RECEIPT.applied).length).toBe(299);
         for (let i = 0; i < 64; i++) expect(table.read(i)).toBe(reference.read(i));
         expect(stream.read(5)).toBe(table.read(5));
@@ -471,12 +471,19 @@ for (const { name, engine, skipReason } of ENGINES) {
       const shared = new Uint8Array(new SharedArrayBuffer(16 * 20));
       shared.set(concat(ok.map((m) => m.encode())));
       const sharedTable = new AtomikTable(16, { engine: engine! });
-      expect(new DeltaStream({ table: sharedTable }).receiveMany(shared)).toEqual({ applied: 20, duplicate: 0, stale: 0, ahead: 0, restarted: 0 });
+      expect(new DeltaStream({ table: sharedTable }).receiveMany(shared)).toEqual({ applied: 20, duplicate: 0, stale: 0, ahead: 0, restarted: 0, session: 0 });
       expect(sharedTable.read(3)).toBe((1n << 3n) ^ (1n << 19n));
       // Saved with its delivery record, restored next to the table saved at the same point.
       stream.receiveMany(concat(ok.slice(0, 5).map((m) => m.encode())));
       const back = DeltaStream.restore(stream.save(), { table });
-      expect(back.receiveMany(concat(ok.slice(0, 6).map((m) => m.encode())))).toEqual({ applied: 1, duplicate: 5, stale: 0, ahead: 0, restarted: 0 });
+      expect(back.receiveMany(concat(ok.slice(0, 6).map((m) => m.encode())))).toEqual({
+        applied: 1,
+        duplicate: 5,
+        stale: 0,
+        ahead: 0,
+        restarted: 0,
+        session: 0,
+      });
       expect(table.read(5)).toBe(1n << 5n);
       throwsCoded(() => DeltaStream.restore(stream.save()), TypeError, 'ERR_ATOMIK_INVALID_ARG_VALUE', 'options.table');
     });

@@ -101,7 +101,7 @@ for (const { name, engine, skipReason } of ENGINES) {
         const summary = new DeltaStream({ table }).receiveMany(copy, receipts);
         return { summary, receipts: [...receipts], states: [...table.states()] };
       })();
-      expect(want.summary).toEqual({ applied: 40, duplicate: 2, stale: 0, ahead: 0, restarted: 0 });
+      expect(want.summary).toEqual({ applied: 40, duplicate: 2, stale: 0, ahead: 0, restarted: 0, session: 0 });
       for (const at of [0, 5, 16 * 20, 16 * 42 - 42]) {
         const table = new AtomikTable(8, { group: 'add', engine: engine! });
         const data = Uint8Array.from(copy);
@@ -134,7 +134,7 @@ for (const { name, engine, skipReason } of ENGINES) {
       }
       // A subclass that tells the truth is written through its intrinsic length.
       const honest = new (class extends Uint8Array {})(2);
-      expect(stream.receiveMany(data, honest)).toEqual({ applied: 2, duplicate: 0, stale: 0, ahead: 0, restarted: 0 });
+      expect(stream.receiveMany(data, honest)).toEqual({ applied: 2, duplicate: 0, stale: 0, ahead: 0, restarted: 0, session: 0 });
       expect([...honest]).toEqual([0, 0]);
     });
 
@@ -146,11 +146,11 @@ for (const { name, engine, skipReason } of ENGINES) {
           if (!batched) return msgs.map((m) => receiver.receive(m));
           const receipts = new Uint8Array(msgs.length);
           receiver.receiveMany(Buffer.concat(msgs.map((m) => m.encode())), receipts);
-          return [...receipts].map((r) => ['applied', 'duplicate', 'stale', 'ahead', 'restarted'][r]);
+          return [...receipts].map((r) => ['applied', 'duplicate', 'stale', 'ahead', 'restarted', 'session'][r]);
         };
         const first = new DeltaStream({ origin: 4, group: 'add', outbox: 64, session: 10n });
         for (let k = 0; k < 20; k++) first.accum(1, 1n);
-        expect(take(first.pending())).toEqual(Array(21).fill('applied')); // its session message, then 20 deltas
+        expect(take(first.pending())).toEqual(['session', ...Array(20).fill('applied')]); // its session message, then 20 deltas
         // Started again from scratch: counters 1.. again, in a later session.
         const again = new DeltaStream({ origin: 4, group: 'add', outbox: 64, session: 11n });
         for (let k = 0; k < 3; k++) again.accum(1, 100n);
@@ -161,6 +161,13 @@ for (const { name, engine, skipReason } of ENGINES) {
         expect(take([first.sessionMessage()!, again.sessionMessage()!])).toEqual(['stale', 'duplicate']);
         expect(table.read(1)).toBe(320n);
       }
+      // A session message is not a delta: apply() (the reference semantics) refuses it.
+      const own = new DeltaStream({ group: 'add' });
+      const hello = new DeltaStream({ origin: 9, group: 'add' }).sessionMessage()!;
+      expect([hello.addr, hello.seq, hello.delta > 0n]).toEqual([0xffffffff, 9 * 2 ** 24, true]);
+      expect(codeOf(() => own.apply(hello))).toBe('AtomikRangeError ERR_ATOMIK_NO_COUNTER');
+      expect(own.addresses()).toEqual([]);
+      expect(own.receive(hello)).toBe('session');
       // A stream with an origin and no saved state draws a session from the clock; a resumed one keeps its own.
       const a = new DeltaStream({ origin: 1 });
       const b = new DeltaStream({ origin: 1 });
@@ -337,7 +344,7 @@ describeUnless(native.skipReason, 'session messages inside a batch: the js path 
       return { summary, receipts: [...receipts], states: [...table.states()], saved: hex(stream.save()) };
     });
     expect(results[1]).toEqual(results[0]);
-    expect(results[0]!.summary).toEqual({ applied: 2 + 40 + 30 + 25, duplicate: 2, stale: 1, ahead: 0, restarted: 1 });
+    expect(results[0]!.summary).toEqual({ applied: 40 + 30 + 25, duplicate: 2, stale: 1, ahead: 0, restarted: 1, session: 2 });
     const want = new DeltaStream({ group: 'xor' });
     for (const m of [...a.slice(1), ...b.slice(1)]) want.apply(m); // everything, the old session's deltas included
     for (const m of c.slice(1)) want.apply(m);
