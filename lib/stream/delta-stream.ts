@@ -320,8 +320,9 @@ export class DeltaStream {
   private receiveRun(all: Uint8Array, from: number, to: number, out: Uint8Array | undefined): void {
     const n = to - from;
     if (n === 0) return;
-    const b = all.subarray(from * DELTA_MESSAGE_BYTES, to * DELTA_MESSAGE_BYTES);
-    const receipts = out?.subarray(from, to);
+    const whole = from === 0 && to * DELTA_MESSAGE_BYTES === all.length;
+    const b = whole ? all : all.subarray(from * DELTA_MESSAGE_BYTES, to * DELTA_MESSAGE_BYTES);
+    const receipts = whole ? out : out?.subarray(from, to);
     if (this.native !== null && n >= NATIVE_THRESHOLD) {
       const status = this.callNative(b, receipts);
       if (status !== 0) throw new AtomikError('ERR_ATOMIK_INTERNAL', `native receive refused a checked batch (status ${status})`);
