@@ -1,10 +1,12 @@
 // Restarting a sender without losing or doubling a message. A sender counts
 // requests per route and sends 16-byte DeltaMessages to a receiver; it
 // crashes twice. Restarted from scratch it numbers its messages from 1
-// again, and the receiver cannot tell them from copies. Restarted from the
-// state it saved before each send (stream.save(), with its outbox), it
+// again in a new session: its first message (pending() hands it out) tells
+// the receiver, which answers 'restarted' and starts the sender's record
+// afresh; whatever the crashed sender had not sent is gone. Restarted from
+// the state it saved before each send (stream.save(), with its outbox), it
 // resends what may not have arrived and the receiver applies each update
-// exactly once.
+// exactly once, dropping the copies.
 //   node examples/restart.mjs
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +20,7 @@ const stateFile = join(dir, 'sender.state');
 /** 60 requests in batches of 5; the sender crashes after batches 4 and 9, just after sending. */
 function run(resume) {
   const receiver = new DeltaStream({ group: 'add' });
-  const receipts = { applied: 0, duplicate: 0, stale: 0, ahead: 0 };
+  const receipts = { applied: 0, duplicate: 0, stale: 0, ahead: 0, restarted: 0, session: 0 };
   const deliver = (messages) => messages.forEach((m) => receipts[receiver.receive(m)]++);
   let sender = new DeltaStream({ group: 'add', origin: 1, outbox: 64 });
   let counted = 0;
@@ -34,7 +36,7 @@ function run(resume) {
   const total = Array.from({ length: ROUTES }, (_, r) => receiver.read(r)).reduce((a, b) => a + b, 0n);
   return (
     `${resume ? 'restored from its saved state' : 'restarted from scratch       '}: sent ${counted}, receiver counts ${total}; ` +
-    `applied ${receipts.applied}, duplicate ${receipts.duplicate}, stale ${receipts.stale}`
+    `applied ${receipts.applied}, duplicate ${receipts.duplicate}, stale ${receipts.stale}, restarted ${receipts.restarted}`
   );
 }
 

@@ -23,7 +23,9 @@ extern "C" {
 /* Wire counters less than this far ahead of a record count as ahead, the rest as behind. */
 #define ATOMIK_STREAM_AHEAD_SPAN 0x800000u
 
-/* Receipt codes, as RECEIPT in lib/stream/message.ts. */
+/* Receipt codes, as RECEIPT in lib/stream/delivery.ts. Session messages (wire
+ * counter 0, receipts 'restarted' = 4 and 'session' = 5) are taken in TypeScript: this kernel
+ * refuses them with ATOMIK_STREAM_ENOORIGIN. */
 enum { ATOMIK_RECEIPT_APPLIED = 0, ATOMIK_RECEIPT_DUPLICATE = 1, ATOMIK_RECEIPT_STALE = 2, ATOMIK_RECEIPT_AHEAD = 3 };
 
 /* Status codes beyond atomik_status. */

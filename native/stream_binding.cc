@@ -2,6 +2,8 @@
 // checks that keep any argument, however wrong, from crashing the process.
 #include <napi.h>
 
+#include <cstdint>
+
 #include "stream.h"
 
 namespace {
@@ -19,6 +21,12 @@ bool Typed(const Napi::CallbackInfo &info, size_t i, napi_typedarray_type type, 
   Napi::TypeError::New(info.Env(), "streamReceive: argument " + std::to_string(i) + " has the wrong type")
       .ThrowAsJavaScriptException();
   return false;
+}
+
+bool Overlap(const void *a, size_t a_len, const void *b, size_t b_len) {
+  if (a == nullptr || b == nullptr || a_len == 0 || b_len == 0) return false;
+  uintptr_t x = reinterpret_cast<uintptr_t>(a), y = reinterpret_cast<uintptr_t>(b);
+  return x < y + b_len && y < x + a_len;
 }
 
 // streamReceive(group, acc, msgs, through, highest, next, head, offset, bits, window, receipts | null, counts)
@@ -59,6 +67,12 @@ Napi::Value StreamReceive(const Napi::CallbackInfo &info) {
       n_offset != origins || n_counts != 4 || window < 0 || window > UINT32_MAX ||
       (!info[10].IsNull() && !info[10].IsUndefined() && n_receipts != n)) {
     Napi::RangeError::New(env, "streamReceive: argument lengths do not match").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  // The kernel reads msgs while it writes receipts and acc: memory shared between them is refused
+  // (the TypeScript caller copies the messages first).
+  if (Overlap(msgs, msgs_len, receipts, n_receipts) || Overlap(msgs, msgs_len, acc, contexts * sizeof(uint64_t))) {
+    Napi::RangeError::New(env, "streamReceive: msgs overlaps receipts or acc").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   if (n == 0) return Napi::Number::New(env, ATOMIK_OK);

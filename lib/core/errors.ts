@@ -16,10 +16,11 @@ export type AtomikErrorCode =
   | 'ERR_ATOMIK_DEVICE'
   | 'ERR_ATOMIK_MALFORMED_FRAME'
   | 'ERR_ATOMIK_MISSING_TOOL'
+  | 'ERR_ATOMIK_BAD_TABLE_FILE'
   | DeltaStreamErrorCode
   | ReplicationErrorCode;
 
-/** The codes of DeltaStream (lib/message.ts). */
+/** The codes of DeltaStream (lib/stream/). */
 export type DeltaStreamErrorCode =
   'ERR_ATOMIK_NO_ORIGIN' | 'ERR_ATOMIK_NO_COUNTER' | 'ERR_ATOMIK_OUTBOX_FULL' | 'ERR_ATOMIK_NO_OUTBOX' | 'ERR_ATOMIK_BAD_STREAM_STATE';
 

@@ -117,6 +117,10 @@ export function bigU64Array(value: unknown, name: string): BigUint64Array {
   return typedView(value, BigUint64Array, name);
 }
 
+export function u8Array(value: unknown, name: string): Uint8Array {
+  return typedView(value, Uint8Array, name);
+}
+
 export function u32Array(value: unknown, name: string): Uint32Array {
   return typedView(value, Uint32Array, name);
 }
@@ -136,11 +140,14 @@ export function u64Input(value: unknown, name: string): BigUint64Array {
   return types.isSharedArrayBuffer(view.buffer) ? view.slice() : view;
 }
 
-/** `indices`, copied when `out` overlaps them: a kernel writing out must still read every index as given. */
-export function apart(indices: Uint32Array, out: ArrayBufferView): Uint32Array {
-  if (indices.buffer !== out.buffer) return indices;
-  const overlap = indices.byteOffset < out.byteOffset + out.byteLength && out.byteOffset < indices.byteOffset + indices.byteLength;
-  return overlap ? indices.slice() : indices;
+/** Whether two plain views (as typedView and bytes() return them) share a byte of memory. */
+export function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+}
+
+/** `input`, copied when `out` overlaps it: a kernel writing out must still read every input as given. */
+export function apart<T extends Uint8Array | Uint32Array>(input: T, out: ArrayBufferView): T {
+  return overlaps(input, out) ? (input.slice() as T) : input;
 }
 
 const dataViewBuffer = Object.getOwnPropertyDescriptor(DataView.prototype, 'buffer')!.get! as (this: DataView) => ArrayBufferLike;

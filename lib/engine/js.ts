@@ -2,7 +2,7 @@
 // (a Uint32Array view of the same memory), so batch kernels never create a
 // bigint per element: XOR is lane by lane, addition carries from the low
 // lane into the high one.
-import type { Group } from '../core/group.js';
+import { arithmetic, type Group } from '../core/group.js';
 import type { Engine } from './types.js';
 import { AtomikRangeError } from '../core/errors.js';
 import { allBelow } from '../core/validate.js';
@@ -94,6 +94,7 @@ function combineInto(group: Group, ref: BigUint64Array, acc: BigUint64Array, out
 function exec(group: Group, ref: BigUint64Array, acc: BigUint64Array, ops: BigUint64Array): void {
   const view = opsView(ops);
   const count = ops.length / 2;
+  const arith = arithmetic(group);
   // Everything is checked before anything runs, as in the C executor.
   for (let i = 0; i < count; i++) {
     if (opcodeAt(view, i) > MAX_OP) throw new AtomikRangeError('ERR_ATOMIK_INVALID_ARG_VALUE', `ops[${i}] has unknown opcode ${opcodeAt(view, i)}`);
@@ -102,14 +103,14 @@ function exec(group: Group, ref: BigUint64Array, acc: BigUint64Array, ops: BigUi
   }
   for (let i = 0; i < count; i++) {
     const k = addrAt(view, i);
-    const state = group === 'xor' ? ref[k]! ^ acc[k]! : BigInt.asUintN(64, ref[k]! + acc[k]!);
+    const state = arith.combine(ref[k]!, acc[k]!);
     switch (opcodeAt(view, i)) {
       case OP.load:
         ref[k] = valueAt(view, i);
         acc[k] = 0n;
         break;
       case OP.accum:
-        acc[k] = group === 'xor' ? acc[k]! ^ valueAt(view, i) : acc[k]! + valueAt(view, i);
+        arith.accumulate(acc, k, valueAt(view, i));
         break;
       case OP.read:
         setValueAt(view, i, state);

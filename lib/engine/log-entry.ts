@@ -3,7 +3,9 @@
 // entry is applied by one scatter. The engines check and apply it, so it
 // lives here; lib/replicate/BATCH-FORMAT.md specifies it and native/batch.h
 // holds the same layout for the C kernel (a test checks that both agree).
-import { GROUP_CODE, type Group } from '../core/group.js';
+import { GROUP_CODE, GROUPS, type Group } from '../core/group.js';
+import { AtomikRangeError } from '../core/errors.js';
+import { bytes, integer, oneOf, u32Input, u64, u64Input } from '../core/validate.js';
 import { NATIVE_LE } from './ops.js';
 
 export const BATCH_MAGIC = 0x42444b41; // "AKDB" as a little-endian u32
@@ -108,8 +110,11 @@ function littleEndianWords(entry: Uint8Array, words: number): Uint32Array {
 }
 
 /**
- * Builds one entry. `indices` are partition-local; `count` updates are taken
- * from the start of the arrays. The caller guarantees first <= last.
+ * Builds one entry. `indices` are partition-local; `count` updates (default:
+ * all of them) are taken from the start of the arrays. Every argument is read
+ * once and checked: a group, a partition in [0, 65535], u64 origin and
+ * counters with first <= last, and arrays that hold `count` updates (at most
+ * MAX_BATCH_UPDATES); a bad one throws a coded error.
  */
 export function encodeLogEntry(
   group: Group,
@@ -119,27 +124,40 @@ export function encodeLogEntry(
   last: bigint,
   indices: Uint32Array,
   deltas: BigUint64Array,
-  count = indices.length,
+  count?: number,
 ): Uint8Array {
-  const out = new Uint8Array(batchBytes(count));
+  oneOf(group, GROUPS, 'group');
+  integer(partition, 0, 0xffff, 'partition');
+  u64(origin, 'origin');
+  u64(first, 'first');
+  u64(last, 'last');
+  if (first > last) throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `first (${first}n) must not be above last (${last}n)`);
+  const idx = u32Input(indices, 'indices');
+  const d = u64Input(deltas, 'deltas');
+  const n = count === undefined ? idx.length : integer(count, 0, MAX_BATCH_UPDATES, 'count');
+  if (n > MAX_BATCH_UPDATES) throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `an entry carries at most ${MAX_BATCH_UPDATES} updates, got ${n}`);
+  if (idx.length < n || d.length < n) {
+    throw new AtomikRangeError('ERR_ATOMIK_LENGTH_MISMATCH', `count ${n} needs that many indices and deltas, got ${idx.length} and ${d.length}`);
+  }
+  const out = new Uint8Array(batchBytes(n));
   const view = new DataView(out.buffer);
   view.setUint32(0, BATCH_MAGIC, true);
   out[4] = BATCH_VERSION;
   out[5] = GROUP_CODE[group];
   view.setUint16(6, partition, true);
-  view.setUint32(8, count, true);
+  view.setUint32(8, n, true);
   view.setBigUint64(16, origin, true);
   view.setBigUint64(24, first, true);
   view.setBigUint64(32, last, true);
   const idxAt = BATCH_HEADER_BYTES;
-  const deltaAt = idxAt + paddedIndexBytes(count);
+  const deltaAt = idxAt + paddedIndexBytes(n);
   if (NATIVE_LE) {
-    new Uint32Array(out.buffer, idxAt, count).set(indices.subarray(0, count));
-    new BigUint64Array(out.buffer, deltaAt, count).set(deltas.subarray(0, count));
+    new Uint32Array(out.buffer, idxAt, n).set(idx.subarray(0, n));
+    new BigUint64Array(out.buffer, deltaAt, n).set(d.subarray(0, n));
   } else {
-    for (let i = 0; i < count; i++) {
-      view.setUint32(idxAt + 4 * i, indices[i]!, true);
-      view.setBigUint64(deltaAt + 8 * i, deltas[i]!, true);
+    for (let i = 0; i < n; i++) {
+      view.setUint32(idxAt + 4 * i, idx[i]!, true);
+      view.setBigUint64(deltaAt + 8 * i, d[i]!, true);
     }
   }
   view.setBigUint64(CHECKSUM_OFFSET, batchChecksum(out), true);
@@ -150,9 +168,14 @@ export function encodeLogEntry(
  * Reads the header fields the receiver needs before applying (who sent it,
  * which counters). Returns a status code when it is not a batch of a
  * version this library reads. The rest (length, checksum, indices) is
- * checked by the engine's applyBatch.
+ * checked by the engine's applyBatch. `entry` may be any bytes (a
+ * TypedArray, DataView or ArrayBuffer); anything else is a coded TypeError.
  */
 export function readLogEntryHeader(entry: Uint8Array): LogEntryHeader | number {
+  return headerOf(bytes(entry, 'entry'));
+}
+
+function headerOf(entry: Uint8Array): LogEntryHeader | number {
   if (entry.length < BATCH_HEADER_BYTES) return ENTRY_STATUS.format;
   const view = new DataView(entry.buffer, entry.byteOffset, entry.byteLength);
   if (view.getUint32(0, true) !== BATCH_MAGIC) return ENTRY_STATUS.format;
@@ -183,7 +206,7 @@ export interface LogEntryColumns {
  * offset); on a big-endian host they are decoded copies.
  */
 export function logEntryColumns(input: Uint8Array, group: Group, partition: number): LogEntryColumns | number {
-  const header = readLogEntryHeader(input);
+  const header = headerOf(input);
   if (typeof header === 'number') return header;
   const n = header.count;
   if (new DataView(input.buffer, input.byteOffset, 16).getUint32(12, true) !== 0) return ENTRY_STATUS.format;

@@ -12,8 +12,41 @@ export const WIRE_MAX = 2 ** COUNTER_BITS - 1;
 /** Wire counters less than this far ahead of a record count as ahead, the rest as behind. */
 const AHEAD_SPAN = 2 ** (COUNTER_BITS - 1);
 
-/** Receipt codes (see Receipt in message.ts); native/stream.h uses the same numbers. */
-export const RECEIPT = { applied: 0, duplicate: 1, stale: 2, ahead: 3 } as const;
+/** Receipt codes (see Receipt in delta-stream.ts); native/stream.h uses the same numbers. */
+export const RECEIPT = { applied: 0, duplicate: 1, stale: 2, ahead: 3, restarted: 4, session: 5 } as const;
+
+/**
+ * What receive() did with a message:
+ * - `applied`: first delivery, applied.
+ * - `duplicate`: its counter was delivered before, within the window: not applied again.
+ * - `stale`: its counter is more than `window` behind what was delivered: the
+ *   receiver no longer knows whether it had it (an old copy, or a sender that
+ *   restarted without its saved counter); not applied.
+ * - `ahead`: its counter is more than `window` beyond the first missing one:
+ *   not applied and not recorded; deliver it again once the gap is filled
+ *   (gaps() lists it), or skip() the missing counters.
+ * - `restarted` (session messages only): the origin's sender started again
+ *   without its saved state, in a later session; its record starts afresh
+ *   (counters from 1), and what it had not delivered of the earlier session
+ *   is not coming (see DeltaStream.sessionMessage()).
+ * - `session` (session messages only): the first session heard of from the
+ *   origin, recorded; nothing applied. A copy of a session message is a
+ *   `duplicate`, an earlier session's a `stale`.
+ */
+export type Receipt = 'applied' | 'duplicate' | 'stale' | 'ahead' | 'restarted' | 'session';
+export const RECEIPT_NAMES: readonly Receipt[] = ['applied', 'duplicate', 'stale', 'ahead', 'restarted', 'session'];
+
+/** Counts of what receiveMany() did, one per receipt. */
+export interface ReceiveSummary {
+  applied: number;
+  duplicate: number;
+  stale: number;
+  ahead: number;
+  /** Session messages that announced a sender started again without its saved state (see sessionMessage()). */
+  restarted: number;
+  /** Session messages that announced the first session heard of from their origin. */
+  session: number;
+}
 
 /** The wire counter of message number `counter` (>= 1). */
 export function wireCounter(counter: number): number {
@@ -33,6 +66,8 @@ export class DeliveryRecords {
   readonly next = new Uint32Array(ORIGINS);
   /** Ring slot of through + 1. */
   readonly head = new Uint32Array(ORIGINS);
+  /** Session of each origin's sender (see DeltaStream's session messages); 0: none announced. */
+  readonly session = new BigUint64Array(ORIGINS);
   /** First word of each origin's ring in `bits`; -1: no record yet. */
   readonly offset = new Int32Array(ORIGINS).fill(-1);
   bits = new Uint32Array(0);
@@ -101,10 +136,12 @@ export class DeliveryRecords {
   }
 
   /**
-   * Classifies wire counter `wire` of `origin` (which has a record) and
-   * records it when it is new, moving the record on; returns a RECEIPT code.
+   * The classifier, in one place (native/stream.c is its C twin, tested
+   * against it): wire counter `wire` of `origin` (which has a record) against
+   * the record, marked when it is new; the record is not moved on (see
+   * advance()). Returns a RECEIPT code.
    */
-  admit(origin: number, wire: number): number {
+  private classifyOne(origin: number, wire: number): number {
     let off = wire - this.next[origin]!;
     if (off < 0) off += WIRE_MAX;
     if (off >= AHEAD_SPAN) {
@@ -114,10 +151,19 @@ export class DeliveryRecords {
     const counter = this.through[origin]! + 1 + off;
     if (counter > this.highest[origin]!) this.highest[origin] = counter;
     if (off >= this.window) return RECEIPT.ahead;
-    if (this.marked(origin, off)) return RECEIPT.duplicate;
-    this.mark(origin, off);
-    if (off === 0) this.advance(origin);
-    return RECEIPT.applied;
+    const slot = (this.head[origin]! + off) & this.mask;
+    const w = this.offset[origin]! + (slot >>> 5);
+    const bit = 1 << (slot & 31);
+    const word = this.bits[w]!;
+    this.bits[w] = word | bit;
+    return (word & bit) === 0 ? RECEIPT.applied : RECEIPT.duplicate;
+  }
+
+  /** Classifies one message (receive()) and moves its record on. */
+  admit(origin: number, wire: number): number {
+    const code = this.classifyOne(origin, wire);
+    this.advance(origin);
+    return code;
   }
 
   /**
@@ -126,10 +172,10 @@ export class DeliveryRecords {
    * counters marked earlier in it; writes the byte offset of each new
    * message to `accepted`, a receipt per message to `receipts` when given,
    * and adds to counts[receipt]. Moves the touched records on at the end.
-   * Returns how many were accepted. native/stream.c does the same.
+   * Returns how many were accepted.
    */
   classify(view: DataView, n: number, accepted: Int32Array, receipts: Uint8Array | undefined, counts: Float64Array): number {
-    const { through, highest, next, head, offset, bits, touched, touchedList, window, mask } = this;
+    const { touched, touchedList } = this;
     let touchedCount = 0;
     let m = 0;
     for (let k = 0, at = 0; k < n; k++, at += 16) {
@@ -139,26 +185,7 @@ export class DeliveryRecords {
         touched[origin] = 1;
         touchedList[touchedCount++] = origin;
       }
-      let off = (seq & WIRE_MAX) - next[origin]!;
-      if (off < 0) off += WIRE_MAX;
-      let code: number;
-      if (off < window) {
-        const slot = (head[origin]! + off) & mask;
-        const w = offset[origin]! + (slot >>> 5);
-        const bit = 1 << (slot & 31);
-        const word = bits[w]!;
-        bits[w] = word | bit;
-        code = (word & bit) === 0 ? RECEIPT.applied : RECEIPT.duplicate;
-        const counter = through[origin]! + 1 + off;
-        if (counter > highest[origin]!) highest[origin] = counter;
-      } else if (off < AHEAD_SPAN) {
-        code = RECEIPT.ahead;
-        const counter = through[origin]! + 1 + off;
-        if (counter > highest[origin]!) highest[origin] = counter;
-      } else {
-        const behind = WIRE_MAX - off;
-        code = behind <= window && behind <= through[origin]! ? RECEIPT.duplicate : RECEIPT.stale;
-      }
+      const code = this.classifyOne(origin, seq & WIRE_MAX);
       if (receipts !== undefined) receipts[k] = code;
       counts[code]!++;
       accepted[m] = at;
@@ -169,6 +196,31 @@ export class DeliveryRecords {
       this.advance(touchedList[t]!);
     }
     return m;
+  }
+
+  /**
+   * Takes a session message of `origin` (session > 0): sessions are ordered
+   * by their start time, so a later one is a sender that started again
+   * without its saved state (its counters begin at 1 again): the record
+   * starts afresh and the answer is 'restarted'. The same session is a
+   * copy ('duplicate'), an earlier one a late copy ('stale'). The first
+   * session heard of from an origin is recorded ('session'; its record stays).
+   */
+  start(origin: number, session: bigint): number {
+    if (!this.has(origin)) this.add(origin);
+    const known = this.session[origin]!;
+    if (session === known) return RECEIPT.duplicate;
+    if (session < known) return RECEIPT.stale;
+    this.session[origin] = session;
+    // The first session heard of (maybe after some of its deltas overtook it): nothing to start afresh.
+    if (known === 0n) return RECEIPT.session;
+    const at = this.offset[origin]!;
+    this.bits.fill(0, at, at + this.words);
+    this.through[origin] = 0;
+    this.highest[origin] = 0;
+    this.next[origin] = 1;
+    this.head[origin] = 0;
+    return RECEIPT.restarted;
   }
 
   /** Declares every counter of `origin` through `counter` delivered (counter >= its through). */

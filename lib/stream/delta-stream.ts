@@ -1,43 +1,21 @@
 // DeltaStream: a sender and exactly-once receiver of DeltaMessages over a
 // context store or an AtomikTable, with its delivery record saved and restored.
+import { randomInt } from 'node:crypto';
 import { types } from 'node:util';
-import { GROUP_CODE, GROUPS, groupOption, type Group } from '../core/group.js';
+import { GROUP_CODE, arithmetic, groupOption, type Group, type GroupArithmetic } from '../core/group.js';
 import { resolveEngine, type EngineChoice } from '../engine/select.js';
 import type { Engine } from '../engine/types.js';
 import { NATIVE_LE } from '../engine/ops.js';
-import { crc32 } from '../core/crc.js';
 import { AtomikTable, tableCore } from '../table/table.js';
 import { AtomikError, AtomikRangeError, AtomikTypeError } from '../core/errors.js';
-import { bytes, integer, object, u64 } from '../core/validate.js';
-import { COUNTER_BITS, DeliveryRecords, RECEIPT, wireCounter } from './delivery.js';
-import { NATIVE_THRESHOLD, loadNative } from '../engine/native.js';
-import { DELTA_MESSAGE_BYTES, DeltaMessage, MAX_COUNTER, MAX_ORIGIN, MIN_ORIGIN, U32_MAX, trustedMessage } from './message.js';
+import { apart, bytes, integer, object, u64, u8Array } from '../core/validate.js';
+import { COUNTER_BITS, DeliveryRecords, RECEIPT, RECEIPT_NAMES, wireCounter, type Receipt, type ReceiveSummary } from './delivery.js';
+import { NATIVE_THRESHOLD } from '../engine/native.js';
+import { streamBinding, type StreamBinding } from './native-receive.js';
+import { DELTA_MESSAGE_BYTES, DeltaMessage, MAX_COUNTER, isSessionMessage, MAX_ORIGIN, MIN_ORIGIN, SESSION_ADDR, U32_MAX, trustedMessage } from './message.js';
+import { decodeStreamState, encodeStreamState } from './stream-state.js';
 
-/** native/stream.h: a message's origin has no record yet. */
-const STREAM_ERECORD = -11;
-
-/** The addon's export for receiveMany() (native/stream_binding.cc). */
-interface StreamBinding {
-  streamReceive(
-    group: 0 | 1,
-    acc: BigUint64Array,
-    msgs: Uint8Array,
-    through: Float64Array,
-    highest: Float64Array,
-    next: Uint32Array,
-    head: Uint32Array,
-    offset: Int32Array,
-    bits: Uint32Array,
-    window: number,
-    receipts: Uint8Array | null,
-    counts: Float64Array,
-  ): number;
-}
-
-function streamBinding(): StreamBinding | null {
-  const b = loadNative().binding as unknown as Partial<StreamBinding> | null;
-  return b !== null && typeof b.streamReceive === 'function' ? (b as StreamBinding) : null;
-}
+export { RECEIPT, type Receipt, type ReceiveSummary };
 
 /** Receiver window: how many counters per origin a receiver tracks (see receive()). */
 export const DEFAULT_WINDOW = 4096;
@@ -58,6 +36,14 @@ export interface DeltaStreamOptions {
   origin?: number;
   /** Messages this sender numbered before (resume after a restart); the next one is counter + 1. Default 0. */
   counter?: number;
+  /**
+   * This sender's session (a bigint in [1, 2^64)): receivers take a later
+   * session from the same origin for a sender that started again from
+   * counter 1 (see sessionMessage()). Default: a new one from the clock
+   * (milliseconds since 1970 times 2^20, plus 20 random bits) when the
+   * stream has an origin and no `counter`; none otherwise.
+   */
+  session?: bigint;
   /** Counters tracked per origin by receive(): a power of two in [32, 2^20], default 4096. */
   window?: number;
   /** Capacity of the queue that pending() drains; 0 (default) keeps no queue. accum() refuses a message when it is full. */
@@ -68,37 +54,10 @@ export interface DeltaStreamOptions {
   engine?: EngineChoice | Engine;
 }
 
-/**
- * What receive() did with a message:
- * - `applied`: first delivery, applied.
- * - `duplicate`: its counter was delivered before, within the window: not applied again.
- * - `stale`: its counter is more than `window` behind what was delivered: the
- *   receiver no longer knows whether it had it (an old copy, or a sender that
- *   restarted without its saved counter); not applied.
- * - `ahead`: its counter is more than `window` beyond the first missing one:
- *   not applied and not recorded; deliver it again once the gap is filled
- *   (gaps() lists it), or skip() the missing counters.
- */
-export type Receipt = 'applied' | 'duplicate' | 'stale' | 'ahead';
-/** Receipt codes, as receiveMany() writes them. */
-export { RECEIPT };
-const RECEIPT_NAMES: readonly Receipt[] = ['applied', 'duplicate', 'stale', 'ahead'];
-
-/** Counts of what receiveMany() did, one per receipt. */
-export interface ReceiveSummary {
-  applied: number;
-  duplicate: number;
-  stale: number;
-  ahead: number;
+/** A new session: ordered by start time (ms since 1970 in the high bits), 20 random bits below. */
+function newSession(): bigint {
+  return (BigInt(Date.now()) << 20n) | BigInt(randomInt(1, 2 ** 20));
 }
-
-const STATE_MAGIC = 0x53534441; // "ADSS" as a little-endian u32
-const STATE_VERSION = 1;
-const STATE_HEADER_BYTES = 48;
-const STATE_FLAG_CONTEXTS = 1;
-const RECORD_HEADER_BYTES = 24;
-const CONTEXT_BYTES = 24;
-const OUTBOX_ENTRY_BYTES = 24;
 
 /**
  * Produces and consumes DeltaMessages. With the reference semantics,
@@ -118,7 +77,7 @@ export class DeltaStream {
   /** The table fed by this stream, if any. */
   readonly table: AtomikTable | undefined;
   private readonly engine: Engine;
-  private readonly additive: boolean;
+  private readonly arith: GroupArithmetic;
   private readonly addrLimit: number;
   // Contexts: the table's words, or the stream's own, one slot per address in first-use order.
   private ref: BigUint64Array;
@@ -126,7 +85,10 @@ export class DeltaStream {
   private readonly slots: Map<number, number> | null;
   private readonly slotAddr: number[] = [];
   private outbox: DeltaMessage[] = [];
+  /** The session message is still to go out first through pending(). */
+  private announce: boolean;
   private epochNo = 0;
+  private sessionNo: bigint;
   private counterNo: number;
   private nextWire: number;
   private readonly records: DeliveryRecords;
@@ -136,44 +98,52 @@ export class DeltaStream {
   private scratchAt = new Int32Array(0);
   private scratchIdx = new Uint32Array(0);
   private scratchDeltas = new BigUint64Array(0);
-  private readonly counts = new Float64Array(4);
+  private readonly counts = new Float64Array(6);
+  private readonly kernelCounts = this.counts.subarray(0, 4); // native/stream.c counts the data receipts
 
   constructor(options: DeltaStreamOptions = {}) {
     object(options, 'options');
-    const table = options.table;
+    // Every option read once; a table's facts come from its private core, never from properties a caller can redefine.
+    const { table, group, engine, origin, counter, session, window: windowOption, outbox } = options;
     if (table !== undefined) {
-      if (!(table instanceof AtomikTable)) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'options.table must be an AtomikTable');
-      if (options.group !== undefined && groupOption(options.group) !== table.group) {
-        throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `options.group '${options.group}' differs from options.table's group '${table.group}'`);
+      const core = tableCore(table, 'options.table');
+      if (group !== undefined && groupOption(group) !== core.group) {
+        throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `options.group '${group}' differs from options.table's group '${core.group}'`);
       }
-      if (options.engine !== undefined)
+      if (engine !== undefined)
         throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', 'options.engine cannot be given with options.table: the table brings its engine');
-      this.group = table.group;
-      this.engine = table.engine;
-      const core = tableCore(table);
+      this.group = core.group;
+      this.engine = core.engine;
       this.ref = core.ref;
       this.acc = core.acc;
       this.slots = null;
-      this.addrLimit = table.size;
+      this.addrLimit = core.size;
     } else {
-      this.group = groupOption(options.group);
-      this.engine = resolveEngine(options.engine);
+      this.group = groupOption(group);
+      this.engine = resolveEngine(engine);
       this.ref = new BigUint64Array(16);
       this.acc = new BigUint64Array(16);
       this.slots = new Map();
       this.addrLimit = U32_MAX + 1;
     }
     this.table = table;
-    this.additive = this.group === 'add';
-    this.origin = options.origin === undefined ? undefined : integer(options.origin, MIN_ORIGIN, MAX_ORIGIN, 'options.origin');
-    this.counterNo = options.counter === undefined ? 0 : integer(options.counter, 0, Number.MAX_SAFE_INTEGER - 1, 'options.counter');
+    this.arith = arithmetic(this.group);
+    this.origin = origin === undefined ? undefined : integer(origin, MIN_ORIGIN, MAX_ORIGIN, 'options.origin');
+    this.counterNo = counter === undefined ? 0 : integer(counter, 0, Number.MAX_SAFE_INTEGER - 1, 'options.counter');
+    if (session !== undefined) {
+      if (u64(session, 'options.session') === 0n) throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', 'options.session must be in [1, 2^64), got 0n');
+      if (this.origin === undefined) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', 'options.session needs options.origin');
+    }
+    this.sessionNo = session ?? (this.origin !== undefined && counter === undefined ? newSession() : 0n);
     this.nextWire = wireCounter(this.counterNo + 1);
-    const window = options.window === undefined ? DEFAULT_WINDOW : integer(options.window, MIN_WINDOW, MAX_WINDOW, 'options.window');
+    const window = windowOption === undefined ? DEFAULT_WINDOW : integer(windowOption, MIN_WINDOW, MAX_WINDOW, 'options.window');
     if ((window & (window - 1)) !== 0) throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `options.window must be a power of two, got ${window}`);
     this.window = window;
     this.records = new DeliveryRecords(window);
-    this.native = table !== undefined && table.engine.name === 'native' ? streamBinding() : null;
-    this.outboxCapacity = options.outbox === undefined ? 0 : integer(options.outbox, 0, MAX_OUTBOX, 'options.outbox');
+    this.native = table !== undefined && this.engine.name === 'native' ? streamBinding() : null;
+    this.outboxCapacity = outbox === undefined ? 0 : integer(outbox, 0, MAX_OUTBOX, 'options.outbox');
+    // A new session is announced first: pending() hands the session message out before any delta.
+    this.announce = this.outboxCapacity > 0 && this.sessionNo !== 0n && this.counterNo === 0;
   }
 
   // ---- arguments --------------------------------------------------------
@@ -186,12 +156,6 @@ export class DeltaStream {
       'ERR_ATOMIK_INDEX_OUT_OF_RANGE',
       `${name} ${addr} is out of range [0, ${this.addrLimit})${this.table ? ' (the table size)' : ''}`,
     );
-  }
-
-  private messageArg(msg: unknown): DeltaMessage {
-    if (!(msg instanceof DeltaMessage)) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'msg must be a DeltaMessage');
-    if (msg.addr >= this.addrLimit) this.addrArg(msg.addr, 'msg.addr');
-    return msg;
   }
 
   // ---- contexts -----------------------------------------------------------
@@ -220,8 +184,7 @@ export class DeltaStream {
   }
 
   private accumAt(s: number, delta: bigint): void {
-    // BigUint64Array stores wrap modulo 2^64, which is exactly the add group.
-    this.acc[s] = this.additive ? this.acc[s]! + delta : this.acc[s]! ^ delta;
+    this.arith.accumulate(this.acc, s, delta);
   }
 
   /** Sets a context's state; sender and receivers load the same value first. Starts a new epoch. */
@@ -257,8 +220,10 @@ export class DeltaStream {
 
   /** Applies a message received from a peer, with the reference semantics: a copy is applied again. */
   apply(msg: DeltaMessage): void {
-    this.messageArg(msg);
-    this.accumAt(this.slot(msg.addr), msg.delta);
+    const m = DeltaMessage.checked(msg, 'msg');
+    if (isSessionMessage(m)) throw new AtomikRangeError('ERR_ATOMIK_NO_COUNTER', 'msg is a session message, not a delta: give it to receive()');
+    if (m.addr >= this.addrLimit) this.addrArg(m.addr, 'msg.addr');
+    this.accumAt(this.slot(m.addr), m.delta);
   }
 
   // ---- exactly-once receiving ------------------------------------------------
@@ -286,12 +251,14 @@ export class DeltaStream {
    * stream without an origin.
    */
   receive(msg: DeltaMessage): Receipt {
-    this.messageArg(msg);
-    const seq = msg.seq;
+    const m = DeltaMessage.checked(msg, 'msg');
+    const seq = m.seq;
+    if (isSessionMessage(m)) return RECEIPT_NAMES[this.records.start(seq >>> COUNTER_BITS, m.delta)]!;
+    if (m.addr >= this.addrLimit) this.addrArg(m.addr, 'msg.addr');
     const origin = this.originOf(seq, 'msg.seq');
     if (!this.records.has(origin)) this.records.add(origin);
     const code = this.records.admit(origin, seq & MAX_COUNTER);
-    if (code === RECEIPT.applied) this.accumAt(this.slot(msg.addr), msg.delta);
+    if (code === RECEIPT.applied) this.accumAt(this.slot(m.addr), m.delta);
     return RECEIPT_NAMES[code]!;
   }
 
@@ -314,65 +281,99 @@ export class DeltaStream {
       throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `data must hold whole ${DELTA_MESSAGE_BYTES}-byte messages, got ${b.length} bytes`);
     }
     const n = b.length / DELTA_MESSAGE_BYTES;
+    let out: Uint8Array | undefined;
     if (receipts !== undefined) {
-      if (!(receipts instanceof Uint8Array)) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'receipts must be a Uint8Array');
-      if (receipts.length !== n)
-        throw new AtomikRangeError('ERR_ATOMIK_LENGTH_MISMATCH', `receipts must have length ${n} (one per message), got ${receipts.length}`);
+      out = u8Array(receipts, 'receipts'); // the intrinsic length, whatever the object says
+      if (out.length !== n) throw new AtomikRangeError('ERR_ATOMIK_LENGTH_MISMATCH', `receipts must have length ${n} (one per message), got ${out.length}`);
+      // Receipts written over the messages would change messages not read yet: read a copy.
+      b = apart(b, out);
     }
     const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    const records = this.records;
     const counts = this.counts;
     counts.fill(0);
-    if (this.native !== null && n >= NATIVE_THRESHOLD) {
-      // The kernel checks the batch itself before changing anything; on a
-      // refusal the check below names the culprit, or adds the missing records.
-      let status = this.callNative(b, receipts);
-      if (status === STREAM_ERECORD) {
-        this.checkBatch(view, n);
-        status = this.callNative(b, receipts);
+    // The native kernel checks the batch itself before changing anything; only
+    // when it refuses does the check below run, to name the culprit, add the
+    // missing records or find session messages.
+    if (!(this.native !== null && n >= NATIVE_THRESHOLD && this.callNative(b, out) === 0)) {
+      const sessions = this.checkBatch(view, n);
+      let from = 0;
+      for (const k of sessions) {
+        this.receiveRun(b, from, k, out);
+        const code = this.records.start(view.getUint32(16 * k + 12, false) >>> COUNTER_BITS, view.getBigUint64(16 * k + 4, false));
+        if (out !== undefined) out[k] = code;
+        counts[code]!++;
+        from = k + 1;
       }
-      if (status !== 0) {
-        this.checkBatch(view, n);
-        throw new AtomikError('ERR_ATOMIK_INTERNAL', `native receive refused the batch (status ${status})`);
-      }
-    } else {
-      this.checkBatch(view, n);
-      if (this.scratchAt.length < n) {
-        this.scratchAt = new Int32Array(n);
-        this.scratchIdx = new Uint32Array(n);
-        this.scratchDeltas = new BigUint64Array(n);
-      }
-      const accepted = records.classify(view, n, this.scratchAt, receipts, counts);
-      const at = this.scratchAt;
-      const idx = this.scratchIdx;
-      const lanes = new Uint32Array(this.scratchDeltas.buffer, 0, accepted * 2);
-      const lo = NATIVE_LE ? 0 : 1;
-      const own = this.slots !== null;
-      for (let j = 0; j < accepted; j++) {
-        const a = at[j]!;
-        const addr = view.getUint32(a, false);
-        idx[j] = own ? this.slot(addr) : addr;
-        lanes[2 * j + 1 - lo] = view.getUint32(a + 4, false);
-        lanes[2 * j + lo] = view.getUint32(a + 8, false);
-      }
-      if (accepted > 0) this.engine.scatter(this.group, this.ref, this.acc, idx.subarray(0, accepted), this.scratchDeltas.subarray(0, accepted));
+      this.receiveRun(b, from, n, out);
     }
-    return { applied: counts[RECEIPT.applied]!, duplicate: counts[RECEIPT.duplicate]!, stale: counts[RECEIPT.stale]!, ahead: counts[RECEIPT.ahead]! };
+    return {
+      applied: counts[RECEIPT.applied]!,
+      duplicate: counts[RECEIPT.duplicate]!,
+      stale: counts[RECEIPT.stale]!,
+      ahead: counts[RECEIPT.ahead]!,
+      restarted: counts[RECEIPT.restarted]!,
+      session: counts[RECEIPT.session]!,
+    };
   }
 
-  /** Throws for the first message receive() would refuse; then gives every origin of the batch a record. */
-  private checkBatch(view: DataView, n: number): void {
+  /** Messages from..to of a checked batch (no session messages, every origin with a record), applied with one engine call. */
+  private receiveRun(all: Uint8Array, from: number, to: number, out: Uint8Array | undefined): void {
+    const n = to - from;
+    if (n === 0) return;
+    const whole = from === 0 && to * DELTA_MESSAGE_BYTES === all.length;
+    const b = whole ? all : all.subarray(from * DELTA_MESSAGE_BYTES, to * DELTA_MESSAGE_BYTES);
+    const receipts = whole ? out : out?.subarray(from, to);
+    if (this.native !== null && n >= NATIVE_THRESHOLD) {
+      const status = this.callNative(b, receipts);
+      if (status !== 0) throw new AtomikError('ERR_ATOMIK_INTERNAL', `native receive refused a checked batch (status ${status})`);
+      return;
+    }
+    if (this.scratchAt.length < n) {
+      this.scratchAt = new Int32Array(n);
+      this.scratchIdx = new Uint32Array(n);
+      this.scratchDeltas = new BigUint64Array(n);
+    }
+    const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    const accepted = this.records.classify(view, n, this.scratchAt, receipts, this.counts);
+    const at = this.scratchAt;
+    const idx = this.scratchIdx;
+    const lanes = new Uint32Array(this.scratchDeltas.buffer, 0, accepted * 2);
+    const lo = NATIVE_LE ? 0 : 1;
+    const own = this.slots !== null;
+    for (let j = 0; j < accepted; j++) {
+      const a = at[j]!;
+      const addr = view.getUint32(a, false);
+      idx[j] = own ? this.slot(addr) : addr;
+      lanes[2 * j + 1 - lo] = view.getUint32(a + 4, false);
+      lanes[2 * j + lo] = view.getUint32(a + 8, false);
+    }
+    if (accepted > 0) this.engine.scatter(this.group, this.ref, this.acc, idx.subarray(0, accepted), this.scratchDeltas.subarray(0, accepted));
+  }
+
+  /**
+   * Throws for the first message receive() would refuse; then gives every
+   * origin of the batch a record. Returns the positions of the session
+   * messages (see sessionMessage()), ascending.
+   */
+  private checkBatch(view: DataView, n: number): number[] {
     const records = this.records;
     const limit = this.addrLimit;
+    const sessions: number[] = [];
     let newOrigins: number[] | null = null;
     for (let k = 0, at = 0; k < n; k++, at += DELTA_MESSAGE_BYTES) {
       const seq = view.getUint32(at + 12, false);
       const origin = seq >>> COUNTER_BITS;
+      const addr = view.getUint32(at, false);
+      if (origin !== 0 && (seq & MAX_COUNTER) === 0 && addr === SESSION_ADDR && view.getBigUint64(at + 4, false) !== 0n) {
+        sessions.push(k);
+        continue;
+      }
       if (origin === 0 || (seq & MAX_COUNTER) === 0) this.originOf(seq, `message ${k}: seq`);
-      if (view.getUint32(at, false) >= limit) this.addrArg(view.getUint32(at, false), `message ${k}: addr`);
+      if (addr >= limit) this.addrArg(addr, `message ${k}: addr`);
       if (!records.has(origin) && !(newOrigins ??= []).includes(origin)) newOrigins.push(origin);
     }
     if (newOrigins !== null) for (const origin of newOrigins) records.add(origin);
+    return sessions;
   }
 
   private callNative(b: Uint8Array, receipts: Uint8Array | undefined): number {
@@ -389,7 +390,7 @@ export class DeltaStream {
       r.bits,
       r.window,
       receipts ?? null,
-      this.counts,
+      this.kernelCounts,
     );
   }
 
@@ -437,7 +438,7 @@ export class DeltaStream {
     this.addrArg(addr, 'addr');
     const s = this.slots === null ? addr : this.slots.get(addr);
     if (s === undefined) return 0n;
-    return this.additive ? BigInt.asUintN(64, this.ref[s]! + this.acc[s]!) : this.ref[s]! ^ this.acc[s]!;
+    return this.arith.combine(this.ref[s]!, this.acc[s]!);
   }
 
   /** Returns and clears the messages produced since the last call (needs options.outbox). */
@@ -445,7 +446,8 @@ export class DeltaStream {
     if (this.outboxCapacity === 0) {
       throw new AtomikError('ERR_ATOMIK_NO_OUTBOX', 'this stream keeps no outbox: give options.outbox (its capacity), or send the message accum() returns');
     }
-    const out = this.outbox;
+    const out = this.announce ? [this.sessionMessage()!, ...this.outbox] : this.outbox;
+    this.announce = false;
     this.outbox = [];
     return out;
   }
@@ -457,6 +459,27 @@ export class DeltaStream {
   /** How many messages this stream has numbered: the last message's counter. Save it to resume after a restart. */
   get counter(): number {
     return this.counterNo;
+  }
+
+  /** This sender's session (0n: none); see options.session. */
+  get session(): bigint {
+    return this.sessionNo;
+  }
+
+  /**
+   * The message that announces this sender's session, or null when it has
+   * none. A stream that starts without its saved state (an origin and no
+   * `counter`) numbers from 1 again in a new session: send this message
+   * before its first delta (pending() hands it out first), and a receiver
+   * that already holds a record for the origin answers 'restarted' and
+   * starts the record afresh, instead of dropping the new counters as
+   * duplicates. It is a 16-byte message like the others (see SESSION_ADDR).
+   * Deltas of the new session that overtake it are judged against the old
+   * record: on a channel that reorders, deliver it first.
+   */
+  sessionMessage(): DeltaMessage | null {
+    if (this.sessionNo === 0n) return null;
+    return trustedMessage(SESSION_ADDR, this.sessionNo, 0, this.origin! * 2 ** COUNTER_BITS);
   }
 
   /** The same as counter (the reference name). */
@@ -474,139 +497,97 @@ export class DeltaStream {
   // ---- saving and restoring -----------------------------------------------------
 
   /**
-   * The stream's whole state as bytes: the sender's origin, counter, epoch
-   * and outbox, the delivery record of every origin, and (without a table)
-   * the contexts. A table's contexts are not included: save the table at the
-   * same point (saveTable). Checked by a CRC-32 on restore().
+   * The stream's whole state as bytes: the sender's origin, counter, epoch,
+   * session and outbox, the delivery record of every origin, and (without a
+   * table) the contexts. A table's contexts are not included: save the table
+   * at the same point (saveTable). Checked by a CRC-32 on restore(); the
+   * layout is in stream-state.ts.
    */
   save(): Uint8Array {
     const r = this.records;
-    const origins = r.origins();
-    const contexts = this.slots === null ? 0 : this.slotAddr.length;
-    const recordBytes = RECORD_HEADER_BYTES + this.window / 8;
-    const size = STATE_HEADER_BYTES + origins.length * recordBytes + contexts * CONTEXT_BYTES + this.outbox.length * OUTBOX_ENTRY_BYTES + 4;
-    const out = new Uint8Array(size);
-    const v = new DataView(out.buffer);
-    v.setUint32(0, STATE_MAGIC, true);
-    v.setUint8(4, STATE_VERSION);
-    v.setUint8(5, GROUP_CODE[this.group]);
-    v.setUint8(6, this.origin ?? 0);
-    v.setUint8(7, this.slots === null ? 0 : STATE_FLAG_CONTEXTS);
-    v.setBigUint64(8, BigInt(this.counterNo), true);
-    v.setBigUint64(16, BigInt(this.epochNo), true);
-    v.setUint32(24, this.window, true);
-    v.setUint32(28, origins.length, true);
-    v.setUint32(32, contexts, true);
-    v.setUint32(36, this.outbox.length, true);
-    v.setUint32(40, this.outboxCapacity, true);
-    let at = STATE_HEADER_BYTES;
-    for (const origin of origins) {
-      v.setUint8(at, origin);
-      v.setBigUint64(at + 8, BigInt(r.through[origin]!), true);
-      v.setBigUint64(at + 16, BigInt(r.highest[origin]!), true);
-      // The window in counter order (through + 1 first), so that the ring starts at 0 again.
-      for (let i = 0; i < this.window; i++) if (r.marked(origin, i)) out[at + RECORD_HEADER_BYTES + (i >>> 3)]! |= 1 << (i & 7);
-      at += recordBytes;
-    }
-    for (let s = 0; s < contexts; s++, at += CONTEXT_BYTES) {
-      v.setUint32(at, this.slotAddr[s]!, true);
-      v.setBigUint64(at + 8, this.ref[s]!, true);
-      v.setBigUint64(at + 16, this.acc[s]!, true);
-    }
-    for (const m of this.outbox) {
-      out.set(m.encode(), at);
-      v.setBigUint64(at + 16, BigInt(m.epoch), true);
-      at += OUTBOX_ENTRY_BYTES;
-    }
-    v.setUint32(at, crc32(out.subarray(0, at)), true);
-    return out;
+    const bytesPerRecord = this.window / 8;
+    return encodeStreamState({
+      group: this.group,
+      origin: this.origin ?? 0,
+      ownContexts: this.slots !== null,
+      counter: this.counterNo,
+      epoch: this.epochNo,
+      session: this.sessionNo,
+      window: this.window,
+      outboxCapacity: this.outboxCapacity,
+      records: r.origins().map((origin) => {
+        // The window in counter order (through + 1 first), so that the ring starts at 0 again.
+        const marked = new Uint8Array(bytesPerRecord);
+        for (let i = 0; i < this.window; i++) if (r.marked(origin, i)) marked[i >>> 3]! |= 1 << (i & 7);
+        return { origin, through: r.through[origin]!, highest: r.highest[origin]!, session: r.session[origin]!, marked };
+      }),
+      contexts: this.slots === null ? [] : this.slotAddr.map((addr, s) => ({ addr, ref: this.ref[s]!, acc: this.acc[s]! })),
+      queued: (this.announce ? [this.sessionMessage()!, ...this.outbox] : this.outbox).map((m) => ({ message: m.encode(), epoch: m.epoch })),
+    });
   }
 
   /**
    * A stream from bytes written by save(). With a table (the stream was
    * saved feeding one), pass the table restored from the same point;
    * `engine` chooses the kernels of a stream that keeps its own contexts.
+   * Damaged bytes are refused with ERR_ATOMIK_BAD_STREAM_STATE.
    */
   static restore(data: Uint8Array | ArrayBufferView | ArrayBuffer, options: Pick<DeltaStreamOptions, 'table' | 'engine'> = {}): DeltaStream {
     let b = bytes(data, 'data');
     if (types.isSharedArrayBuffer(b.buffer)) b = b.slice();
-    const bad = (why: string) => new AtomikRangeError('ERR_ATOMIK_BAD_STREAM_STATE', `data is not a saved DeltaStream: ${why}`);
     object(options, 'options');
-    if (b.length < STATE_HEADER_BYTES + 4) throw bad(`${b.length} bytes is too short`);
-    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    if (v.getUint32(0, true) !== STATE_MAGIC) throw bad('wrong magic');
-    if (v.getUint8(4) !== STATE_VERSION) throw bad(`unknown version ${v.getUint8(4)}`);
-    if (v.getUint32(b.length - 4, true) !== crc32(b.subarray(0, b.length - 4))) throw bad('checksum mismatch');
-    const group = GROUPS[v.getUint8(5)];
-    const origin = v.getUint8(6);
-    const flags = v.getUint8(7);
-    const counter = Number(v.getBigUint64(8, true));
-    const epoch = Number(v.getBigUint64(16, true));
-    const window = v.getUint32(24, true);
-    const records = v.getUint32(28, true);
-    const contexts = v.getUint32(32, true);
-    const queued = v.getUint32(36, true);
-    const outbox = v.getUint32(40, true);
-    if (group === undefined) throw bad(`unknown group code ${v.getUint8(5)}`);
-    if (flags & ~STATE_FLAG_CONTEXTS) throw bad(`unknown flags ${flags}`);
-    const ownContexts = (flags & STATE_FLAG_CONTEXTS) !== 0;
-    if (ownContexts === (options.table !== undefined)) {
+    const { table, engine } = options; // read once
+    const saved = decodeStreamState(b, { minWindow: MIN_WINDOW, maxWindow: MAX_WINDOW, maxOutbox: MAX_OUTBOX });
+    const bad = (why: string) => new AtomikRangeError('ERR_ATOMIK_BAD_STREAM_STATE', `data is not a saved DeltaStream: ${why}`);
+    if (saved.ownContexts === (table !== undefined)) {
       throw new AtomikTypeError(
         'ERR_ATOMIK_INVALID_ARG_VALUE',
-        ownContexts
+        saved.ownContexts
           ? 'this stream was saved with its own contexts: restore it without options.table'
           : 'this stream was saved feeding a table: pass it as options.table',
       );
     }
-    if (options.table !== undefined && options.table instanceof AtomikTable && options.table.group !== group) {
-      throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `options.table's group '${options.table.group}' differs from the saved stream's '${group}'`);
+    const tableGroup = table === undefined ? undefined : tableCore(table, 'options.table').group;
+    if (tableGroup !== undefined && tableGroup !== saved.group) {
+      throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `options.table's group '${tableGroup}' differs from the saved stream's '${saved.group}'`);
     }
-    if (!(counter < Number.MAX_SAFE_INTEGER) || !Number.isSafeInteger(epoch)) throw bad('counter or epoch out of range');
-    if (outbox > MAX_OUTBOX) throw bad(`outbox capacity ${outbox} above ${MAX_OUTBOX}`);
-    if (window < MIN_WINDOW || window > MAX_WINDOW || (window & (window - 1)) !== 0)
-      throw bad(`window ${window} is not a power of two in [${MIN_WINDOW}, ${MAX_WINDOW}]`);
-    const recordBytes = RECORD_HEADER_BYTES + window / 8;
-    const expected = STATE_HEADER_BYTES + records * recordBytes + contexts * CONTEXT_BYTES + queued * OUTBOX_ENTRY_BYTES + 4;
-    if (b.length !== expected) throw bad(`length ${b.length} does not match its counts (${expected})`);
-    if (queued > outbox) throw bad(`${queued} queued messages exceed the outbox capacity ${outbox}`);
+    if (saved.session !== 0n && saved.origin === 0) throw bad(`session ${saved.session} without an origin`);
     const stream = new DeltaStream({
-      group,
-      origin: origin === 0 ? undefined : origin,
-      counter,
-      window,
-      outbox,
-      ...(options.table === undefined ? { engine: options.engine } : { table: options.table }),
+      group: saved.group,
+      origin: saved.origin === 0 ? undefined : saved.origin,
+      counter: saved.counter,
+      window: saved.window,
+      outbox: saved.outboxCapacity,
+      ...(saved.session === 0n ? {} : { session: saved.session }),
+      ...(table === undefined ? { engine } : { table }),
     });
-    stream.epochNo = epoch;
-    let at = STATE_HEADER_BYTES;
-    for (let i = 0; i < records; i++, at += recordBytes) {
-      const o = v.getUint8(at);
-      const r = stream.records;
-      if (o < MIN_ORIGIN || r.has(o)) throw bad(`record ${i} has origin ${o} (0 or repeated)`);
-      const through = Number(v.getBigUint64(at + 8, true));
-      const highest = Number(v.getBigUint64(at + 16, true));
-      if (!Number.isSafeInteger(highest) || through > highest) throw bad(`record ${i}: through ${through} above highest ${highest}`);
-      if (b[at + RECORD_HEADER_BYTES]! & 1) throw bad(`record ${i}: counter through + 1 is marked delivered`);
+    stream.epochNo = saved.epoch;
+    const r = stream.records;
+    for (const rec of saved.records) {
+      const o = rec.origin;
       r.add(o);
-      r.through[o] = through;
-      r.highest[o] = highest;
-      r.next[o] = wireCounter(through + 1);
-      for (let k = 0; k < window; k++) if (b[at + RECORD_HEADER_BYTES + (k >>> 3)]! & (1 << (k & 7))) r.mark(o, k);
+      r.through[o] = rec.through;
+      r.highest[o] = rec.highest;
+      r.next[o] = wireCounter(rec.through + 1);
+      r.session[o] = rec.session;
+      for (let k = 0; k < saved.window; k++) if (rec.marked[k >>> 3]! & (1 << (k & 7))) r.mark(o, k);
     }
-    for (let s = 0; s < contexts; s++, at += CONTEXT_BYTES) {
-      const addr = v.getUint32(at, true);
-      if (stream.slots!.has(addr)) throw bad(`address ${addr} appears twice`);
-      const slot = stream.newSlot(addr);
-      stream.ref[slot] = v.getBigUint64(at + 8, true);
-      stream.acc[slot] = v.getBigUint64(at + 16, true);
+    for (const c of saved.contexts) {
+      const slot = stream.newSlot(c.addr);
+      stream.ref[slot] = c.ref;
+      stream.acc[slot] = c.acc;
     }
-    for (let q = 0; q < queued; q++, at += OUTBOX_ENTRY_BYTES) {
-      const m = DeltaMessage.decode(b.subarray(at, at + DELTA_MESSAGE_BYTES));
+    stream.announce = false;
+    for (const [q, { message, epoch }] of saved.queued.entries()) {
+      const m = DeltaMessage.decode(message);
+      if (q === 0 && isSessionMessage(m) && m.delta === saved.session && m.seq === saved.origin * 2 ** COUNTER_BITS) {
+        stream.announce = true;
+        continue;
+      }
       if (m.addr >= stream.addrLimit) throw bad(`queued message ${q} has addr ${m.addr} outside the table`);
-      const epochOf = Number(v.getBigUint64(at + 16, true));
-      if (!Number.isSafeInteger(epochOf)) throw bad(`queued message ${q} has epoch ${epochOf} out of range`);
-      stream.outbox.push(new DeltaMessage(m.addr, m.delta, epochOf, m.seq));
+      stream.outbox.push(trustedMessage(m.addr, m.delta, epoch, m.seq));
     }
+    if (stream.outbox.length > saved.outboxCapacity) throw bad(`${stream.outbox.length} queued messages exceed the outbox capacity ${saved.outboxCapacity}`);
     return stream;
   }
 }

@@ -1,7 +1,7 @@
 // DeltaMessage: one delta for one address in the 16-byte reference wire
 // form, and the seq that numbers it (origin and counter).
-import { AtomikRangeError } from '../core/errors.js';
-import { bytes, integer, u64 } from '../core/validate.js';
+import { AtomikRangeError, AtomikTypeError } from '../core/errors.js';
+import { bytes, index, integer, u64 } from '../core/validate.js';
 import { COUNTER_BITS, WIRE_MAX, wireCounter } from './delivery.js';
 /** Size of the reference wire form: u32 addr, u64 delta, u32 seq, big-endian. */
 export const DELTA_MESSAGE_BYTES = 16;
@@ -20,6 +20,8 @@ export class DeltaMessage {
   readonly delta: bigint;
   readonly epoch: number;
   readonly seq: number;
+  // Only messages made by this constructor have it: their fields were checked (or made by the library) and are frozen.
+  readonly #genuine = true;
 
   constructor(addr: number, delta: bigint, epoch = 0, seq = 0) {
     if (trusted) {
@@ -58,6 +60,24 @@ export class DeltaMessage {
   equals(other: DeltaMessage): boolean {
     return other instanceof DeltaMessage && other.addr === this.addr && other.delta === this.delta && other.seq === this.seq && other.epoch === this.epoch;
   }
+
+  /**
+   * `value` as a message whose fields can be trusted: a message this class
+   * made, as it is; anything else that claims to be one (an object made from
+   * the prototype, a subclass that overrides a field) has each field read
+   * once and checked, and is refused with a coded error when one is wrong.
+   */
+  static checked(value: unknown, name: string): DeltaMessage {
+    if (typeof value === 'object' && value !== null && #genuine in value) return value;
+    if (!(value instanceof DeltaMessage)) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be a DeltaMessage`);
+    const { addr, delta, epoch, seq } = value as { addr: unknown; delta: unknown; epoch: unknown; seq: unknown };
+    return new DeltaMessage(
+      index(addr, U32_MAX + 1, `${name}.addr`),
+      u64(delta, `${name}.delta`),
+      integer(epoch, 0, Number.MAX_SAFE_INTEGER, `${name}.epoch`),
+      integer(seq, 0, U32_MAX, `${name}.seq`),
+    );
+  }
 }
 
 /**
@@ -77,6 +97,14 @@ export const MAX_ORIGIN = (1 << ORIGIN_BITS) - 1;
 /** The largest wire counter; the wire counter cycles through 1..MAX_COUNTER. */
 export const MAX_COUNTER = WIRE_MAX;
 
+/**
+ * A session message: wire counter 0 (which no delta uses), addr SESSION_ADDR,
+ * and the sender's session (a bigint > 0) in the delta field. It is not a
+ * delta: only receive() / receiveMany() understand it (a reference receiver
+ * must not apply it). See DeltaStream.sessionMessage().
+ */
+export const SESSION_ADDR = U32_MAX;
+
 /** seq of message number `counter` (1..2^53 - 1) from `origin` (0..255). */
 export function packSeq(origin: number, counter: number): number {
   integer(origin, 0, MAX_ORIGIN, 'origin');
@@ -88,6 +116,11 @@ export function packSeq(origin: number, counter: number): number {
 export function unpackSeq(seq: number): { origin: number; counter: number } {
   integer(seq, 0, U32_MAX, 'seq');
   return { origin: Math.floor(seq / 2 ** COUNTER_BITS), counter: seq % 2 ** COUNTER_BITS };
+}
+
+/** Whether m is a session message (see SESSION_ADDR) rather than a delta. */
+export function isSessionMessage(m: DeltaMessage): boolean {
+  return m.seq > MAX_COUNTER && (m.seq & MAX_COUNTER) === 0 && m.addr === SESSION_ADDR && m.delta !== 0n;
 }
 
 /** A message whose fields the library made itself (decoded bytes, a stream's own numbering): no checks. */

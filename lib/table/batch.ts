@@ -62,7 +62,7 @@ export function validateBatch(ops: unknown, size: number): Op[] {
 }
 
 /** Encodes validated ops as 16-byte records for the engines' executors. */
-export function encodeOps(ops: readonly Op[]): BigUint64Array {
+export function encodeOpRecords(ops: readonly Op[]): BigUint64Array {
   const words = new BigUint64Array((ops.length * OP_BYTES) / 8);
   const view = opsView(words);
   ops.forEach((o, i) => {
@@ -74,7 +74,7 @@ export function encodeOps(ops: readonly Op[]): BigUint64Array {
 }
 
 /** Reads the results an executor wrote back into encoded ops. */
-export function decodeOpResults(ops: readonly Op[], words: BigUint64Array): OpResult[] {
+export function readOpRecordResults(ops: readonly Op[], words: BigUint64Array): OpResult[] {
   const view = opsView(words);
   return ops.map((o, i) => toResult(o.op, valueAt(view, i)));
 }

@@ -1,4 +1,4 @@
-import { combine, groupOption, inverse, type Group } from '../core/group.js';
+import { arithmetic, groupOption, type Group, type GroupArithmetic } from '../core/group.js';
 import { resolveEngine, type EngineChoice } from '../engine/select.js';
 import type { Engine } from '../engine/types.js';
 import { AtomikTypeError } from '../core/errors.js';
@@ -27,13 +27,13 @@ export class AtomikContext {
   readonly engine: Engine;
   private readonly words = new BigUint64Array(2); // [reference, accumulator]
   private count = 0;
-  private readonly additive: boolean;
+  private readonly arith: GroupArithmetic;
   readonly #brand = true; // only real contexts have it: merge() refuses look-alikes and Proxies
 
   constructor(options: ContextOptions = {}) {
     object(options, 'options');
     this.group = groupOption(options.group);
-    this.additive = this.group === 'add';
+    this.arith = arithmetic(this.group);
     this.engine = resolveEngine(options.engine);
   }
 
@@ -47,21 +47,21 @@ export class AtomikContext {
   /** Applies one delta. */
   accum(delta: bigint): void {
     if (typeof delta !== 'bigint' || delta < 0n || delta > U64_MAX) u64(delta, 'delta');
-    this.words[ACC] = this.additive ? this.words[ACC]! + delta : this.words[ACC]! ^ delta;
+    this.arith.accumulate(this.words, ACC, delta);
     this.count++;
   }
 
   /** Applies every delta of the array (one engine call). */
   accumMany(deltas: BigUint64Array): void {
     const d = bigU64Array(deltas, 'deltas');
-    this.words[ACC] = combine(this.group, this.words[ACC]!, this.engine.reduce(this.group, d));
+    this.arith.accumulate(this.words, ACC, this.engine.reduce(this.group, d));
     this.count += d.length;
   }
 
   /** The current state: reference (+) accumulator. */
   read(): bigint {
     const w = this.words;
-    return this.additive ? BigInt.asUintN(64, w[REF]! + w[ACC]!) : w[REF]! ^ w[ACC]!;
+    return this.arith.combine(w[REF]!, w[ACC]!);
   }
 
   /**
@@ -79,7 +79,7 @@ export class AtomikContext {
 
   /** Undoes a delta applied earlier: XOR applies it again, add subtracts it. */
   rollback(delta: bigint): void {
-    this.accum(inverse(this.group, u64(delta, 'delta')));
+    this.accum(this.arith.inverse(u64(delta, 'delta')));
   }
 
   /** Folds another context's accumulator (and delta count) into this one. */
@@ -89,7 +89,7 @@ export class AtomikContext {
     if (other.group !== this.group) {
       throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `other must use the same group: this is '${this.group}', other is '${other.group}'`);
     }
-    this.words[ACC] = combine(this.group, this.words[ACC]!, other.words[ACC]!);
+    this.arith.accumulate(this.words, ACC, other.words[ACC]!);
     this.count += other.count;
   }
 

@@ -1,16 +1,16 @@
 // The operations on a table of contexts, unchecked: every argument arrives
-// validated and snapshotted by a public method (AtomikTable, Accumulator),
+// read once and validated by a public method (AtomikTable, Accumulator),
 // so nothing here checks again. Indices of batch calls are the one
 // exception: the engines check their range in the same pass as the work.
-import { decodeOpResults, encodeOps } from './batch.js';
+import { readOpRecordResults, encodeOpRecords } from './batch.js';
 import type { Op, OpResult } from '../core/operations.js';
 import { AtomikRangeError } from '../core/errors.js';
 import type { Engine } from '../engine/types.js';
-import type { Group } from '../core/group.js';
+import { arithmetic, type Group, type GroupArithmetic } from '../core/group.js';
 import { indicesInRange } from '../core/validate.js';
 
 export class TableCore {
-  readonly additive: boolean;
+  readonly arith: GroupArithmetic;
   readonly ref: BigUint64Array;
   readonly acc: BigUint64Array;
 
@@ -19,7 +19,7 @@ export class TableCore {
     readonly group: Group,
     readonly engine: Engine,
   ) {
-    this.additive = group === 'add';
+    this.arith = arithmetic(group);
     this.ref = new BigUint64Array(size);
     this.acc = new BigUint64Array(size);
   }
@@ -30,8 +30,7 @@ export class TableCore {
   }
 
   accum(i: number, delta: bigint): void {
-    // BigUint64Array stores wrap modulo 2^64, which is exactly the add group.
-    this.acc[i] = this.additive ? this.acc[i]! + delta : this.acc[i]! ^ delta;
+    this.arith.accumulate(this.acc, i, delta);
   }
 
   accumMany(i: number, deltas: BigUint64Array): void {
@@ -39,7 +38,7 @@ export class TableCore {
   }
 
   read(i: number): bigint {
-    return this.additive ? BigInt.asUintN(64, this.ref[i]! + this.acc[i]!) : this.ref[i]! ^ this.acc[i]!;
+    return this.arith.combine(this.ref[i]!, this.acc[i]!);
   }
 
   swap(i: number, newReference?: bigint): bigint {
@@ -70,9 +69,9 @@ export class TableCore {
   }
 
   batch(ops: readonly Op[]): OpResult[] {
-    const encoded = encodeOps(ops);
+    const encoded = encodeOpRecords(ops);
     this.engine.exec(this.group, this.ref, this.acc, encoded);
-    return decodeOpResults(ops, encoded);
+    return readOpRecordResults(ops, encoded);
   }
 
   /** Engines refuse indices out of range and change nothing; this names the culprit. */

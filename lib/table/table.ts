@@ -1,8 +1,8 @@
 import { validateBatch, type BatchOp, type BatchResult } from './batch.js';
-import { groupOption, inverse, type Group } from '../core/group.js';
+import { groupOption, type Group, type GroupArithmetic } from '../core/group.js';
 import { resolveEngine, type EngineChoice } from '../engine/select.js';
 import type { Engine } from '../engine/types.js';
-import { AtomikRangeError } from '../core/errors.js';
+import { AtomikRangeError, AtomikTypeError } from '../core/errors.js';
 import { TableCore } from './table-core.js';
 import { U64_MAX, apart, bigU64Array, index, integer, object, sameLength, u32Input, u64, u64Input } from '../core/validate.js';
 
@@ -17,12 +17,12 @@ export interface TableOptions {
 export const MAX_TABLE_SIZE = 0xffffffff;
 
 // Set by AtomikTable's static block: reads the private core.
-let coreOf: (table: AtomikTable) => TableCore;
+let coreOf: (table: unknown) => TableCore | undefined;
 
 /**
  * `size` contexts addressed by index. References and accumulators live in
  * two BigUint64Arrays that the engine's batch kernels work on in place.
- * Every method checks its arguments once, on a snapshot (see validate.ts),
+ * Every method reads its arguments once into plain values (see validate.ts), checks them,
  * then hands them to the unchecked core. Out-of-range indices are
  * RangeErrors; a rejected call changes nothing.
  */
@@ -32,10 +32,10 @@ export class AtomikTable {
   readonly engine: Engine;
   readonly #core: TableCore;
   readonly #acc: BigUint64Array; // the core's, held here too: the scalar accum is the hot path
-  readonly #additive: boolean;
+  readonly #arith: GroupArithmetic;
 
   static {
-    coreOf = (table) => table.#core;
+    coreOf = (table) => (typeof table === 'object' && table !== null && #core in table ? table.#core : undefined);
   }
 
   constructor(size: number, options: TableOptions = {}) {
@@ -46,7 +46,7 @@ export class AtomikTable {
     this.engine = resolveEngine(options.engine);
     this.#core = new TableCore(size, this.group, this.engine);
     this.#acc = this.#core.acc;
-    this.#additive = this.#core.additive;
+    this.#arith = this.#core.arith;
   }
 
   load(i: number, value: bigint): void {
@@ -56,8 +56,7 @@ export class AtomikTable {
   accum(i: number, delta: bigint): void {
     index(i, this.size, 'index');
     if (typeof delta !== 'bigint' || delta < 0n || delta > U64_MAX) u64(delta, 'delta');
-    // BigUint64Array stores wrap modulo 2^64, which is exactly the add group.
-    this.#acc[i] = this.#additive ? this.#acc[i]! + delta : this.#acc[i]! ^ delta;
+    this.#arith.accumulate(this.#acc, i, delta);
   }
 
   /** Applies every delta of the array to context i (one engine call). */
@@ -77,7 +76,7 @@ export class AtomikTable {
 
   rollback(i: number, delta: bigint): void {
     index(i, this.size, 'index');
-    this.#core.accum(i, inverse(this.group, u64(delta, 'delta')));
+    this.#core.accum(i, this.#arith.inverse(u64(delta, 'delta')));
   }
 
   /** True when context i has no net pending delta. */
@@ -144,7 +143,13 @@ export class AtomikTable {
   }
 }
 
-/** The unchecked core behind a table, for the in-process backend (not exported from the package). */
-export function tableCore(table: AtomikTable): TableCore {
-  return coreOf(table);
+/**
+ * The unchecked core behind a table, for the in-process backend (not
+ * exported from the package). Only tables the constructor made have one: a
+ * look-alike (made from the prototype, or a Proxy) is refused.
+ */
+export function tableCore(table: unknown, name = 'table'): TableCore {
+  const core = coreOf(table);
+  if (core === undefined) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be an AtomikTable`);
+  return core;
 }

@@ -84,7 +84,7 @@ describe('exactly-once DeltaStream', () => {
           const naive = new DeltaStream({ group });
           const once = new DeltaStream({ group, window: 32 });
           const batched = new DeltaStream({ group, window: 32, engine: 'js' });
-          const counts: Record<Receipt, number> = { applied: 0, duplicate: 0, stale: 0, ahead: 0 };
+          const counts: Record<Receipt, number> = { applied: 0, duplicate: 0, stale: 0, ahead: 0, restarted: 0, session: 0 };
           const receipts: number[] = [];
           for (const bytes of wire) {
             const msg = DeltaMessage.decode(bytes);
@@ -94,7 +94,7 @@ describe('exactly-once DeltaStream', () => {
             receipts.push(RECEIPT[r]);
           }
           const batchReceipts: number[] = [];
-          const total = { applied: 0, duplicate: 0, stale: 0, ahead: 0 };
+          const total = { applied: 0, duplicate: 0, stale: 0, ahead: 0, restarted: 0, session: 0 };
           for (let at = 0; at < wire.length; at += chunk) {
             const part = wire.slice(at, at + chunk);
             const out = new Uint8Array(part.length);
@@ -103,7 +103,7 @@ describe('exactly-once DeltaStream', () => {
             batchReceipts.push(...out);
           }
           const unique = perOrigin.reduce((n, u) => n + u.length, 0);
-          expect(counts).toEqual({ applied: unique, duplicate: duplicates, stale: 0, ahead: 0 });
+          expect(counts).toEqual({ applied: unique, duplicate: duplicates, stale: 0, ahead: 0, restarted: 0, session: 0 });
           expect(total).toEqual(counts);
           expect(batchReceipts).toEqual(receipts);
           for (let addr = 0; addr < 8; addr++) {
@@ -180,7 +180,7 @@ describe('edges', () => {
       'message 1',
     );
     expect([receiver.read(4), receiver.gaps(), receiver.deliveredFrom(1)]).toEqual([0n, new Map(), { through: 0, highest: 0 }]);
-    expect(receiver.receiveMany(good.encode())).toEqual({ applied: 1, duplicate: 0, stale: 0, ahead: 0 });
+    expect(receiver.receiveMany(good.encode())).toEqual({ applied: 1, duplicate: 0, stale: 0, ahead: 0, restarted: 0, session: 0 });
     expect(receiver.read(4)).toBe(2n);
   });
 
@@ -199,7 +199,7 @@ describe('edges', () => {
     expect(receipts.slice(0, window - 1).every((r) => r === 'applied')).toBe(true);
     expect(receipts.slice(window - 1).every((r) => r === 'ahead')).toBe(true);
     expect(recordBytes()).toBe(saved1); // bounded: the record does not grow
-    expect(saved1 - sizeBefore).toBe(24 + window / 8);
+    expect(saved1 - sizeBefore).toBe(32 + window / 8);
     const gaps = receiver.gaps(5).get(3)!;
     expect(gaps).toEqual([2, 2 + window, 3 + window, 4 + window, 5 + window]);
     expect(receiver.deliveredFrom(3)).toEqual({ through: 1, highest: 200 });
@@ -252,7 +252,8 @@ describe('edges', () => {
     const m2 = q.accum(0, 2n);
     throwsCoded(() => q.accum(0, 4n), AtomikError, 'ERR_ATOMIK_OUTBOX_FULL', 'pending()');
     expect([q.read(0), q.counter]).toEqual([3n, 2]);
-    expect(q.pending()).toEqual([m1, m2]);
+    // A fresh stream's session message goes out first, outside the capacity.
+    expect(q.pending()).toEqual([q.sessionMessage(), m1, m2]);
     expect(unpackSeq(q.accum(0, 4n).seq).counter).toBe(3);
     expect(q.pending().length).toBe(1);
     throwsCoded(() => new DeltaStream({ outbox: -1 }), RangeError, 'ERR_ATOMIK_OUT_OF_RANGE', 'options.outbox');
@@ -263,7 +264,7 @@ describe('edges', () => {
 });
 
 describe('restarts', () => {
-  it('a sender restarted from scratch reuses counters its peer has: the peer cannot apply them (the defect); resumed from its saved state it can', () => {
+  it('a sender restarted from scratch whose session message is not sent reuses counters its peer has: the peer cannot apply them; resumed from its saved state it can', () => {
     const first = new DeltaStream({ origin: 4, group: 'add' });
     const peer = new DeltaStream({ group: 'add', window: 32 });
     for (let k = 0; k < 10; k++) peer.receive(first.accum(0, 1n));
@@ -320,7 +321,9 @@ describe('restarts', () => {
         [2, [1, 65, 66, 67, 68, 69, 70]],
       ]),
     );
+    expect(back.session).toBe(s.session);
     expect(back.pending().map((m) => [m.addr, m.delta, m.epoch, m.seq])).toEqual([
+      [0xffffffff, s.session, 0, 0x05000000], // the session message, still to go first
       [7, 5n, 1, 0x05000001],
       [2 ** 32 - 1, 9n, 1, 0x05000002],
     ]);
@@ -351,10 +354,10 @@ describe('restarts', () => {
       [(v) => v.setUint32(32, 9, true), 'does not match its counts'],
       [(v) => v.setUint32(40, 2 ** 25, true), 'outbox capacity'],
       [(v) => v.setUint32(40, 1, true), 'exceed the outbox capacity 1'],
-      [(v) => v.setUint8(48, 0), 'record 0 has origin 0'],
-      [(v) => v.setUint8(48 + 24 + 8, 1), 'record 1 has origin 1'],
-      [(v) => v.setBigUint64(48 + 8, 99n, true), 'above highest'],
-      [(v, b) => (b[48 + 24] = 1), 'marked delivered'],
+      [(v) => v.setUint8(56, 0), 'record 0 has origin 0'],
+      [(v) => v.setUint8(56 + 32 + 8, 1), 'record 1 has origin 1'],
+      [(v) => v.setBigUint64(56 + 8, 99n, true), 'above highest'],
+      [(v, b) => (b[56 + 32] = 1), 'marked delivered'],
     ];
     for (const [edit, why] of cases) throwsCoded(() => DeltaStream.restore(resealed(edit)), RangeError, 'ERR_ATOMIK_BAD_STREAM_STATE', why);
     const tableSaved = new DeltaStream({ table: new AtomikTable(4, { group: 'add' }) }).save();
@@ -436,7 +439,7 @@ for (const { name, engine, skipReason } of ENGINES) {
         const copies = shuffle([...wire, ...wire.slice(0, 100)], 11);
         expect(stream.receive(DeltaMessage.decode(copies[0]!))).toBe('applied');
         const receipts = new Uint8Array(copies.length - 1);
-        expect(stream.receiveMany(concat(copies.slice(1)), receipts)).toEqual({ applied: 299, duplicate: 100, stale: 0, ahead: 0 });
+        expect(stream.receiveMany(concat(copies.slice(1)), receipts)).toEqual({ applied: 299, duplicate: 100, stale: 0, ahead: 0, restarted: 0, session: 0 });
         expect(receipts.filter((c) => c === RECEIPT.applied).length).toBe(299);
         for (let i = 0; i < 64; i++) expect(table.read(i)).toBe(reference.read(i));
         expect(stream.read(5)).toBe(table.read(5));
@@ -468,12 +471,19 @@ for (const { name, engine, skipReason } of ENGINES) {
       const shared = new Uint8Array(new SharedArrayBuffer(16 * 20));
       shared.set(concat(ok.map((m) => m.encode())));
       const sharedTable = new AtomikTable(16, { engine: engine! });
-      expect(new DeltaStream({ table: sharedTable }).receiveMany(shared)).toEqual({ applied: 20, duplicate: 0, stale: 0, ahead: 0 });
+      expect(new DeltaStream({ table: sharedTable }).receiveMany(shared)).toEqual({ applied: 20, duplicate: 0, stale: 0, ahead: 0, restarted: 0, session: 0 });
       expect(sharedTable.read(3)).toBe((1n << 3n) ^ (1n << 19n));
       // Saved with its delivery record, restored next to the table saved at the same point.
       stream.receiveMany(concat(ok.slice(0, 5).map((m) => m.encode())));
       const back = DeltaStream.restore(stream.save(), { table });
-      expect(back.receiveMany(concat(ok.slice(0, 6).map((m) => m.encode())))).toEqual({ applied: 1, duplicate: 5, stale: 0, ahead: 0 });
+      expect(back.receiveMany(concat(ok.slice(0, 6).map((m) => m.encode())))).toEqual({
+        applied: 1,
+        duplicate: 5,
+        stale: 0,
+        ahead: 0,
+        restarted: 0,
+        session: 0,
+      });
       expect(table.read(5)).toBe(1n << 5n);
       throwsCoded(() => DeltaStream.restore(stream.save()), TypeError, 'ERR_ATOMIK_INVALID_ARG_VALUE', 'options.table');
     });
@@ -569,6 +579,13 @@ describeUnless(nativeEngine.skipReason, 'receiveMany: native/stream.c and the js
     expect(() => call(msg(0, 0x01000002), {}, 32, new Uint8Array(2))).toThrow(RangeError);
     expect(() => call(msg(0, 0x01000002), {}, 32, null, new Float64Array(3))).toThrow(RangeError);
     expect(() => call(msg(0, 0x01000002), {}, -1)).toThrow(RangeError);
+    // Receipts or accumulators sharing memory with the messages are refused, not read half-overwritten.
+    const shared = new Uint8Array(64);
+    shared.set(msg(2, 0x01000002));
+    expect(() => call(shared.subarray(0, 16), {}, 32, shared.subarray(15, 16))).toThrow('overlaps');
+    expect(() =>
+      b.streamReceive(0, new BigUint64Array(shared.buffer, 0, 4), shared.subarray(0, 16), ...Object.values(r), 32, null, new Float64Array(4)),
+    ).toThrow('overlaps');
     // Garbage in the records (another thread's writes, say) changes answers, never memory safety.
     const wild = {
       through: new Float64Array(256).fill(NaN),

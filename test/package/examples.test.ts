@@ -53,11 +53,11 @@ describe('examples', () => {
     );
   });
 
-  it('restart: a sender restarted from scratch loses updates, one restored from its saved state loses none and doubles none', async () => {
+  it('restart: a sender restarted from scratch is reported as restarted and its new messages count; one restored from its saved state loses none and doubles none', async () => {
     expect(await example('restart.mjs')).toBe(
       [
-        'restarted from scratch       : sent 60, receiver counts 25; applied 25, duplicate 35, stale 0',
-        'restored from its saved state: sent 60, receiver counts 60; applied 60, duplicate 10, stale 0',
+        'restarted from scratch       : sent 60, receiver counts 60; applied 60, duplicate 0, stale 0, restarted 2',
+        'restored from its saved state: sent 60, receiver counts 60; applied 60, duplicate 10, stale 0, restarted 0',
         '',
       ].join('\n'),
     );
