@@ -4,7 +4,7 @@
 // acknowledged and read back, the delivery record and the log position.
 import type { AtomikTable } from '../table/table.js';
 import { tableCore } from '../table/table.js';
-import type { Group } from '../core/group.js';
+import { arithmetic, type Group, type GroupArithmetic } from '../core/group.js';
 import { logEntryColumns, type LogEntryColumns } from '../engine/log-entry.js';
 import type { LogPosition } from '../table/snapshot.js';
 import type { PartitionKeys } from './keys.js';
@@ -36,6 +36,7 @@ export class Partition {
   readonly mark: Uint8Array;
   readonly dirty: Uint32Array;
   dirtyCount = 0;
+  private readonly math: GroupArithmetic;
 
   // Publishing. Own batches are numbered 1, 2, 3, ...
   readonly entries = new Map<bigint, Entry>();
@@ -71,6 +72,7 @@ export class Partition {
     table: AtomikTable,
     private readonly group: Group,
   ) {
+    this.math = arithmetic(group);
     const core = tableCore(table);
     this.ref = core.ref.subarray(start, start + size);
     this.acc = core.acc.subarray(start, start + size);
@@ -90,10 +92,8 @@ export class Partition {
    * back, and updates still coalescing. What a snapshot at `position` holds.
    */
   withoutOwnPending(states: BigUint64Array, origin: bigint): void {
-    const additive = this.group === 'add';
-    const undo = (local: number, d: bigint) => {
-      states[local] = additive ? states[local]! - d : states[local]! ^ d;
-    };
+    const math = this.math;
+    const undo = (local: number, d: bigint) => math.accumulate(states, local, math.inverse(d));
     const ownRead = this.ownRead(origin);
     for (const entry of this.entries.values()) {
       if (entry.counter <= ownRead) continue; // in the log up to the position
@@ -108,10 +108,9 @@ export class Partition {
     for (const entry of this.entries.values()) {
       if (entry.counter > ownThrough) table.engine.applyBatch(this.group, this.ref, this.acc, this.index, entry.bytes);
     }
-    const additive = this.group === 'add';
     for (let k = 0; k < this.dirtyCount; k++) {
       const local = this.dirty[k]!;
-      this.acc[local] = additive ? this.acc[local]! + this.pend[local]! : this.acc[local]! ^ this.pend[local]!;
+      this.math.accumulate(this.acc, local, this.pend[local]!);
     }
   }
 

@@ -3,6 +3,7 @@
 // appended exactly once by the publish script, whatever happens to the
 // replies), retrying, and settling flush() calls.
 import { encodeLogEntry } from '../engine/log-entry.js';
+import { arithmetic, type GroupArithmetic } from '../core/group.js';
 import { ReplicationError } from '../core/errors.js';
 import { storedCounter } from './keys.js';
 import { asBuffer, type ReplicaContext } from './context.js';
@@ -21,11 +22,15 @@ export class Publisher {
   private flushTimer: NodeJS.Timeout | null = null;
   private flushWaiters: FlushWaiter[] = [];
 
-  constructor(private readonly ctx: ReplicaContext) {}
+  private readonly math: GroupArithmetic;
+
+  constructor(private readonly ctx: ReplicaContext) {
+    this.math = arithmetic(ctx.group);
+  }
 
   /** Queues a delta the table already holds for context `local` of `part`. */
   queue(part: Partition, local: number, d: bigint): void {
-    part.pend[local] = this.ctx.group === 'add' ? part.pend[local]! + d : part.pend[local]! ^ d;
+    this.math.accumulate(part.pend, local, d);
     if (part.mark[local] !== 0) return;
     part.mark[local] = 1;
     part.dirty[part.dirtyCount++] = local;

@@ -12,7 +12,7 @@
 import { EventEmitter } from 'node:events';
 import { types } from 'node:util';
 import { AtomikTable, tableCore } from '../table/table.js';
-import type { Group } from '../core/group.js';
+import { arithmetic, type Group, type GroupArithmetic } from '../core/group.js';
 import { U64_MAX, describe, index, u32Input, u64Input, sameLength } from '../core/validate.js';
 import { BATCH_VERSION } from '../engine/log-entry.js';
 import type { LogPosition } from '../table/snapshot.js';
@@ -64,6 +64,7 @@ export class Replica extends EventEmitter {
   private readonly chunk: number;
   private readonly additive: boolean;
   private readonly acc: BigUint64Array;
+  private readonly math: GroupArithmetic;
   private readonly publisher: Publisher;
   private readonly follower: Follower;
   private readonly snapshots: SnapshotWriter;
@@ -93,6 +94,7 @@ export class Replica extends EventEmitter {
       this.parts.push(new Partition(p, start, size, partitionKeys(prefix, this.name, p), table, this.group));
     }
     this.acc = tableCore(table).acc;
+    this.math = arithmetic(this.group);
     // The parts see the replica through this view; its getters read the fields as they are now.
     const replica = () => this;
     const ctx: ReplicaContext = {
@@ -296,7 +298,7 @@ export class Replica extends EventEmitter {
 
   private apply(i: number, d: bigint): void {
     if (this.closed) throw new ReplicationError('ERR_ATOMIK_REPLICA_CLOSED', 'the replica is closed', { cause: this.failure ?? undefined });
-    this.acc[i] = this.additive ? this.acc[i]! + d : this.acc[i]! ^ d;
+    this.math.accumulate(this.acc, i, d);
     this.stats.localUpdates++;
     const part = this.parts[Math.floor(i / this.chunk)]!;
     this.publisher.queue(part, i - part.start, d);
