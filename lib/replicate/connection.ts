@@ -13,7 +13,7 @@ export type RedisTarget = string | RedisOptions | Redis | Cluster | readonly (st
 
 /** A connection: one server or a whole cluster, with the replica's scripts defined. */
 export type Connection = (Redis | Cluster) & {
-  atomikPublish(log: string, heads: string, origin: string, prev: string, last: string, entry: Buffer): Promise<[number, Buffer | string]>;
+  atomikPublish(log: string, heads: string, origin: string, prev: string, last: string, entry: Buffer, ...tag: Buffer[]): Promise<[number, Buffer | string]>;
   atomikSnapshot(
     ids: string,
     blobs: string,

@@ -7,6 +7,7 @@ import type { ReplicationError } from '../core/errors.js';
 import type { Connection } from './connection.js';
 import type { ReplicaStats, ResolvedOptions } from './options.js';
 import type { Partition } from './partition.js';
+import type { Authenticator } from './auth.js';
 
 export interface ReplicaContext {
   readonly table: AtomikTable;
@@ -14,6 +15,8 @@ export interface ReplicaContext {
   readonly options: ResolvedOptions;
   readonly stats: ReplicaStats;
   readonly parts: readonly Partition[];
+  /** Set when options.authKey is. */
+  readonly auth: Authenticator | null;
   /** Set once connected. */
   readonly writer: Connection;
   /** This replica's origin id, taken at start. */

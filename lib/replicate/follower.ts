@@ -11,6 +11,7 @@ import type { Connection } from './connection.js';
 import type { Partition } from './partition.js';
 import type { Publisher } from './publisher.js';
 import type { SnapshotWriter } from './snapshot-writer.js';
+import { TAG_BYTES } from './auth.js';
 
 /** How long a read blocks on the server when the log has nothing new. */
 export const BLOCK_MS = 1000;
@@ -83,14 +84,17 @@ export class Follower {
   /** Applies one log entry; false when the partition must resynchronise first. */
   private onEntry(part: Partition, id: string, fields: Buffer[]): boolean {
     const { ctx } = this;
-    const data = fields.length === 2 && fields[0]!.toString() === 'd' ? fields[1]! : null;
-    const header = data ? readLogEntryHeader(data) : ENTRY_STATUS.format;
     const skip = (why: string) => {
       ctx.stats.skipped++;
       ctx.emit('skipped', new ReplicationError('ERR_ATOMIK_BAD_BATCH', `log entry ${id} of ${part.keys.log} skipped: ${why}`), id);
       part.position = id;
       return true;
     };
+    // Fields: d (the entry), and t (its tag) on an authenticated table.
+    const data = fields.length >= 2 && fields[0]!.toString() === 'd' ? fields[1]! : null;
+    const tagged = fields.length === 4 && fields[2]!.toString() === 't';
+    if (data && ctx.auth && !(tagged && ctx.auth.verify('entry', data, fields[3]!))) return skip("it is not authenticated with this table's key");
+    const header = data && (fields.length === 2 || tagged) ? readLogEntryHeader(data) : ENTRY_STATUS.format;
     if (typeof header === 'number') return skip(ENTRY_STATUS_TEXT[header]!);
     if (header.partition !== part.index) return skip(`it belongs to partition ${header.partition}`);
     part.bytesSinceSnapshot += data!.length;
@@ -210,7 +214,10 @@ export class Follower {
       if (blob === null) continue; // replaced meanwhile
       let snap;
       try {
-        snap = decodeSnapshot(blob);
+        if (ctx.auth && !(blob.length >= TAG_BYTES && ctx.auth.verify('snapshot', blob.subarray(0, -TAG_BYTES), blob.subarray(-TAG_BYTES)))) {
+          throw new Error("it is not authenticated with this table's key");
+        }
+        snap = decodeSnapshot(ctx.auth ? blob.subarray(0, -TAG_BYTES) : blob);
       } catch (err) {
         throw new ReplicationError('ERR_ATOMIK_BAD_SNAPSHOT', `snapshot ${newest} of ${part.keys.log} is unreadable: ${(err as Error).message}`, {
           cause: err,

@@ -5,6 +5,7 @@ import { describe, integer, object } from '../core/validate.js';
 import { AtomikTypeError } from '../core/errors.js';
 import { MAX_BATCH_UPDATES } from '../engine/log-entry.js';
 import type { RedisTarget } from './connection.js';
+import { authKeyOption } from './auth.js';
 
 export interface ReplicateOptions {
   /**
@@ -47,10 +48,17 @@ export interface ReplicateOptions {
    * failover.
    */
   waitReplicas?: number;
+  /**
+   * A shared secret (at least 16 bytes) that authenticates the table's
+   * entries and snapshots: a replica skips entries, and refuses snapshots,
+   * not tagged under the same key. For a Redis shared with other clients.
+   * Every replica of a table uses the same key (default: none).
+   */
+  authKey?: string | Uint8Array;
 }
 
 /** The options with every default filled in. */
-export type ResolvedOptions = Required<Omit<ReplicateOptions, 'redis' | 'name'>> & { name: string };
+export type ResolvedOptions = Required<Omit<ReplicateOptions, 'redis' | 'name' | 'authKey'>> & { name: string; authKey: Buffer | null };
 
 /** Counters of what a replica did, for monitoring and benchmarks. */
 export interface ReplicaStats {
@@ -108,7 +116,7 @@ function validName(value: unknown, name: string): string {
 /** Reads every option once, checks it, and fills in the defaults. */
 export function resolveOptions(table: AtomikTable, options: ReplicateOptions): ResolvedOptions {
   object(options, 'options');
-  const o = { ...DEFAULTS, name: validName(options.name, 'options.name') };
+  const o = { ...DEFAULTS, name: validName(options.name, 'options.name'), authKey: authKeyOption(options.authKey) };
   if (options.prefix !== undefined) o.prefix = validName(options.prefix, 'options.prefix');
   const opt = (key: Exclude<keyof typeof DEFAULTS, 'prefix'>, min: number, max: number) => {
     const v = options[key];

@@ -98,13 +98,16 @@ export class Publisher {
   /** Appends one entry (once, whatever happens to the reply) and, with waitReplicas, waits for Redis replicas to hold it. */
   private async publish(part: Partition, entry: Entry): Promise<[number, string]> {
     const { writer, options } = this.ctx;
+    const bytes = asBuffer(entry.bytes);
+    const tag = this.ctx.auth ? [this.ctx.auth.tag('entry', bytes)] : [];
     const args = [
       part.keys.log,
       part.keys.heads,
       this.ctx.origin.toString(),
       (entry.counter - 1n).toString(),
       entry.counter.toString(),
-      asBuffer(entry.bytes),
+      bytes,
+      ...tag,
     ] as const;
     const wanted = options.waitReplicas;
     if (wanted === 0) {

@@ -27,6 +27,7 @@ import { BLOCK_MS, Follower } from './follower.js';
 import { SnapshotWriter } from './snapshot-writer.js';
 import { HEARTBEAT_MS, staleHeartbeats, type Heartbeat } from './heartbeat.js';
 import { prometheusText } from './metrics.js';
+import { Authenticator } from './auth.js';
 
 export type { ReplicateOptions, ReplicaStats, ReplicaHealth } from './options.js';
 
@@ -103,6 +104,7 @@ export class Replica extends EventEmitter {
       options: this.options,
       stats: this.stats,
       parts: this.parts,
+      auth: this.options.authKey ? new Authenticator(this.options.authKey) : null,
       get writer() {
         return replica().writer!;
       },

@@ -10,7 +10,7 @@
  * it has, so the publisher can send them again first. Counters are 64-bit:
  * they travel and are compared as decimal strings (Lua numbers are doubles),
  * and the publisher sends `prev` = first - 1 so no arithmetic is needed here.
- * KEYS: log, heads. ARGV: origin, prev, last, entry.
+ * KEYS: log, heads. ARGV: origin, prev, last, entry, and its tag when the table authenticates entries.
  * Returns {1, id} appended, {0, head} already there, {-1, head} gap.
  */
 export const PUBLISH_SCRIPT = `
@@ -19,7 +19,9 @@ if not string.match(head, '^%d+$') then return redis.error_reply('ATOMIK heads h
 local last = ARGV[3]
 if #last < #head or (#last == #head and last <= head) then return {0, head} end
 if head ~= ARGV[2] then return {-1, head} end
-local id = redis.call('XADD', KEYS[1], '*', 'd', ARGV[4])
+local id
+if ARGV[5] then id = redis.call('XADD', KEYS[1], '*', 'd', ARGV[4], 't', ARGV[5])
+else id = redis.call('XADD', KEYS[1], '*', 'd', ARGV[4]) end
 redis.call('HSET', KEYS[2], ARGV[1], last)
 return {1, id}
 `;

@@ -51,7 +51,7 @@ export class SnapshotWriter {
       part.keys.trim,
       part.keys.log,
       part.position,
-      asBuffer(blob),
+      this.ctx.auth ? Buffer.concat([blob, this.ctx.auth.tag('snapshot', blob)]) : asBuffer(blob),
       asBuffer(encodeRecord(record)),
       options.keepSnapshots,
     );

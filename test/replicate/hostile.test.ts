@@ -183,4 +183,42 @@ describeUnless(skip, 'replicated tables against hostile log content and dead pee
     expect(r.health.state).toBe('closed');
     await expect(r.caughtUp()).rejects.toMatchObject({ code: 'ERR_ATOMIK_REPLICA_CLOSED' });
   });
+
+  it('with authKey, entries and snapshots written without the key are skipped or refused; keyed replicas stay exact', async () => {
+    const name = fresh('auth');
+    const key = 'a shared secret of the fleet';
+    const a = await replicate(new AtomikTable(8, { group: 'add' }), { redis: server.url, name, authKey: key });
+    const b = await replicate(new AtomikTable(8, { group: 'add' }), { redis: server.url, name, authKey: Buffer.from(key) });
+    const skipped: string[] = [];
+    b.on('skipped', (err: ReplicationError) => skipped.push(err.message.replace(/^.* skipped: /, '')));
+    a.accum(1, 5n);
+    await a.flush();
+    // A valid entry from a client without the key, and one from a replica with another key.
+    await admin.xadd(`atomik:{${name}:0}:log`, '*', 'd', entry(500n, 1n, [2], [9n]));
+    const stranger = await replicate(new AtomikTable(8, { group: 'add' }), { redis: server.url, name, authKey: 'another secret, not the fleet' });
+    stranger.accum(3, 7n);
+    await stranger.flush();
+    a.accum(1, 1n);
+    await a.flush();
+    await b.caughtUp();
+    expect(skipped).toEqual(["it is not authenticated with this table's key", "it is not authenticated with this table's key"]);
+    expect(Array.from(b.table.states())).toEqual([0n, 6n, 0n, 0n, 0n, 0n, 0n, 0n]);
+    await b.snapshot();
+    const late = await replicate(new AtomikTable(8, { group: 'add' }), { redis: server.url, name, authKey: key });
+    expect(Array.from(late.table.states())).toEqual([0n, 6n, 0n, 0n, 0n, 0n, 0n, 0n]);
+    // A snapshot stored by a replica without the key (newer: it has read one more entry) is refused by keyed ones.
+    stranger.accum(4, 1n);
+    await stranger.flush();
+    await stranger.caughtUp();
+    await stranger.snapshot();
+    await expect(replicate(new AtomikTable(8, { group: 'add' }), { redis: server.url, name, authKey: key })).rejects.toMatchObject({
+      code: 'ERR_ATOMIK_BAD_SNAPSHOT',
+      message: expect.stringContaining("it is not authenticated with this table's key"),
+    });
+    await expect(replicate(new AtomikTable(8, { group: 'add' }), { redis: server.url, name, authKey: 'short' })).rejects.toMatchObject({
+      code: 'ERR_ATOMIK_OUT_OF_RANGE',
+      message: 'options.authKey must be at least 16 bytes, got 5',
+    });
+    await Promise.all([a.close(), b.close(), late.close(), stranger.close()]);
+  });
 });
