@@ -268,6 +268,53 @@ describeUnless(skip, 'replicated tables on redis-server', () => {
     await Promise.all([rl.close(), ra.close(), proxy.close()]);
   });
 
+  it('own batches trimmed before the writer read them back stay in every snapshot it writes (a fresh replica holds all 10)', async () => {
+    const name = fresh('own-trimmed');
+    const opts = { name, keepSnapshots: 1 };
+    const proxy = await startRedisProxy(server.port);
+    proxy.pauseWhere('XREAD'); // W publishes, but reads nothing back
+    const w = await replicate(new AtomikTable(4, { group: 'add' }), { ...opts, redis: proxy.url });
+    const a = await replicate(new AtomikTable(4, { group: 'add' }), { ...opts, redis: server.url });
+    for (let k = 0; k < 8; k++) {
+      w.accum(0, 1n);
+      await w.flush();
+    }
+    await a.caughtUp();
+    await a.snapshot(); // trims W's first 8 batches before W ever read them
+    for (let k = 0; k < 2; k++) {
+      w.accum(0, 1n);
+      await w.flush();
+    }
+    proxy.resume();
+    await w.caughtUp();
+    await w.snapshot();
+    await a.caughtUp();
+    const late = await replicate(new AtomikTable(4, { group: 'add' }), { ...opts, redis: server.url });
+    expect([w.read(0), a.read(0), late.read(0)]).toEqual([10n, 10n, 10n]);
+    await Promise.all([w.close(), a.close(), late.close(), proxy.close()]);
+  });
+
+  it('a flush settles when reading back own batches lagged behind the acknowledgements (outbox full, then drained)', async () => {
+    const name = fresh('outbox-full');
+    const proxy = await startRedisProxy(server.port);
+    proxy.pauseWhere('XREAD');
+    const w = await replicate(new AtomikTable(16, { group: 'add' }), { name, redis: proxy.url, window: 1, maxBatch: 1 });
+    for (let k = 0; k < 10; k++) w.accum(k, BigInt(k + 1));
+    const flushed = w.flush();
+    let settled = false;
+    void flushed.then(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(settled).toBe(false); // the outbox (4 x window) waits for its entries to be read back
+    expect(await admin.xlen(`atomik:{${name}:0}:log`)).toBe(4);
+    proxy.resume();
+    await flushed;
+    await w.caughtUp();
+    expect(await admin.xlen(`atomik:{${name}:0}:log`)).toBe(10);
+    const r = await replicate(new AtomikTable(16, { group: 'add' }), { name, redis: server.url });
+    expect(Array.from(r.table.states()).slice(0, 10)).toEqual([1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n, 10n]);
+    await Promise.all([w.close(), r.close(), proxy.close()]);
+  });
+
   it('a replica cut off while a whole origin came and went and was trimmed away notices the trim and reloads', async () => {
     const name = fresh('trimmed-origin');
     const size = 256;
@@ -399,7 +446,7 @@ describeUnless(skip, 'replicated tables on redis-server', () => {
     await expect(replicate(t, undefined as never)).rejects.toThrow('options must be an object');
     await expect(replicate(t, { name: 'x' } as never)).rejects.toMatchObject({
       code: 'ERR_ATOMIK_INVALID_ARG_TYPE',
-      message: 'options.redis must be a redis:// URL, ioredis options or an ioredis client, got undefined',
+      message: 'options.redis must be a redis:// URL, ioredis options, an ioredis client or Cluster, or a list of cluster nodes, got undefined',
     });
     await expect(replicate(t, { redis: server.url, name: 'x', maxBatch: 1.5 })).rejects.toMatchObject({ code: 'ERR_ATOMIK_INVALID_ARG_TYPE' });
     await expect(replicate(t, { redis: server.url, name: 'x', window: 0 })).rejects.toMatchObject({ code: 'ERR_ATOMIK_OUT_OF_RANGE' });

@@ -31,9 +31,10 @@ export interface FaultProxy {
    * Holds each command containing `text` (as given or in lower case), and
    * whatever its connection sends after it, before it reaches Redis; the
    * replies to earlier commands still flow. Lasts until resume(). E.g.
-   * 'XREAD': a replica publishes but reads nothing new.
+   * 'XREAD': a replica publishes but reads nothing new. With `replies`,
+   * the replies on those connections are held too.
    */
-  holdCommands(text: string): void;
+  holdCommands(text: string, options?: { replies?: boolean }): void;
   /** Ends pause() and holdCommands(): what was held is delivered, in order. */
   resume(): void;
   /** Connections whose commands holdCommands() is holding now. */
@@ -145,6 +146,7 @@ export async function startFaultProxy(redisPort: number, options: FaultProxyOpti
     for (const f of faults) if (f.kind === kind && f.heal === null) f.heal = Date.now();
   };
   let holdingCommand: string | null = null;
+  let holdingReplies = false;
   const contains = (chunk: Buffer, text: string) => chunk.includes(text) || chunk.includes(text.toLowerCase());
   const isHeld = (link: Link) => holding !== null && (holding === '' || link.seen.has(holding));
 
@@ -187,7 +189,7 @@ export async function startFaultProxy(redisPort: number, options: FaultProxyOpti
         }, 100);
       },
     );
-    link.down = new Pipe(client, () => isHeld(link));
+    link.down = new Pipe(client, () => isHeld(link) || (link.stuck && holdingReplies));
     links.add(link);
     client.on('data', (chunk: Buffer) => {
       for (const text of watched) if (!link.seen.has(text) && contains(chunk, text)) link.seen.add(text);
@@ -231,9 +233,10 @@ export async function startFaultProxy(redisPort: number, options: FaultProxyOpti
       const what = holdingWay === 'both' ? 'traffic' : 'replies';
       open('pause', `${what} of ${only === '' ? 'every connection' : `connections sending ${only}`} held`);
     },
-    holdCommands(text) {
+    holdCommands(text, o = {}) {
       holdingCommand = text;
-      open('pause', `commands containing ${text} held before Redis`);
+      holdingReplies = o.replies ?? false;
+      open('pause', `commands containing ${text}${holdingReplies ? ' and their replies' : ''} held before Redis`);
     },
     get heldConnections() {
       return [...links].filter((link) => link.stuck).length;

@@ -96,9 +96,17 @@ export async function dump(worker: Worker): Promise<bigint[]> {
 export interface RedisProxy extends Omit<FaultProxy, 'pause'> {
   /** Holds Redis's replies (the commands still reach it) until resume(). */
   pause(): void;
+  /**
+   * Holds the traffic, both ways, of connections that send `marker` (e.g.
+   * 'XREAD': a replica's readers) from that command on, until resume().
+   */
+  pauseWhere(marker: string): void;
 }
 
 export async function startRedisProxy(redisPort: number): Promise<RedisProxy> {
   const proxy = await startFaultProxy(redisPort);
-  return Object.assign(Object.create(proxy) as FaultProxy, { pause: () => proxy.pause({ way: 'replies' }) });
+  return Object.assign(Object.create(proxy) as FaultProxy, {
+    pause: () => proxy.pause({ way: 'replies' }),
+    pauseWhere: (marker: string) => proxy.holdCommands(marker, { replies: true }),
+  });
 }
