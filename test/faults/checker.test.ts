@@ -138,6 +138,8 @@ function planted(key: string, plant: 'ack-early' | 'apply-twice'): Scenario {
         await w.call('write', { count: 500, flushEvery: 100, wait: true });
         await w.call('stop');
         await w.kill();
+        // Its held commands die with its connections, before the proxy lets traffic through again.
+        while (p.open > 0) await ctx.sleep(10);
       } else {
         const w = await ctx.spawn('planted', { plant });
         await w.call('write', { count: 300, flushEvery: 100, wait: true });

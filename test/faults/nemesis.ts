@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ReplicateOptions } from '../../lib/index.js';
-import { startRedisServer, type LocalRedisServer } from '../../lib/testing/index.js';
+import { startRedisCluster, startRedisServer, type LocalRedisCluster, type LocalRedisServer, type RedisClusterOptions } from '../../lib/testing/index.js';
 import { startFaultProxy, type FaultProxy, type FaultRecord } from '../helpers/fault-proxy.js';
 import { check, readRunLog, type CheckResult, type WriterRun } from './checker.js';
 import { Violation } from './known-failures.js';
@@ -62,7 +62,10 @@ export interface SpawnOptions {
 /** What a scenario's script works with. */
 export interface ScenarioContext {
   readonly scale: Scale;
+  /** The redis-server (for a cluster scenario: its first node). */
   readonly server: LocalRedisServer;
+  /** The cluster of a scenario that asked for one, else null. */
+  readonly cluster: LocalRedisCluster | null;
   readonly name: string;
   /** Starts a replica process (a new run: its own seed and log). */
   spawn(label: string, options?: SpawnOptions): Promise<NemesisWorker>;
@@ -87,6 +90,8 @@ export interface Scenario {
   size: number;
   /** Options for every replica (a spawn may add its own). */
   options?: WorkerOptions;
+  /** Run on a Redis Cluster started for the scenario instead of one redis-server; the replicas get its node list. */
+  cluster?: RedisClusterOptions;
   /** Starts the replicas, writes, applies the faults and heals them. */
   script(ctx: ScenarioContext): Promise<void>;
 }
@@ -125,7 +130,8 @@ function startWorker(cfg: Reply, label: string, seed: number): Promise<NemesisWo
       () => reject(new Violation(`liveness: replica ${label} did not start within ${LIVENESS_BOUND_MS} ms; ${stderr}`)),
       LIVENESS_BOUND_MS,
     );
-    void exited.then(() => reject(new Error(`replica ${label} exited while starting: ${stderr}`)));
+    // A replica that cannot start (e.g. ERR_ATOMIK_GAP while catching up) is a failure of the scenario.
+    void exited.then(() => reject(new ReplicaFailed(label, `replica ${label} could not start: ${stderr.split('\n')[0]}`)));
     createInterface({ input: proc.stdout! }).on('line', (line) => {
       const msg = JSON.parse(line) as Reply;
       if (msg.ready) {
@@ -180,7 +186,9 @@ function startWorker(cfg: Reply, label: string, seed: number): Promise<NemesisWo
 /** Runs one scenario and checks it; never throws for a failed check (the result says), only for a broken harness. */
 export async function runScenario(scenario: Scenario, scale: Scale = faultScale()): Promise<ScenarioResult> {
   const began = Date.now();
-  const server = await startRedisServer({ fsync: 'always' });
+  const cluster = scenario.cluster ? await startRedisCluster(scenario.cluster) : null;
+  const server = cluster ? cluster.nodes[0]! : await startRedisServer({ fsync: 'always' });
+  const target = cluster ? cluster.startupNodes : server.url;
   const dir = mkdtempSync(join(tmpdir(), 'atomik-faults-'));
   const name = `faults-${scenario.key}`;
   const workers: NemesisWorker[] = [];
@@ -228,12 +236,13 @@ export async function runScenario(scenario: Scenario, scale: Scale = faultScale(
   const ctx: ScenarioContext = {
     scale,
     server,
+    cluster,
     name,
     async spawn(label, o = {}) {
       const seed = seeds++;
       const log = join(dir, `${label}-${seed}.log`);
       const cfg = {
-        url: o.proxy?.url ?? server.url,
+        url: o.proxy?.url ?? target,
         name,
         group: scenario.group,
         size: scenario.size,
@@ -297,7 +306,7 @@ export async function runScenario(scenario: Scenario, scale: Scale = faultScale(
   } finally {
     await Promise.allSettled(workers.map((w) => w.kill()));
     await Promise.allSettled(proxies.map((p) => p.close()));
-    await server.dispose();
+    await (cluster ?? server).dispose();
     rmSync(dir, { recursive: true, force: true });
   }
 }
