@@ -46,8 +46,10 @@ export interface NemesisWorker {
   readonly origin: string;
   /** Sends a command; resolves with its reply, rejects with a Violation if it does not settle within boundMs. */
   call(cmd: string, args?: Reply, boundMs?: number): Promise<Reply>;
-  /** Replica events seen ('retry', 'resync', 'skipped', 'error'). */
-  readonly events: { event: string; code?: string }[];
+  /** Replica events seen ('retry', 'resync', 'skipped', 'error', and 'write-failed' from the worker). */
+  readonly events: { event: string; code?: string; message?: string }[];
+  /** Why the process exited when nobody killed it, else null. */
+  readonly died: string | null;
   kill(): Promise<void>;
   readonly alive: boolean;
 }
@@ -115,13 +117,16 @@ function startWorker(cfg: Reply, label: string, seed: number): Promise<NemesisWo
   const proc: ChildProcess = spawn(process.execPath, [workerPath, JSON.stringify(cfg)], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   proc.stderr!.on('data', (d) => (stderr += d));
-  const events: { event: string; code?: string }[] = [];
+  const events: { event: string; code?: string; message?: string }[] = [];
+  let killed = false;
+  let died: string | null = null;
   const pending = new Map<number, (r: Reply) => void>();
   let ids = 0;
   let alive = true;
   const exited = new Promise<void>((r) =>
-    proc.once('exit', () => {
+    proc.once('exit', (code, signal) => {
       alive = false;
+      if (!killed && code !== 0) died = `replica ${label} exited (${signal ?? code}): ${stderr.split('\n')[0]}`;
       r();
     }),
   );
@@ -151,6 +156,9 @@ function startWorker(cfg: Reply, label: string, seed: number): Promise<NemesisWo
       get alive() {
         return alive;
       },
+      get died() {
+        return died;
+      },
       call(cmd, args = {}, boundMs = LIVENESS_BOUND_MS) {
         if (!alive) return Promise.reject(new Error(`replica ${label} is not running`));
         const id = ids++;
@@ -176,6 +184,7 @@ function startWorker(cfg: Reply, label: string, seed: number): Promise<NemesisWo
         });
       },
       async kill() {
+        killed = true;
         proc.kill('SIGKILL');
         await exited;
       },
@@ -297,6 +306,11 @@ export async function runScenario(scenario: Scenario, scale: Scale = faultScale(
     await Promise.all(usable().map((w) => w.call('close').catch((err: unknown) => note(w, err))));
     for (const run of runs) Object.assign(run, readRunLog(run.log));
     const result = check({ group: scenario.group, size: scenario.size, runs, replicas });
+    // A replica that stopped on an error, or whose process died, fails the scenario.
+    for (const w of workers) {
+      if (w.died) failures.push(w.died);
+      for (const e of w.events) if (e.event === 'error' || e.event === 'write-failed') failures.push(`replica ${w.label}, ${e.event}: ${e.code}: ${e.message}`);
+    }
     const events: Record<string, number> = {};
     for (const w of workers) for (const e of w.events) events[e.event] = (events[e.event] ?? 0) + 1;
     const faults = [...proxies.flatMap((p) => p.faults), ...extraFaults]
