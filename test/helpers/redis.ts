@@ -2,9 +2,9 @@
 // replica (test/fixtures/replica-worker.mjs) that the tests talk to.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { redisServerMissing } from '../../lib/testing/index.js';
+import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
 
 /**
  * Why the replication tests cannot run here (null when they can). With
@@ -88,89 +88,25 @@ export async function dump(worker: Worker): Promise<bigint[]> {
 }
 
 /**
- * A TCP proxy in front of Redis that fails like a network. After
- * `armLoseReply(marker)`, the next client chunk containing `marker` is
- * delivered to Redis, Redis's answer is thrown away, and the connection is
- * cut. `pause()` holds Redis's answers back (a partitioned replica) until
- * `resume()`.
+ * A TCP proxy in front of Redis that fails like a network (see
+ * fault-proxy.ts): `armLoseReply(marker)` loses the reply of the next
+ * command containing `marker` and cuts the connection; `pause()` holds
+ * Redis's replies (a partitioned replica) until `resume()`.
  */
-export interface RedisProxy {
-  url: string;
-  armLoseReply(marker: string): void;
+export interface RedisProxy extends Omit<FaultProxy, 'pause'> {
+  /** Holds Redis's replies (the commands still reach it) until resume(). */
   pause(): void;
   /**
-   * Holds the traffic, both ways, of connections that send `marker` (any
-   * case; e.g. 'XREAD': a replica's readers) from that command on.
+   * Holds the traffic, both ways, of connections that send `marker` (e.g.
+   * 'XREAD': a replica's readers) from that command on, until resume().
    */
   pauseWhere(marker: string): void;
-  resume(): void;
-  /** Connections cut so far. */
-  readonly cuts: number;
-  close(): Promise<void>;
 }
 
 export async function startRedisProxy(redisPort: number): Promise<RedisProxy> {
-  let armed: string | null = null;
-  let cuts = 0;
-  let paused = false;
-  let pausedMarker: string | null = null;
-  const held: (() => void)[] = [];
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    const upstream = connect(redisPort, '127.0.0.1');
-    sockets.add(client).add(upstream);
-    let losing = false;
-    let marked = false;
-    client.on('data', (chunk) => {
-      if (pausedMarker && (marked || chunk.toString('latin1').toLowerCase().includes(pausedMarker))) {
-        marked = true;
-        held.push(() => upstream.write(chunk));
-        return;
-      }
-      marked = false;
-      upstream.write(chunk);
-      if (armed && chunk.includes(armed)) {
-        armed = null;
-        losing = true;
-        // Let Redis run the command, then cut both sides without its reply.
-        setTimeout(() => {
-          cuts++;
-          client.destroy();
-          upstream.destroy();
-        }, 100);
-      }
-    });
-    upstream.on('data', (chunk) => {
-      if (losing) return;
-      if (paused || (marked && pausedMarker)) held.push(() => client.write(chunk));
-      else client.write(chunk);
-    });
-    const close = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', close).on('close', close);
-    upstream.on('error', close).on('close', close);
+  const proxy = await startFaultProxy(redisPort);
+  return Object.assign(Object.create(proxy) as FaultProxy, {
+    pause: () => proxy.pause({ way: 'replies' }),
+    pauseWhere: (marker: string) => proxy.holdCommands(marker, { replies: true }),
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    armLoseReply: (marker) => (armed = marker),
-    pause: () => (paused = true),
-    pauseWhere: (marker) => (pausedMarker = marker.toLowerCase()),
-    resume: () => {
-      paused = false;
-      pausedMarker = null;
-      for (const send of held.splice(0)) send();
-    },
-    get cuts() {
-      return cuts;
-    },
-    close: () =>
-      new Promise((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
 }
