@@ -31,10 +31,16 @@ export class Partition {
   /** Views of the table's reference and accumulator words of this range. */
   readonly ref: BigUint64Array;
   readonly acc: BigUint64Array;
-  /** Local updates not cut into an entry yet: the combined delta per context, a mark, and the marked contexts in order. */
+  /**
+   * Local updates not cut into an entry yet: the combined delta per context,
+   * a mark, and the marked contexts in the order they were first changed (a
+   * ring, cut from its head, so the oldest go out first and a flush knows
+   * which entries will hold what it waits for).
+   */
   readonly pend: BigUint64Array;
   readonly mark: Uint8Array;
   readonly dirty: Uint32Array;
+  dirtyHead = 0;
   dirtyCount = 0;
   private readonly math: GroupArithmetic;
 
@@ -78,7 +84,7 @@ export class Partition {
     this.acc = core.acc.subarray(start, start + size);
     this.pend = new BigUint64Array(size);
     this.mark = new Uint8Array(size);
-    this.dirty = new Uint32Array(size);
+    this.dirty = new Uint32Array(Math.max(1, size));
   }
 
   /** The last own batch counter read back (or found in the log's past). */
@@ -100,7 +106,10 @@ export class Partition {
       const { indices, deltas } = logEntryColumns(entry.bytes, this.group, this.index) as LogEntryColumns; // our own, valid
       for (let k = 0; k < indices.length; k++) undo(indices[k]!, deltas[k]!);
     }
-    for (let k = 0; k < this.dirtyCount; k++) undo(this.dirty[k]!, this.pend[this.dirty[k]!]!);
+    for (let k = 0; k < this.dirtyCount; k++) {
+      const local = this.dirtyAt(k);
+      undo(local, this.pend[local]!);
+    }
   }
 
   /** After loading a snapshot that holds own batches through `ownThrough`: applies the rest of the own updates again. */
@@ -109,9 +118,14 @@ export class Partition {
       if (entry.counter > ownThrough) table.engine.applyBatch(this.group, this.ref, this.acc, this.index, entry.bytes);
     }
     for (let k = 0; k < this.dirtyCount; k++) {
-      const local = this.dirty[k]!;
+      const local = this.dirtyAt(k);
       this.math.accumulate(this.acc, local, this.pend[local]!);
     }
+  }
+
+  /** The k-th context still coalescing, oldest first. */
+  dirtyAt(k: number): number {
+    return this.dirty[(this.dirtyHead + k) % this.dirty.length]!;
   }
 
   /** Entries published and not acknowledged yet. */

@@ -12,8 +12,8 @@ import type { Entry, Partition } from './partition.js';
 const MAX_BACKOFF_MS = 2000;
 
 interface FlushWaiter {
-  /** Per partition, the counter that must be acknowledged; null while updates still coalesce there. */
-  targets: (bigint | null)[];
+  /** Per partition, the counter that must be acknowledged. */
+  targets: bigint[];
   resolve: () => void;
   reject: (e: Error) => void;
 }
@@ -33,7 +33,7 @@ export class Publisher {
     this.math.accumulate(part.pend, local, d);
     if (part.mark[local] !== 0) return;
     part.mark[local] = 1;
-    part.dirty[part.dirtyCount++] = local;
+    part.dirty[(part.dirtyHead + part.dirtyCount++) % part.dirty.length] = local;
     if (part.dirtyCount >= this.ctx.options.maxBatch) this.cut(part);
     else if (this.flushTimer === null) {
       this.flushTimer = setTimeout(() => this.flushAll(), this.ctx.options.flushMs);
@@ -52,17 +52,16 @@ export class Publisher {
     return 4 * this.ctx.options.window;
   }
 
-  /** Cuts the partition's coalesced updates into entries, while the outbox has room. */
+  /** Cuts the partition's coalesced updates into entries, oldest first, while the outbox has room; beyond it they keep coalescing. */
   private cut(part: Partition): void {
     const max = this.ctx.options.maxBatch;
     while (part.dirtyCount > 0 && part.entries.size < this.entryLimit) {
       const n = Math.min(max, part.dirtyCount);
-      const from = part.dirtyCount - n;
       const idx = new Uint32Array(n);
       const deltas = new BigUint64Array(n);
       let count = 0;
-      for (let k = from; k < part.dirtyCount; k++) {
-        const local = part.dirty[k]!;
+      for (let k = 0; k < n; k++) {
+        const local = part.dirtyAt(k);
         const d = part.pend[local]!;
         part.pend[local] = 0n;
         part.mark[local] = 0;
@@ -70,7 +69,8 @@ export class Publisher {
         idx[count] = local;
         deltas[count++] = d;
       }
-      part.dirtyCount = from;
+      part.dirtyHead = (part.dirtyHead + n) % part.dirty.length;
+      part.dirtyCount -= n;
       if (count === 0) continue;
       const counter = part.nextCounter++;
       const bytes = encodeLogEntry(this.ctx.group, part.index, this.ctx.origin, counter, counter, idx, deltas, count);
@@ -222,13 +222,22 @@ export class Publisher {
     if (part.dirtyCount > 0) this.cut(part);
   }
 
-  /** Publishes everything accumulated so far; resolves when Redis has acknowledged it. */
+  /**
+   * Publishes everything accumulated so far; resolves when Redis has
+   * acknowledged it. Only updates made before the call are waited for, so a
+   * flush settles however fast updates keep coming.
+   */
   flush(): Promise<void> {
     this.flushAll();
-    // Updates still coalescing (the outbox was full) get their entries as
-    // acknowledgements make room: the flush then waits for those too.
+    // Updates still coalescing (the outbox was full) are cut oldest first, so
+    // they are all in the next ceil(pending / maxBatch) entries, whatever comes after.
+    const max = BigInt(this.ctx.options.maxBatch);
     return new Promise((resolve, reject) => {
-      this.flushWaiters.push({ targets: this.ctx.parts.map((p) => (p.dirtyCount > 0 ? null : p.nextCounter - 1n)), resolve, reject });
+      this.flushWaiters.push({
+        targets: this.ctx.parts.map((p) => p.nextCounter - 1n + (BigInt(p.dirtyCount) + max - 1n) / max),
+        resolve,
+        reject,
+      });
       this.settleFlushes();
     });
   }
@@ -237,12 +246,8 @@ export class Publisher {
     if (this.flushWaiters.length === 0) return;
     const parts = this.ctx.parts;
     this.flushWaiters = this.flushWaiters.filter((w) => {
-      let done = true;
-      parts.forEach((p, k) => {
-        if (w.targets[k] === null && p.dirtyCount === 0) w.targets[k] = p.nextCounter - 1n;
-        const target = w.targets[k];
-        if (target === null || p.ackedThrough < target!) done = false;
-      });
+      // An entry whose updates all cancelled out takes no counter: once nothing coalesces, all that was cut is enough.
+      const done = parts.every((p, k) => p.ackedThrough >= w.targets[k]! || (p.dirtyCount === 0 && p.ackedThrough >= p.nextCounter - 1n));
       if (done) w.resolve();
       return !done;
     });
