@@ -1,4 +1,4 @@
-// The framed protocol v1 (firmware/PROTOCOL.md) over a UART: many contexts
+// The framed protocol v2 (firmware/PROTOCOL.md) over a UART: many contexts
 // in block RAM, the xor and add groups, CRC-8 header and CRC-32 frame
 // checks, HELLO, OPEN, batches validated whole before anything is applied,
 // and a replay cache that answers a repeated sequence number with the
@@ -24,7 +24,7 @@ module atomik_framed #(
     parameter integer MAX_OPS = 32,        // ops per batch
     parameter integer MAX_PAYLOAD = 1024,  // bytes of payload per frame
     parameter integer REPLAY_DEPTH = 16,   // cached replies, a power of two (the host's window is half)
-    parameter integer SLOT_BITS = 9,       // 2^SLOT_BITS bytes per reply slot: more than 11 + 8 MAX_OPS and 24 + NAME_LEN
+    parameter integer SLOT_BITS = 9,       // 2^SLOT_BITS bytes per reply slot: more than 11 + 8 MAX_OPS and 32 + NAME_LEN
     parameter integer RING_BITS = 11,      // 2^RING_BITS bytes of receive ring: more than MAX_PAYLOAD + 11
     parameter integer NAME_LEN = 10,       // 1 .. 64
     parameter [8*64-1:0] NAME = "atomik-rtl"
@@ -32,6 +32,7 @@ module atomik_framed #(
     input  wire clk,
     input  wire rst,
     input  wire uart_rx,
+    input  wire [31:0] boot_id,  // HELLO_REPLY's boot id: differs between boots, 0 if the board cannot tell
     output wire uart_tx,
     output wire busy   // anything to do but wait for bytes
 );
@@ -45,7 +46,7 @@ module atomik_framed #(
                    OP_SWAP_TO = 8'h05, OP_STATUS = 8'h06, OP_ACCUM_RUN = 8'h07;
   localparam [7:0] ERR_BAD_CRC = 8'h01, ERR_BAD_LENGTH = 8'h02, ERR_UNKNOWN_OP = 8'h03,
                    ERR_INDEX_RANGE = 8'h04, ERR_BAD_GROUP = 8'h05;
-  localparam [7:0] PROTOCOL_VERSION = 8'd1, FW_MAJOR = 8'd0, FW_MINOR = 8'd1, FW_PATCH = 8'd0;
+  localparam [7:0] PROTOCOL_VERSION = 8'd2, FW_MAJOR = 8'd0, FW_MINOR = 8'd1, FW_PATCH = 8'd0;
   localparam [63:0] PROBE = 64'h7E61746F6D696B3F;  // "~atomik?"
 
   localparam integer RING = 1 << RING_BITS;
@@ -213,6 +214,11 @@ module atomik_framed #(
       if (name_i == ni[5:0]) name_byte = NAME[8 * (NAME_LEN - 1 - ni) +: 8];
   end
 
+  // HELLO_REPLY after the name (version 2): u32 session, u32 boot id.
+  wire [2:0] tail_i = k[2:0] - (3'd5 + N_NAME[2:0]);  // (k - 13 - NAME_LEN) mod 8
+  wire [31:0] tail_word = tail_i[2] ? boot_id : session;
+  wire [7:0] tail_byte = tail_word[31 - 8 * tail_i[1:0] -: 8];
+
   // The fixed payloads: ERROR (code, u16 at) and HELLO_REPLY.
   reg [7:0] fixed_byte;
   always @* begin
@@ -234,7 +240,7 @@ module atomik_framed #(
         16'd10: fixed_byte = 8'h03;  // xor and add
         16'd11: fixed_byte = N_DEPTH;
         16'd12: fixed_byte = N_NAME;
-        default: fixed_byte = name_byte;
+        default: fixed_byte = k < 16'd13 + {8'd0, N_NAME} ? name_byte : tail_byte;
       endcase
     end
   end
@@ -409,7 +415,7 @@ module atomik_framed #(
           end
         DISPATCH:
           if (hdr_type == FT_HELLO) begin
-            reply_fixed(K_HELLO, FT_HELLO_REPLY, 16'd13 + {8'd0, N_NAME}, seq, SCRATCH, 1'b0, frame_bytes);
+            reply_fixed(K_HELLO, FT_HELLO_REPLY, 16'd21 + {8'd0, N_NAME}, seq, SCRATCH, 1'b0, frame_bytes);
           end else if (hdr_type != FT_BATCH && hdr_type != FT_OPEN) begin
             reply_error(ERR_UNKNOWN_OP, 16'hFFFF, 1'b0, frame_bytes);
           end else if (hdr_type == FT_OPEN && len == 16'd5) begin
@@ -708,7 +714,7 @@ module atomik_framed #(
           if (rq == PROBE[63 - 8 * probe_pos -: 8]) begin
             if (probe_pos == 3'd7) begin
               probe_pos <= 3'd0;
-              reply_fixed(K_HELLO, FT_HELLO_REPLY, 16'd13 + {8'd0, N_NAME}, 16'd0, SCRATCH, 1'b0, 16'd0);
+              reply_fixed(K_HELLO, FT_HELLO_REPLY, 16'd21 + {8'd0, N_NAME}, 16'd0, SCRATCH, 1'b0, 16'd0);
             end else begin
               probe_pos <= probe_pos + 3'd1;
               state <= IDLE;

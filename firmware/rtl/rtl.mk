@@ -20,7 +20,7 @@ RTL_CONTEXTS ?= 256
 RTL_SOURCES_legacy := rtl/atomik_legacy.v $(RTL_UART)
 RTL_SOURCES_framed := rtl/atomik_framed.v rtl/crc.vh $(RTL_UART)
 RTL_PARAMS_legacy :=
-RTL_PARAMS_framed := -GCONTEXTS=$(RTL_CONTEXTS)
+RTL_PARAMS_framed := -GCONTEXTS=$(RTL_CONTEXTS) -CFLAGS -DATOMIK_RTL_BOOT_ID
 # The C device core's limits, so that both answer alike in the tests.
 RTL_GOLDEN := -GCONTEXTS=16 -GMAX_OPS=256 -GMAX_PAYLOAD=2304 -GREPLAY_DEPTH=16 -GSLOT_BITS=12 -GRING_BITS=13 -GNAME_LEN=6 -GNAME='"golden"'
 RTL_SIM := rtl/sim/line.h rtl/rtl.mk
