@@ -8,10 +8,11 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
-import { DeviceError, open } from '../lib/index.js';
-import { startBoard, startFaultLine } from '../lib/board/index.js';
+import { startBoard } from '../lib/board/index.js';
+import { cablePulledMidRun, restartedMidRun } from './helpers/mid-run.js';
 import { RTL_TEST_BAUD, noRtl } from './helpers/boards.js';
 import { describeUnless } from './helpers/skip.js';
+import { missing } from './helpers/tools.js';
 import { emulate, run } from './helpers/cli.js';
 
 const firmware = fileURLToPath(new URL('../firmware', import.meta.url));
@@ -20,19 +21,37 @@ const firmware = fileURLToPath(new URL('../firmware', import.meta.url));
 /** `atomik-node emulate --board rtl` at the test line rate. */
 const emulateRtl = (...args: string[]) => emulate('--board', 'rtl', '--baud', String(RTL_TEST_BAUD), ...args);
 
-describeUnless(noRtl, `RTL under Verilator`, () => {
-  it('unit tests: UART, both dialects, golden vectors, differential runs against the C core', async () => {
+describeUnless(noRtl ?? missing('iverilog'), `RTL under Verilator and iverilog`, () => {
+  it('unit tests: UART, both dialects, golden vectors, differential runs against the C core, a testbench per stage', async () => {
     const { stdout } = await promisify(execFile)('make', ['-s', '-C', firmware, 'rtl-test'], { maxBuffer: 1 << 24 });
-    const lines = stdout.trim().split('\n');
-    const legacy = lines.slice(lines.indexOf('RTL official dialect, 16 clocks per bit') + 1, lines.indexOf('RTL framed protocol, 16 clocks per bit'));
-    const framed = lines.slice(lines.indexOf('RTL framed protocol, 16 clocks per bit') + 1);
-    for (const [results, golden] of [
-      [legacy, 'official dialect'],
-      [framed, 'framed protocol'],
-    ] as const) {
-      expect(results.filter((l) => !l.startsWith('ok   ') && !l.endsWith('checks passed'))).toEqual([]);
-      expect(results.at(-1)).toBe(`${results.length - 1} checks passed`);
-      expect(results.filter((l) => l.startsWith(`ok   golden vector, ${golden}`))).toHaveLength(golden === 'framed protocol' ? 20 : 8);
+    // Sections: a line naming the test program, its "ok" lines, "N checks passed".
+    const sections = new Map<string, string[]>();
+    let current: string[] = [];
+    for (const line of stdout.trim().split('\n')) {
+      if (line.startsWith('RTL ')) sections.set(line, (current = []));
+      else current.push(line);
+    }
+    expect([...sections.keys()]).toEqual([
+      'RTL official dialect, 16 clocks per bit',
+      'RTL framed protocol, 16 clocks per bit',
+      'RTL stage atomik_frame_rx (iverilog)',
+      'RTL stage atomik_exec (iverilog)',
+      'RTL stage atomik_replay (iverilog)',
+      'RTL stage atomik_reply_tx (iverilog)',
+    ]);
+    for (const [name, results] of sections) {
+      expect(
+        results.filter((l) => !l.startsWith('ok   ') && !l.endsWith('checks passed')),
+        name,
+      ).toEqual([]);
+      expect(results.at(-1), name).toBe(`${results.length - 1} checks passed`);
+      expect(results.length, name).toBeGreaterThan(5);
+    }
+    const legacy = sections.get('RTL official dialect, 16 clocks per bit')!;
+    const framed = sections.get('RTL framed protocol, 16 clocks per bit')!;
+    expect(legacy.filter((l) => l.startsWith('ok   golden vector, official dialect'))).toHaveLength(8);
+    expect(framed.filter((l) => l.startsWith('ok   golden vector, framed protocol'))).toHaveLength(20);
+    for (const results of [legacy, framed]) {
       expect(results.filter((l) => /^ok {3}differential vs the C core, seed \d: .*, identical$/.test(l))).toHaveLength(3);
     }
   }, 300_000);
@@ -50,7 +69,7 @@ describeUnless(noRtl, `RTL under Verilator`, () => {
     const { stdout } = await run(['probe', port]);
     expect(stdout).toBe(
       `${port}: atomik framed protocol v2, firmware 0.1.0 on 'atomik-rtl'\n` +
-        '  100 contexts, groups xor and add, up to 32 ops and 1024 bytes a frame, replay cache 16\n',
+        '  100 contexts, groups xor and add, up to 16 ops and 1024 bytes a frame, replay cache 16\n',
     );
     child.kill('SIGTERM');
     expect(await new Promise((r) => child.once('exit', r))).toBe(0);
@@ -66,52 +85,20 @@ describeUnless(noRtl, `RTL under Verilator`, () => {
     await expect(startBoard({ board: 'rtl', legacy: true, baud: 4_000_000 })).rejects.toMatchObject({ code: 'ERR_ATOMIK_OUT_OF_RANGE' });
   });
 
-  const deltas = (n: number) => BigUint64Array.from({ length: n }, (_, i) => (BigInt(i + 1) * 0x9e3779b97f4a7c15n) & 0xffffffffffffffffn);
-
   it('a cable pulled and plugged back mid-run: the client continues the same session, nothing lost or applied twice', async () => {
     const board = await startBoard({ board: 'rtl', contexts: 16, baud: RTL_TEST_BAUD });
-    const line = await startFaultLine(board.port, { seed: 11 });
-    const acc = await open({ backend: 'serial', port: line.port, lock: false, baudRate: RTL_TEST_BAUD, reconnect: { initialDelayMs: 20, maxDelayMs: 100 } });
     try {
-      await acc.batch(Array.from({ length: 8 }, (_, index) => ({ op: 'load' as const, index, value: 0n })));
-      const d = deltas(1200);
-      const first = Promise.all(Array.from(d.subarray(0, 600), (v, k) => acc.accum(k % 8, v)));
-      await line.unplug(); // with frames of the first half in flight
-      const second = Promise.all(Array.from(d.subarray(600), (v, k) => acc.accum(k % 8, v))); // queued while the port is away
-      await new Promise((r) => setTimeout(r, 150));
-      await line.replug();
-      await Promise.all([first, second]);
-      const expected = Array.from({ length: 8 }, (_, i) => d.filter((_, k) => k % 8 === i).reduce((a, b) => a ^ b, 0n));
-      expect(await acc.gather(Uint32Array.from({ length: 8 }, (_, i) => i))).toEqual(BigUint64Array.from(expected));
-      expect(acc.link!.reconnects).toBe(1);
+      await cablePulledMidRun(board, RTL_TEST_BAUD, 1200, 11);
     } finally {
-      await acc.close();
-      await line.stop();
       await board.stop();
     }
   }, 180_000);
 
   it('an rtl board restarted mid-run (a new boot id, session 0) is reported as rebooted, never continued', async () => {
     const board = await startBoard({ board: 'rtl', contexts: 4, baud: RTL_TEST_BAUD });
-    const acc = await open({ backend: 'serial', port: board.port, lock: false, baudRate: RTL_TEST_BAUD, reconnect: { initialDelayMs: 20, maxDelayMs: 100 } });
     try {
-      await acc.load(0, 5n);
-      const pending = acc.accumMany(0, deltas(20_000)).then(
-        () => null,
-        (e: unknown) => e,
-      );
-      await board.restart();
-      const error = (await pending) as DeviceError;
-      expect(error).toBeInstanceOf(DeviceError);
-      expect(error.deviceCode).toBe('REBOOTED');
-      expect(error.message).toMatch(
-        /^the board at \S+ rebooted or was opened by another host while the port was away \(its session is 0, boot id [1-9]\d*\): its contexts are gone/,
-      );
-      const again = await open({ backend: 'serial', port: board.port, lock: false, baudRate: RTL_TEST_BAUD });
-      expect(await again.read(0)).toBe(0n);
-      await again.close();
+      await restartedMidRun(board, RTL_TEST_BAUD, 20_000);
     } finally {
-      await acc.close();
       await board.stop();
     }
   }, 180_000);
