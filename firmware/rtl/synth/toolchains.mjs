@@ -51,7 +51,11 @@ export function debianToolchain() {
         else resolve(text);
       });
     });
-  const first = (cmd, args) => (has(cmd) ? spawnSync(cmd, args, { encoding: 'utf8' }).stdout.trim().split('\n')[0] : null);
+  const first = (cmd, args) => {
+    if (!has(cmd)) return null;
+    const r = spawnSync(cmd, args, { encoding: 'utf8' });
+    return `${r.stdout}${r.stderr}`.trim().split('\n')[0]; // nextpnr prints its version on stderr
+  };
   return {
     name: 'debian',
     missing,
