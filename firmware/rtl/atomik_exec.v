@@ -66,10 +66,7 @@ module atomik_exec #(
     output wire                              busy
 );
 `include "atomik_protocol.vh"
-  /* verilator lint_off UNUSEDPARAM */
-  localparam [1:0] EV_FRAME = 2'd0, EV_BAD_CRC = 2'd1, EV_BAD_LENGTH = 2'd2, EV_PROBE = 2'd3;  // as atomik_frame_rx
-  /* verilator lint_on UNUSEDPARAM */
-  localparam [1:0] SRC_SLOT = 2'd0, SRC_HELLO = 2'd1, SRC_ERROR = 2'd2;
+`include "atomik_stages.vh"
   localparam integer CW = CONTEXTS > 1 ? $clog2(CONTEXTS) : 1;
   localparam integer AW = CW + 3;  // context byte address: {context, byte}
   localparam integer PW = RING_BITS + 2;  // payload offsets, and ends up to twice the ring (runs: see V_LEN)

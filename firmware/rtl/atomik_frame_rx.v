@@ -30,7 +30,7 @@ module atomik_frame_rx #(
     output wire                 busy       // bytes to scan that are all here
 );
 `include "atomik_protocol.vh"
-  localparam [1:0] EV_FRAME = 2'd0, EV_BAD_CRC = 2'd1, EV_BAD_LENGTH = 2'd2, EV_PROBE = 2'd3;
+`include "atomik_stages.vh"
   localparam integer RING = 1 << RING_BITS;
   localparam [15:0] N_PAYLOAD = MAX_PAYLOAD[15:0];
   localparam [RING_BITS-1:0] ONE = 1;

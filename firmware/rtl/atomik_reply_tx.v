@@ -40,7 +40,7 @@ module atomik_reply_tx #(
     output wire                               busy
 );
 `include "atomik_protocol.vh"
-  localparam [1:0] SRC_SLOT = 2'd0, SRC_HELLO = 2'd1;  // else an ERROR about the frame
+`include "atomik_stages.vh"
   localparam [1:0] PH_HEADER = 2'd0, PH_PAYLOAD = 2'd1, PH_CRC = 2'd2;
   localparam [2:0] T_IDLE = 3'd0, T_FETCH = 3'd1, T_SEND = 3'd2, T_CRC = 3'd3, T_NEXT = 3'd4;
   localparam [15:0] N_CONTEXTS = CONTEXTS[15:0];

@@ -21,7 +21,7 @@ RTL_UART := rtl/uart_rx.v rtl/uart_tx.v
 RTL_CONTEXTS ?= 256
 RTL_SOURCES_legacy := rtl/atomik_legacy.v $(RTL_UART)
 RTL_FRAMED_STAGES := rtl/atomik_frame_rx.v rtl/atomik_exec.v rtl/atomik_replay.v rtl/atomik_reply_tx.v
-RTL_SOURCES_framed := rtl/atomik_framed.v $(RTL_FRAMED_STAGES) rtl/atomik_protocol.vh $(RTL_UART)
+RTL_SOURCES_framed := rtl/atomik_framed.v $(RTL_FRAMED_STAGES) rtl/atomik_protocol.vh rtl/atomik_stages.vh $(RTL_UART)
 RTL_PARAMS_legacy :=
 RTL_PARAMS_framed := -GCONTEXTS=$(RTL_CONTEXTS) -CFLAGS -DATOMIK_RTL_BOOT_ID
 # The C device core's limits, so that both answer alike in the tests.
@@ -51,7 +51,7 @@ rtl-test: $(RTL_TEST_LEGACY) $(RTL_TEST_FRAMED) $(RTL_STAGE_TESTS)
 	@for t in $(RTL_STAGES); do echo "RTL stage atomik_$$t (iverilog)"; vvp -n $(BUILD)/rtl/tb_$$t | grep -v '^VCD' || exit 1; done
 # Each stage's testbench with the stage (the executor's with the replay cache it drives).
 RTL_TB_DEPS_exec := rtl/atomik_replay.v
-$(BUILD)/rtl/tb_%: rtl/tb/tb_%.v rtl/tb/tb.vh rtl/atomik_%.v rtl/atomik_protocol.vh rtl/atomik_replay.v
+$(BUILD)/rtl/tb_%: rtl/tb/tb_%.v rtl/tb/tb.vh rtl/atomik_%.v rtl/atomik_protocol.vh rtl/atomik_stages.vh rtl/atomik_replay.v
 	@mkdir -p $(BUILD)/rtl
 	$(IVERILOG) -g2005 -Wall -Irtl -Irtl/tb -o $@ rtl/tb/tb_$*.v rtl/atomik_$*.v $(RTL_TB_DEPS_$*)
 $(RTL_TEST_LEGACY): $(RTL_SOURCES_legacy) $(RTL_SIM) rtl/sim/test_legacy.cpp $(RTL_CHECKS) $(CORE) core/device.h

@@ -7,8 +7,7 @@
 `default_nettype none
 module tb_exec;
 `include "tb.vh"
-  localparam [1:0] EV_FRAME = 2'd0, EV_BAD_CRC = 2'd1, EV_BAD_LENGTH = 2'd2, EV_PROBE = 2'd3;
-  localparam [1:0] SRC_SLOT = 2'd0, SRC_HELLO = 2'd1, SRC_ERROR = 2'd2;
+`include "atomik_stages.vh"
   localparam integer SLOT_BITS = 6;
   reg rst = 1'b1, ev_valid = 1'b0;
   reg [1:0] ev_kind = 0;

@@ -6,7 +6,7 @@
 `default_nettype none
 module tb_frame_rx;
 `include "tb.vh"
-  localparam [1:0] EV_FRAME = 2'd0, EV_BAD_CRC = 2'd1, EV_BAD_LENGTH = 2'd2, EV_PROBE = 2'd3;
+`include "atomik_stages.vh"
   reg rst = 1'b1, in_valid = 1'b0, ev_ready = 1'b0;
   reg [7:0] in_data = 8'd0;
   reg [6:0] rd_off = 7'd0;

@@ -5,7 +5,7 @@
 `default_nettype none
 module tb_reply_tx;
 `include "tb.vh"
-  localparam [1:0] SRC_SLOT = 2'd0, SRC_HELLO = 2'd1, SRC_ERROR = 2'd2;
+`include "atomik_stages.vh"
   reg rst = 1'b1, rp_valid = 1'b0;
   reg [1:0] rp_src = 0;
   reg [3:0] rp_slot = 0;
