@@ -1,14 +1,19 @@
 // Writes the copies of lib/core/operations.ts that other languages need: the
 // record opcodes in native/atomik.h, the wire opcodes and their sizes in
-// firmware/core/device.h, and the operations table of firmware/PROTOCOL.md.
+// firmware/core/device.h and in the Verilog of firmware/rtl (with the frame
+// constants of lib/serial/frame.ts), and the operations table of
+// firmware/PROTOCOL.md.
 // `npm run generate` rewrites them; test/core/operations.test.ts fails when a
 // checked-in copy differs from what this would write.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { OPERATIONS, type Operation } from '../lib/core/operations.js';
+import { ERROR_CODES, FRAME, FRAME_OVERHEAD, HEADER_BYTES, HELLO_PROBE, SYNC } from '../lib/serial/frame.js';
 
 const C_BEGIN = '/* Generated from lib/core/operations.ts by `npm run generate`: do not edit. */';
 const C_END = '/* End of generated section. */';
+const V_BEGIN = '// Generated from lib/core/operations.ts and lib/serial/frame.ts by `npm run generate`: do not edit.';
+const V_END = '// End of generated section.';
 const MD_BEGIN = '<!-- Generated from lib/core/operations.ts by `npm run generate`: do not edit. -->';
 const MD_END = '<!-- End of generated section. -->';
 
@@ -68,6 +73,34 @@ function deviceHeader(): string {
   ].join('\n');
 }
 
+/** Verilog localparams and functions for firmware/rtl (included inside a module). */
+function verilogHeader(): string {
+  const h8 = (n: number) => `8'h${n.toString(16).padStart(2, '0').toUpperCase()}`;
+  const fn = (name: string, doc: string, pick: (o: Operation) => number) => [
+    `// ${doc}`,
+    `function automatic [3:0] ${name}(input [7:0] op);`,
+    '  begin',
+    '    case (op)',
+    ...byWire.map(([n, o]) => `      BOP_${upper(n)}: ${name} = 4'd${pick(o)};`),
+    `      default: ${name} = 4'd0;`,
+    '    endcase',
+    '  end',
+    'endfunction',
+  ];
+  return [
+    '// Frame bytes (PROTOCOL.md)',
+    `localparam [7:0] SYNC = ${h8(SYNC)};`,
+    `localparam integer HEADER_BYTES = ${HEADER_BYTES}, FRAME_OVERHEAD = ${FRAME_OVERHEAD};`,
+    `localparam [63:0] HELLO_PROBE = 64'h${Buffer.from(HELLO_PROBE).toString('hex').toUpperCase()};`,
+    ...Object.entries(FRAME).map(([k, v]) => `localparam [7:0] FT_${upper(k)} = ${h8(v)};`),
+    ...Object.entries(ERROR_CODES).map(([code, name]) => `localparam [7:0] ERR_${name} = ${h8(Number(code))};`),
+    '// Batch operations on the wire',
+    ...byWire.map(([name, o]) => `localparam [7:0] BOP_${upper(name)} = ${h8(o.wire)};`),
+    ...fn('bop_operand_bytes', 'By wire opcode: operand bytes after the opcode (0: no such op; a run adds 8 per delta).', operandBytes),
+    ...fn('bop_result_bytes', 'By wire opcode: its result bytes in a RESULT payload.', (o) => RESULT_BYTES[o.result]),
+  ].join('\n');
+}
+
 function protocolTable(): string {
   const operands = (o: Operation) =>
     o.operand === 'value' ? `u16 index, u64 ${o.operandName}` : o.operand === 'none' ? 'u16 index' : `u16 index, u16 count, count x u64 ${o.operandName}`;
@@ -84,6 +117,7 @@ export function sections(): Section[] {
   return [
     { file: 'native/atomik.h', begin: C_BEGIN, end: C_END, text: atomikHeader() },
     { file: 'firmware/core/device.h', begin: C_BEGIN, end: C_END, text: deviceHeader() },
+    { file: 'firmware/rtl/atomik_protocol.vh', begin: V_BEGIN, end: V_END, text: verilogHeader() },
     { file: 'firmware/PROTOCOL.md', begin: MD_BEGIN, end: MD_END, text: protocolTable() },
   ];
 }

@@ -9,6 +9,14 @@
 // FRAMED selects the core: 0 the official dialect (atomik_legacy), 1 the
 // framed protocol (atomik_framed, CONTEXTS contexts).
 //
+// Boot id (framed protocol v2): the board has no random source, but the
+// moment the host first talks to it is not tied to its clock. A 32-bit
+// maximal-length LFSR steps every clock from configuration on, never
+// reset, and never holds 0; the first start bit after each reset latches
+// it. Two boots, or a boot and a press of the reset button, give the same
+// id only if the host's first byte arrives on the same clock cycle modulo
+// 2^32 - 1 (159 s at 27 MHz). An LFSR, not a counter: no carry chain.
+//
 // LEDs (LED_ACTIVE_LOW inverts them all), official dialect: 0 an L or A
 // waits for payload bytes (a stuck command shows), 1 the accumulator is
 // clean, 2 busy (receiving or replying). Framed protocol: 2 busy. The rest off.
@@ -48,8 +56,22 @@ module atomik_board #(
   wire busy, pending, clean;
   generate
     if (FRAMED != 0) begin : framed
+      reg [31:0] since_config = 32'd1;
+      reg [1:0] rx_sync = 2'b11;
+      reg [31:0] boot_id = 32'd0;
+      reg stamped = 1'b0;
+      always @(posedge clk) begin
+        since_config <= {1'b0, since_config[31:1]} ^ (since_config[0] ? 32'h80200003 : 32'd0);  // x^32+x^22+x^2+x+1
+        rx_sync <= {rx_sync[0], uart_rx};
+        if (rst) begin
+          stamped <= 1'b0;
+        end else if (!stamped && !rx_sync[1]) begin
+          stamped <= 1'b1;
+          boot_id <= since_config;
+        end
+      end
       atomik_framed #(.CLKS_PER_BIT(CLKS_PER_BIT), .CONTEXTS(CONTEXTS)) core (
-          .clk(clk), .rst(rst), .uart_rx(uart_rx), .uart_tx(uart_tx), .busy(busy)
+          .clk(clk), .rst(rst), .uart_rx(uart_rx), .boot_id(boot_id), .uart_tx(uart_tx), .busy(busy)
       );
       assign pending = 1'b0;
       assign clean = 1'b0;

@@ -4,7 +4,8 @@
 #        RTL_OUT/atomik-rtl-<design>-<cpb>: the design behind a PTY
 #        (RTL_CONTEXTS: framed only)
 #   make rtl-test [RTL_TEST_CPB=16]   the RTL unit tests (UART, both dialects,
-#        golden vectors, differential against the C device core)
+#        golden vectors, differential against the C device core), and the
+#        testbench of each stage of the framed design (iverilog, rtl/tb/)
 #
 # Every register of the design is reset, so X values are resolved for speed
 # (--x-assign/--x-initial fast).
@@ -12,17 +13,19 @@
 # 27 MHz crystal of a Tang Nano 9K; tests use a small value to run fast.
 
 VERILATOR ?= verilator
+IVERILOG ?= iverilog
 RTL_DESIGN ?= legacy
 RTL_CPB ?= 234
 RTL_OUT ?= $(BUILD)/rtl
 RTL_UART := rtl/uart_rx.v rtl/uart_tx.v
 RTL_CONTEXTS ?= 256
 RTL_SOURCES_legacy := rtl/atomik_legacy.v $(RTL_UART)
-RTL_SOURCES_framed := rtl/atomik_framed.v rtl/crc.vh $(RTL_UART)
+RTL_FRAMED_STAGES := rtl/atomik_frame_rx.v rtl/atomik_exec.v rtl/atomik_replay.v rtl/atomik_reply_tx.v
+RTL_SOURCES_framed := rtl/atomik_framed.v $(RTL_FRAMED_STAGES) rtl/atomik_protocol.vh rtl/atomik_stages.vh $(RTL_UART)
 RTL_PARAMS_legacy :=
-RTL_PARAMS_framed := -GCONTEXTS=$(RTL_CONTEXTS)
+RTL_PARAMS_framed := -GCONTEXTS=$(RTL_CONTEXTS) -CFLAGS -DATOMIK_RTL_BOOT_ID
 # The C device core's limits, so that both answer alike in the tests.
-RTL_GOLDEN := -GCONTEXTS=16 -GMAX_OPS=256 -GMAX_PAYLOAD=2304 -GREPLAY_DEPTH=16 -GSLOT_BITS=12 -GRING_BITS=13 -GNAME_LEN=6 -GNAME='"golden"'
+RTL_GOLDEN := -GCONTEXTS=16 -GMAX_OPS=256 -GMAX_PAYLOAD=2304 -GREPLAY_DEPTH=16 -GSLOT_BITS=11 -GRING_BITS=13 -GNAME_LEN=6 -GNAME='"golden"'
 RTL_SIM := rtl/sim/line.h rtl/rtl.mk
 RTL_CHECKS := rtl/sim/checks.h test/golden_fields.h
 VERILATE = $(VERILATOR) --cc --exe --build -j 2 -Wall --prefix Vdesign --x-assign fast --x-initial fast \
@@ -40,9 +43,17 @@ $(RTL_BOARD): $(RTL_SOURCES_$(RTL_DESIGN)) $(RTL_SIM) rtl/sim/board.cpp boards/h
 RTL_TEST_CPB ?= 16
 RTL_TEST_LEGACY := $(BUILD)/rtl/test-legacy-$(RTL_TEST_CPB)
 RTL_TEST_FRAMED := $(BUILD)/rtl/test-framed-$(RTL_TEST_CPB)
-rtl-test: $(RTL_TEST_LEGACY) $(RTL_TEST_FRAMED)
+RTL_STAGES := frame_rx exec replay reply_tx
+RTL_STAGE_TESTS := $(RTL_STAGES:%=$(BUILD)/rtl/tb_%)
+rtl-test: $(RTL_TEST_LEGACY) $(RTL_TEST_FRAMED) $(RTL_STAGE_TESTS)
 	./$(RTL_TEST_LEGACY) golden-vectors.json
 	./$(RTL_TEST_FRAMED) golden-vectors.json
+	@for t in $(RTL_STAGES); do echo "RTL stage atomik_$$t (iverilog)"; vvp -n $(BUILD)/rtl/tb_$$t | grep -v '^VCD' || exit 1; done
+# Each stage's testbench with the stage (the executor's with the replay cache it drives).
+RTL_TB_DEPS_exec := rtl/atomik_replay.v
+$(BUILD)/rtl/tb_%: rtl/tb/tb_%.v rtl/tb/tb.vh rtl/atomik_%.v rtl/atomik_protocol.vh rtl/atomik_stages.vh rtl/atomik_replay.v
+	@mkdir -p $(BUILD)/rtl
+	$(IVERILOG) -g2005 -Wall -Irtl -Irtl/tb -o $@ rtl/tb/tb_$*.v rtl/atomik_$*.v $(RTL_TB_DEPS_$*)
 $(RTL_TEST_LEGACY): $(RTL_SOURCES_legacy) $(RTL_SIM) rtl/sim/test_legacy.cpp $(RTL_CHECKS) $(CORE) core/device.h
 	@mkdir -p $(BUILD)/rtl
 	$(call VERILATE,$(RTL_TEST_CPB)) --top-module atomik_legacy -Mdir $(BUILD)/rtl/obj-test-legacy-$(RTL_TEST_CPB) \

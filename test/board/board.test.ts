@@ -315,17 +315,24 @@ describe.skipIf(noM3 !== null)(`restart on the cortex-m3 board${skipped(noM3)}`,
 });
 
 describe.skipIf(noRtl !== null)(`restart on the rtl board${noRtl ? ` (skipped: ${noRtl})` : ''}`, () => {
-  it('comes back at the same path with its state gone (version 1: no session or boot id to show it)', async () => {
+  it('comes back at the same path with its state gone: session 0 and another boot id (version 2)', async () => {
     const board = await startBoard({ board: 'rtl', contexts: 16, baud: RTL_TEST_BAUD });
     try {
       const a = await rawPort(board.port);
-      expect(await a.accum(1, 3, 5n)).toBe(FRAME.result);
-      expect(await a.read(2, 3)).toBe(5n);
+      expect(await a.open(1, 0xc0ffee02)).toBe(FRAME.result);
+      expect(await a.accum(2, 3, 5n)).toBe(FRAME.result);
+      expect(await a.read(3, 3)).toBe(5n);
+      const before = await a.hello(4);
+      expect([before.protocol, before.session]).toEqual([2, 0xc0ffee02]);
+      expect(before.bootId).not.toBe(0);
       await board.restart();
       await until('the old port to close', () => a.closed() !== undefined);
       const b = await rawPort(board.port);
-      expect([(await b.hello(3)).protocol, (await b.hello(4)).session]).toEqual([1, null]);
-      expect(await b.read(5, 3)).toBe(0n);
+      const after = await b.hello(5);
+      expect({ ...after, bootId: 0 }).toEqual({ ...before, session: 0, bootId: 0 });
+      expect(after.bootId).not.toBe(0);
+      expect(after.bootId).not.toBe(before.bootId);
+      expect(await b.read(6, 3)).toBe(0n);
       await b.transport.close();
     } finally {
       await board.stop();

@@ -1,6 +1,7 @@
 // Our Verilog under Verilator: the RTL unit tests (UART, both dialects,
-// the golden vectors, the differential runs against the C device core), and
-// the rtl board from the command line. The
+// the golden vectors, the differential runs against the C device core), the
+// rtl board from the command line, and reconnecting to it (protocol v2: a
+// board that did not reboot is continued, one that did is reported). The
 // conformance suite and the fault-line tests run it too (test/serial/backends.test.ts,
 // test/serial/serial-faults.test.ts).
 import { execFile } from 'node:child_process';
@@ -8,8 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 import { startBoard } from '../../lib/board/index.js';
+import { cablePulledMidRun, restartedMidRun } from '../helpers/mid-run.js';
 import { RTL_TEST_BAUD, noRtl } from '../helpers/boards.js';
 import { describeUnless } from '../helpers/skip.js';
+import { missing } from '../helpers/tools.js';
 import { emulate, run } from '../helpers/cli.js';
 
 const firmware = fileURLToPath(new URL('../../firmware', import.meta.url));
@@ -18,19 +21,37 @@ const firmware = fileURLToPath(new URL('../../firmware', import.meta.url));
 /** `atomik-node emulate --board rtl` at the test line rate. */
 const emulateRtl = (...args: string[]) => emulate('--board', 'rtl', '--baud', String(RTL_TEST_BAUD), ...args);
 
-describeUnless(noRtl, `RTL under Verilator`, () => {
-  it('unit tests: UART, both dialects, golden vectors, differential runs against the C core', async () => {
+describeUnless(noRtl ?? missing('iverilog'), `RTL under Verilator and iverilog`, () => {
+  it('unit tests: UART, both dialects, golden vectors, differential runs against the C core, a testbench per stage', async () => {
     const { stdout } = await promisify(execFile)('make', ['-s', '-C', firmware, 'rtl-test'], { maxBuffer: 1 << 24 });
-    const lines = stdout.trim().split('\n');
-    const legacy = lines.slice(lines.indexOf('RTL official dialect, 16 clocks per bit') + 1, lines.indexOf('RTL framed protocol, 16 clocks per bit'));
-    const framed = lines.slice(lines.indexOf('RTL framed protocol, 16 clocks per bit') + 1);
-    for (const [results, golden] of [
-      [legacy, 'official dialect'],
-      [framed, 'framed protocol'],
-    ] as const) {
-      expect(results.filter((l) => !l.startsWith('ok   ') && !l.endsWith('checks passed'))).toEqual([]);
-      expect(results.at(-1)).toBe(`${results.length - 1} checks passed`);
-      expect(results.filter((l) => l.startsWith(`ok   golden vector, ${golden}`))).toHaveLength(golden === 'framed protocol' ? 16 : 8);
+    // Sections: a line naming the test program, its "ok" lines, "N checks passed".
+    const sections = new Map<string, string[]>();
+    let current: string[] = [];
+    for (const line of stdout.trim().split('\n')) {
+      if (line.startsWith('RTL ')) sections.set(line, (current = []));
+      else current.push(line);
+    }
+    expect([...sections.keys()]).toEqual([
+      'RTL official dialect, 16 clocks per bit',
+      'RTL framed protocol, 16 clocks per bit',
+      'RTL stage atomik_frame_rx (iverilog)',
+      'RTL stage atomik_exec (iverilog)',
+      'RTL stage atomik_replay (iverilog)',
+      'RTL stage atomik_reply_tx (iverilog)',
+    ]);
+    for (const [name, results] of sections) {
+      expect(
+        results.filter((l) => !l.startsWith('ok   ') && !l.endsWith('checks passed')),
+        name,
+      ).toEqual([]);
+      expect(results.at(-1), name).toBe(`${results.length - 1} checks passed`);
+      expect(results.length, name).toBeGreaterThan(5);
+    }
+    const legacy = sections.get('RTL official dialect, 16 clocks per bit')!;
+    const framed = sections.get('RTL framed protocol, 16 clocks per bit')!;
+    expect(legacy.filter((l) => l.startsWith('ok   golden vector, official dialect'))).toHaveLength(8);
+    expect(framed.filter((l) => l.startsWith('ok   golden vector, framed protocol'))).toHaveLength(20);
+    for (const results of [legacy, framed]) {
       expect(results.filter((l) => /^ok {3}differential vs the C core, seed \d: .*, identical$/.test(l))).toHaveLength(3);
     }
   }, 300_000);
@@ -47,8 +68,8 @@ describeUnless(noRtl, `RTL under Verilator`, () => {
     const { child, port } = await emulateRtl('--contexts', '100');
     const { stdout } = await run(['probe', port]);
     expect(stdout).toBe(
-      `${port}: atomik framed protocol v1, firmware 0.1.0 on 'atomik-rtl'\n` +
-        '  100 contexts, groups xor and add, up to 32 ops and 1024 bytes a frame, replay cache 16\n',
+      `${port}: atomik framed protocol v2, firmware 0.1.0 on 'atomik-rtl'\n` +
+        '  100 contexts, groups xor and add, up to 16 ops and 1024 bytes a frame, replay cache 16\n',
     );
     child.kill('SIGTERM');
     expect(await new Promise((r) => child.once('exit', r))).toBe(0);
@@ -63,4 +84,22 @@ describeUnless(noRtl, `RTL under Verilator`, () => {
     await expect(startBoard({ board: 'rtl', contexts: 1.5 })).rejects.toMatchObject({ name: 'AtomikTypeError', code: 'ERR_ATOMIK_INVALID_ARG_TYPE' });
     await expect(startBoard({ board: 'rtl', legacy: true, baud: 4_000_000 })).rejects.toMatchObject({ code: 'ERR_ATOMIK_OUT_OF_RANGE' });
   });
+
+  it('a cable pulled and plugged back mid-run: the client continues the same session, nothing lost or applied twice', async () => {
+    const board = await startBoard({ board: 'rtl', contexts: 16, baud: RTL_TEST_BAUD });
+    try {
+      await cablePulledMidRun(board, RTL_TEST_BAUD, 1200, 11);
+    } finally {
+      await board.stop();
+    }
+  }, 180_000);
+
+  it('an rtl board restarted mid-run (a new boot id, session 0) is reported as rebooted, never continued', async () => {
+    const board = await startBoard({ board: 'rtl', contexts: 4, baud: RTL_TEST_BAUD });
+    try {
+      await restartedMidRun(board, RTL_TEST_BAUD, 20_000);
+    } finally {
+      await board.stop();
+    }
+  }, 180_000);
 });

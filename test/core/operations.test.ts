@@ -1,7 +1,7 @@
 // The operation table (lib/core/operations.ts) is the one definition: every
 // generated copy in C and in the protocol document must match it, and the
 // numbers must keep the compatibility they promise.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { OPERATIONS, RECORD_OP, WIRE_OP, MAX_RECORD_OP } from '../../lib/core/operations.js';
 import { OP } from '../../lib/engine/ops.js';
@@ -24,6 +24,16 @@ describe('operation table', () => {
         .filter((s) => s.file === file)
         .reduce((text, s) => text.replace(s.text, ''), content);
       expect(outside, file).not.toMatch(/ATOMIK_B?OP_[A-Z_]+\s*=\s*\d/);
+    }
+  });
+
+  it('no hand-written protocol constant is left in the Verilog: every stage includes the generated header', () => {
+    const dir = root + 'firmware/rtl/';
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.v'))) {
+      const content = readFileSync(dir + file, 'utf8');
+      expect(content, file).not.toMatch(/localparam\s*\[7:0\]\s*(B?OP|FT|ERR)_\w+\s*=/);
+      expect(content, file).not.toMatch(/\bSYNC\s*=\s*8'h/);
+      if (/\b(BOP|FT|ERR)_[A-Z_]+\b/.test(content)) expect(content, file).toContain('`include "atomik_protocol.vh"');
     }
   });
 

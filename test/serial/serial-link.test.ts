@@ -15,6 +15,7 @@ import type { Transport } from '../../lib/serial/transport.js';
 import type { Progress } from '../../lib/core/progress.js';
 import { startBoard, startFaultLine, type FaultLine, type VirtualBoard } from '../../lib/board/index.js';
 import { helloPayload, startDeviceModel } from '../helpers/device-model.js';
+import { cablePulledMidRun, restartedMidRun } from '../helpers/mid-run.js';
 import { missing } from '../helpers/tools.js';
 import { describeUnless } from '../helpers/skip.js';
 
@@ -446,48 +447,18 @@ describeUnless(noLine, `host board through a line damaging 0.2% of bytes each wa
 describeUnless(noLine, `unplug, replug, reboot, through real PTYs`, () => {
   it('a cable pulled and plugged back mid-run: the client reconnects, nothing is lost or applied twice', async () => {
     const board = await startBoard({ contexts: 64 });
-    const line = await startFaultLine(board.port, { seed: 5 });
-    const acc = await open({ backend: 'serial', port: line.port, lock: false, baudRate: 4_000_000, reconnect: { initialDelayMs: 20, maxDelayMs: 100 } });
     try {
-      await acc.batch(Array.from({ length: 8 }, (_, index) => ({ op: 'load' as const, index, value: 0n })));
-      const d = deltas(4000);
-      const first = Promise.all(Array.from(d.subarray(0, 2000), (v, k) => acc.accum(k % 8, v)));
-      await line.unplug(); // with frames of the first half in flight
-      const second = Promise.all(Array.from(d.subarray(2000), (v, k) => acc.accum(k % 8, v))); // queued while the port is away
-      await new Promise((r) => setTimeout(r, 150));
-      await line.replug();
-      await Promise.all([first, second]);
-      const expected = Array.from({ length: 8 }, (_, i) => xorAll(d.filter((_, k) => k % 8 === i)));
-      expect(await acc.gather(Uint32Array.from({ length: 8 }, (_, i) => i))).toEqual(BigUint64Array.from(expected));
-      expect(acc.link!.reconnects).toBe(1);
+      await cablePulledMidRun(board, 4_000_000, 4000, 5);
     } finally {
-      await acc.close();
-      await line.stop();
       await board.stop();
     }
   });
 
   it('a board restarted mid-run is reported as rebooted, never continued', async () => {
     const board = await startBoard({ contexts: 64 });
-    const acc = await open({ backend: 'serial', port: board.port, lock: false, reconnect: { initialDelayMs: 20, maxDelayMs: 100 } });
     try {
-      await acc.load(0, 5n);
-      const pending = settle(acc.accumMany(0, deltas(50_000)));
-      await board.restart(); // same port path, state and session gone, a new boot id
-      const { error } = await pending;
-      expect(error).toBeInstanceOf(DeviceError);
-      expect(error!.deviceCode).toBe('REBOOTED');
-      expect(error!.message).toMatch(
-        /^the board at \S+ rebooted or was opened by another host while the port was away \(its session is 0, boot id \d+\): its contexts are gone/,
-      );
-      expect(error!.unconfirmed.every((u) => u.op === 'accumRun' && u.index === 0 && u.deltas !== undefined)).toBe(true);
-      await expect(acc.read(0)).rejects.toMatchObject({ deviceCode: 'REBOOTED' });
-      // A fresh open sees the rebooted board as it is.
-      const again = await open({ backend: 'serial', port: board.port, lock: false });
-      expect(await again.read(0)).toBe(0n);
-      await again.close();
+      await restartedMidRun(board, undefined, 50_000);
     } finally {
-      await acc.close();
       await board.stop();
     }
   });

@@ -5,7 +5,9 @@
 //
 //   atomik-rtl-board [--link PATH]
 //
-// CLKS_PER_BIT (the design's baud divider) is fixed at build time. The
+// CLKS_PER_BIT (the design's baud divider) is fixed at build time; with
+// ATOMIK_RTL_BOOT_ID (the framed design) each start draws the boot id its
+// HELLO_REPLY carries, as a board does at power-on. The
 // simulation runs as fast as it can while there is traffic and sleeps in
 // poll() when the line and the design are idle.
 #include <cerrno>
@@ -14,6 +16,8 @@
 #include <cstring>
 #include <poll.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "Vdesign.h"
@@ -44,6 +48,21 @@ static bool write_all(int fd, const uint8_t *p, size_t n) {
   return true;
 }
 
+#ifdef ATOMIK_RTL_BOOT_ID
+// A boot id that differs on every start (PROTOCOL.md, version 2); never 0, which means "unknown".
+static uint32_t draw_boot_id() {
+  uint32_t id = 0;
+  while (id == 0) {
+    if (getrandom(&id, sizeof id, 0) != (ssize_t)sizeof id) {
+      struct timespec t;
+      clock_gettime(CLOCK_MONOTONIC, &t);
+      id = (uint32_t)t.tv_nsec ^ ((uint32_t)getpid() << 16);
+    }
+  }
+  return id;
+}
+#endif
+
 int main(int argc, char **argv) {
   const char *link_path = nullptr;
   for (int i = 1; i < argc; i++) {
@@ -72,6 +91,9 @@ int main(int argc, char **argv) {
   }
 
   static Vdesign design;
+#ifdef ATOMIK_RTL_BOOT_ID
+  design.boot_id = draw_boot_id();
+#endif
   Line<Vdesign> line(design, CLKS_PER_BIT);
   printf("PORT %s\n", path);
   fflush(stdout);
