@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AtomikError, AtomikRangeError, AtomikTypeError } from '../core/errors.js';
 import { openSerialTransport, type Transport } from '../serial/transport.js';
-import { describe, integer, object } from '../core/validate.js';
+import { describe, integer, knownKeys, object } from '../core/validate.js';
 import { requireTools } from './emulate.js';
 
 export interface Faults {
@@ -70,11 +70,7 @@ function rate(value: unknown, name: string): number {
 /** Reads a complete, checked Faults out of `value`; anything not named is 0. */
 function checkFaults(value: Partial<Faults>, name: string, extra: readonly string[] = []): Faults {
   object(value, name);
-  for (const key of Object.keys(value)) {
-    if (!(FAULT_KEYS as readonly string[]).includes(key) && !extra.includes(key)) {
-      throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `${name}.${key} is not a fault line option (${[...FAULT_KEYS, ...extra].join(', ')})`);
-    }
-  }
+  knownKeys(value, [...FAULT_KEYS, ...extra], name);
   const delayMs = value.delayMs ?? 0;
   if (typeof delayMs !== 'number') throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name}.delayMs must be a number, got ${describe(delayMs)}`);
   if (!(delayMs >= 0 && delayMs <= MAX_DELAY_MS))

@@ -204,3 +204,45 @@ export function object<T>(value: T, name: string): T {
   if (typeof value !== 'object' || value === null) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be an object`);
   return value;
 }
+
+/** Edit distance (insert, delete, replace, swap of neighbours), ignoring case. */
+function distance(a: string, b: string): number {
+  a = a.toLowerCase();
+  b = b.toLowerCase();
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The known name closest to `name`, when it is close enough to be a typo of it. */
+export function nearestName(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const k of known) {
+    const dist = distance(name, k);
+    if (dist < bestDistance) [best, bestDistance] = [k, dist];
+  }
+  return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+/**
+ * Refuses an options bag with a key that is not one of `known`, so that a
+ * typo (`grp` for `group`) fails loudly instead of falling back to a default.
+ * The error names the nearest known key and lists them all.
+ */
+export function knownKeys(options: object, known: readonly string[], name: string): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const near = nearestName(key, known);
+    throw new AtomikTypeError(
+      'ERR_ATOMIK_INVALID_ARG_VALUE',
+      `${name}.${key} is not an option${near ? ` (did you mean ${near}?)` : ''}; the options are ${known.join(', ')}`,
+    );
+  }
+}
