@@ -30,6 +30,24 @@ export function u64(value: unknown, name: string): bigint {
   return value;
 }
 
+/** The smallest decrement the 'add' group takes: -2^63. */
+export const I64_MIN = -(1n << 63n);
+
+/**
+ * A delta for a group: a 64-bit word, and in the 'add' group also a
+ * negative bigint down to -2^63, a decrement, taken as its two's complement
+ * (what adding it modulo 2^64 means).
+ */
+export function groupDelta(value: unknown, additive: boolean, name: string): bigint {
+  if (typeof value === 'bigint') {
+    if (value >= 0n && value <= U64_MAX) return value;
+    if (additive && value < 0n && value >= I64_MIN) return BigInt.asUintN(64, value);
+  }
+  if (!additive) return u64(value, name);
+  if (typeof value !== 'bigint') throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be a bigint in [-2^63, 2^64), got ${describe(value)}`);
+  throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `${name} must be in [-2^63, 2^64) in the 'add' group, got ${value}n`);
+}
+
 /** An integer index in [0, size). */
 export function index(value: unknown, size: number, name: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value)) {
@@ -229,6 +247,11 @@ export function nearestName(name: string, known: readonly string[]): string | un
     if (dist < bestDistance) [best, bestDistance] = [k, dist];
   }
   return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+/** Every option name of T, from a record that must list each of them (a name left out does not compile). */
+export function optionKeys<T>(keys: { readonly [K in keyof Required<T>]: true }): readonly string[] {
+  return Object.keys(keys);
 }
 
 /**

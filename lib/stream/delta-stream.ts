@@ -8,7 +8,7 @@ import { NATIVE_LE } from '../engine/ops.js';
 import { crc32 } from '../core/crc.js';
 import { AtomikTable, tableCore } from '../table/table.js';
 import { AtomikError, AtomikRangeError, AtomikTypeError } from '../core/errors.js';
-import { bytes, integer, object, u64 } from '../core/validate.js';
+import { bytes, integer, knownKeys, object, optionKeys, u64 } from '../core/validate.js';
 import { COUNTER_BITS, DeliveryRecords, RECEIPT, wireCounter } from './delivery.js';
 import { NATIVE_THRESHOLD, loadNative } from '../engine/native.js';
 import { DELTA_MESSAGE_BYTES, DeltaMessage, MAX_COUNTER, MAX_ORIGIN, MIN_ORIGIN, U32_MAX, trustedMessage } from './message.js';
@@ -99,6 +99,7 @@ const STATE_FLAG_CONTEXTS = 1;
 const RECORD_HEADER_BYTES = 24;
 const CONTEXT_BYTES = 24;
 const OUTBOX_ENTRY_BYTES = 24;
+const STREAM_KEYS = optionKeys<DeltaStreamOptions>({ group: true, origin: true, counter: true, window: true, outbox: true, table: true, engine: true });
 
 /**
  * Produces and consumes DeltaMessages. With the reference semantics,
@@ -140,6 +141,7 @@ export class DeltaStream {
 
   constructor(options: DeltaStreamOptions = {}) {
     object(options, 'options');
+    knownKeys(options, STREAM_KEYS, 'options');
     const table = options.table;
     if (table !== undefined) {
       if (!(table instanceof AtomikTable)) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'options.table must be an AtomikTable');
@@ -532,6 +534,7 @@ export class DeltaStream {
     if (types.isSharedArrayBuffer(b.buffer)) b = b.slice();
     const bad = (why: string) => new AtomikRangeError('ERR_ATOMIK_BAD_STREAM_STATE', `data is not a saved DeltaStream: ${why}`);
     object(options, 'options');
+    knownKeys(options, ['table', 'engine'], 'options');
     if (b.length < STATE_HEADER_BYTES + 4) throw bad(`${b.length} bytes is too short`);
     const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
     if (v.getUint32(0, true) !== STATE_MAGIC) throw bad('wrong magic');
