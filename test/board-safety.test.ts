@@ -23,20 +23,12 @@ import { startBoard } from '../lib/board/index.js';
 import { buildCacheDir, cachedBuild } from '../lib/board/build-cache.js';
 import { emulate } from './helpers/cli.js';
 import { describeUnless } from './helpers/skip.js';
+import { failure } from './helpers/failure.js';
 import { missing } from './helpers/tools.js';
 
 const noHost = missing('make', 'cc');
 const noM3 = noHost ?? missing('arm-none-eabi-gcc', 'qemu-system-arm', 'socat');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function failure(fn: () => unknown): Promise<Error & { code?: string }> {
-  try {
-    await fn();
-  } catch (err) {
-    return err as Error & { code?: string };
-  }
-  throw new Error('expected a failure');
-}
 
 /** Live processes (zombies count as gone) as [pid, parent pid, command line]. */
 function processes(): [number, number, string][] {

@@ -18,6 +18,7 @@ import { openSerialTransport, type Transport } from '../lib/serial/transport.js'
 import { RTL_TEST_BAUD, noRtl } from './helpers/boards.js';
 import { missing } from './helpers/tools.js';
 import { describeUnless } from './helpers/skip.js';
+import { failure } from './helpers/failure.js';
 import type { HelloInfo } from '../lib/backend/device.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -25,16 +26,6 @@ const noHost = missing('make', 'cc');
 const noLine = noHost ?? missing('socat');
 const noM3 = noHost ?? missing('arm-none-eabi-gcc', 'qemu-system-arm', 'socat');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Caught error of a call that must fail. */
-async function failure(fn: () => unknown): Promise<Error & { code?: string }> {
-  try {
-    await fn();
-  } catch (err) {
-    return err as Error & { code?: string };
-  }
-  throw new Error('expected a failure');
-}
 
 /** A port opened for raw frames: send one, get the reply with its SEQ. */
 async function rawPort(path: string) {

@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 import { missing } from './helpers/tools.js';
 import { itUnless } from './helpers/skip.js';
+import { runScript } from './helpers/cli.js';
 
 itUnless(missing('make', 'cc'), 'the demo runs on the engine and on a virtual board, and they agree', async () => {
   const demo = fileURLToPath(new URL('../examples/demo.mjs', import.meta.url));
@@ -22,10 +23,7 @@ itUnless(missing('make', 'cc'), 'the demo runs on the engine and on a virtual bo
 
 it('with ATOMIK_PORT naming no board, the in-process half still runs in process, and the board is one clear line and exit 1', async () => {
   const demo = fileURLToPath(new URL('../examples/demo.mjs', import.meta.url));
-  const r = await promisify(execFile)(process.execPath, [demo], { env: { ...process.env, ATOMIK_PORT: '/dev/nonexistent' } }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (err: { code: number; stdout: string; stderr: string }) => err,
-  );
+  const r = await runScript(demo, [], { ...process.env, ATOMIK_PORT: '/dev/nonexistent' });
   expect(r.code).toBe(1);
   expect(r.stdout).toMatch(/^=== in process \((native|js)\): \1 requested \(options.backend='\1'\)\n/);
   expect(r.stdout).toContain('counter:  five +1 -> xor group reads 1 (XOR cannot count); add group reads 4 after one decrement\n');

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { missing } from './helpers/tools.js';
 import { redisSkipReason } from './helpers/redis.js';
 import { itUnless } from './helpers/skip.js';
+import { runScript } from './helpers/cli.js';
 
 const examples = fileURLToPath(new URL('../examples/', import.meta.url));
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -17,17 +18,6 @@ async function example(name: string, ...args: string[]): Promise<string> {
   const env = { ...process.env };
   delete env.ATOMIK_PORT;
   return (await promisify(execFile)(process.execPath, [join(examples, name), ...args], { env })).stdout;
-}
-
-/** Runs an example to its end whatever its exit code. */
-async function exampleRun(name: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(examples, name), ...args], { env });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
 }
 
 describe('examples a user can copy', () => {
@@ -126,7 +116,7 @@ describe('examples', () => {
       'virtual host board (framed dialect, add group): 11 events -> count 7\n' +
         'no real board given: pass its port (node examples/hardware.mjs /dev/ttyUSB0) or set ATOMIK_PORT\n',
     );
-    const bad = await exampleRun('hardware.mjs', ['/dev/nonexistent'], { ...process.env, ATOMIK_PORT: '' });
+    const bad = await runScript(join(examples, 'hardware.mjs'), ['/dev/nonexistent'], { ...process.env, ATOMIK_PORT: '' });
     expect([bad.code, bad.stdout]).toEqual([1, 'virtual host board (framed dialect, add group): 11 events -> count 7\n']);
     expect(bad.stderr).toMatch(/^board on \/dev\/nonexistent: ERR_ATOMIK_NO_DEVICE: cannot open \/dev\/nonexistent[^\n]*\n$/);
   });

@@ -7,17 +7,15 @@ import { nearestName } from '../lib/core/validate.js';
 import { startBoard } from '../lib/board/index.js';
 import { missing } from './helpers/tools.js';
 import { itUnless } from './helpers/skip.js';
+import { failure as failed } from './helpers/failure.js';
 
 const noHost = missing('make', 'cc');
 const TOP = 2n ** 64n;
 
+/** [code, class name, message] of a call that must fail. */
 async function failure(fn: () => unknown): Promise<[string | undefined, string, string]> {
-  try {
-    await fn();
-  } catch (err) {
-    return [(err as { code?: string }).code, (err as Error).name, (err as Error).message];
-  }
-  throw new Error('expected a failure');
+  const err = await failed(fn);
+  return [err.code, err.name, err.message];
 }
 
 describe('unknown option keys', () => {
