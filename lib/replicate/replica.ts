@@ -4,7 +4,6 @@
 // exactly once. Snapshots bound the log and let a replica catch up.
 import { EventEmitter } from 'node:events';
 import { types } from 'node:util';
-import type { Redis, RedisOptions } from 'ioredis';
 import { AtomikTable, tableCore } from '../table/table.js';
 import type { Group } from '../core/group.js';
 import { U64_MAX, describe, integer, index, object, u32Input, u64Input, sameLength } from '../core/validate.js';
@@ -18,13 +17,17 @@ import {
   encodeLogEntry,
   readLogEntryHeader,
 } from '../engine/log-entry.js';
-import { comparePositions, decodeRecord, decodeSnapshot, encodeRecord, encodeSnapshot, type LogPosition } from './snapshot.js';
-import { PUBLISH_SCRIPT, SNAPSHOT_SCRIPT } from './scripts.js';
+import { comparePositions, decodeRecord, decodeSnapshot, encodeRecord, encodeSnapshot, type LogPosition } from '../table/snapshot.js';
+import { checkTarget, connector, type Connection, type RedisTarget } from './connection.js';
 import { AtomikRangeError, AtomikTypeError, ReplicationError } from '../core/errors.js';
 
 export interface ReplicateOptions {
-  /** A redis:// URL, ioredis options, or an ioredis client (its options are reused for our own connections). */
-  redis: string | RedisOptions | Redis;
+  /**
+   * A redis:// URL, ioredis options, an ioredis client or Cluster (their
+   * options are reused for the replica's own connections), or a list of a
+   * Redis Cluster's nodes.
+   */
+  redis: RedisTarget;
   /** The table's name in Redis: keys are `<prefix>:{<name>:<partition>}:...`. */
   name: string;
   /** Key prefix (default 'atomik'). */
@@ -43,6 +46,38 @@ export interface ReplicateOptions {
   keepSnapshots?: number;
   /** Entries per read (default 64). */
   readCount?: number;
+  /**
+   * A command, or a socket during a blocking read, silent for this long
+   * drops its connection, which is made again and the command retried
+   * (default 5000 ms). Also how long a replica may go without progress
+   * before its health says 'stalled'.
+   */
+  timeoutMs?: number;
+  /** How long replicate() may take to reach Redis and catch up before it rejects (default 30000 ms). */
+  startTimeoutMs?: number;
+  /**
+   * Redis replicas each entry must reach (`WAIT`) before flush() resolves
+   * (default 0: the primary's acknowledgement). On a Redis Cluster or a
+   * primary with replicas, 1 or more keeps acknowledged entries through a
+   * failover.
+   */
+  waitReplicas?: number;
+}
+
+/** How a replica is doing, for health checks (`replica.health`, and the 'health' event on every change). */
+export interface ReplicaHealth {
+  /**
+   * 'ok'; 'stalled' when entries have waited longer than `timeoutMs` for
+   * Redis, or a partition could not read for that long; 'failed' after
+   * an unrecoverable error (see `replica.failure`); 'closed'.
+   */
+  state: 'ok' | 'stalled' | 'failed' | 'closed';
+  /** Entries published but not acknowledged yet, over all partitions. */
+  unacknowledged: number;
+  /** The last error a command met (retried since), or null. */
+  lastError: Error | null;
+  /** Date.now() of the last change of state. */
+  since: number;
 }
 
 /** Counters of what a replica did, for monitoring and benchmarks. */
@@ -60,27 +95,16 @@ export interface ReplicaStats {
   retries: number;
 }
 
-type Client = Redis & {
-  atomikPublish(log: string, heads: string, origin: string, first: string, last: string, entry: Buffer): Promise<[number, string]>;
-  atomikSnapshot(
-    ids: string,
-    blobs: string,
-    records: string,
-    trim: string,
-    log: string,
-    position: string,
-    blob: Buffer,
-    record: Buffer,
-    keep: number,
-  ): Promise<number>;
-};
-
+/**
+ * An own entry kept until Redis acknowledged it and it was read back (its
+ * counter is at or below the own delivery record): until then a snapshot
+ * written here must leave it out and a snapshot reload must apply it again.
+ */
 interface Entry {
   counter: bigint;
   bytes: Uint8Array;
   updates: number;
   acked: boolean;
-  read: boolean;
 }
 
 const DEFAULTS = {
@@ -92,11 +116,39 @@ const DEFAULTS = {
   snapshotBytes: 64 * 1024 * 1024,
   keepSnapshots: 2,
   readCount: 64,
+  timeoutMs: 5000,
+  startTimeoutMs: 30_000,
+  waitReplicas: 0,
 };
 const BLOCK_MS = 1000;
 const I64_MIN = -(1n << 63n);
 const SNAPSHOT_LOCK_MS = 5000;
 const MAX_BACKOFF_MS = 2000;
+/** The largest origin id: origins are positive signed 64-bit integers (Redis INCR). */
+const MAX_ORIGIN_ID = (1n << 63n) - 1n;
+/** Decimal counters as the publish script stores them. */
+const COUNTER_TEXT = /^(0|[1-9][0-9]{0,19})$/;
+
+function badState(what: string): ReplicationError {
+  return new ReplicationError('ERR_ATOMIK_BAD_LOG_STATE', what);
+}
+
+/** A counter read back from Redis, checked: a decimal u64. */
+function storedCounter(text: string, what: string): bigint {
+  const value = COUNTER_TEXT.test(text) ? BigInt(text) : -1n;
+  if (value < 0n || value > U64_MAX) throw badState(`${what} holds '${text.slice(0, 40)}', not a batch counter`);
+  return value;
+}
+
+/** A log position read back from Redis, checked before it is compared with anything. */
+function storedPosition(text: string, what: string): LogPosition {
+  if (!/^\d{1,20}-\d{1,20}$/.test(text)) throw badState(`${what} holds '${text.slice(0, 40)}', not a stream position`);
+  return text;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.compare(asBuffer(a), asBuffer(b)) === 0;
+}
 
 /** ioredis sends Buffers as bytes but stringifies other views. */
 function asBuffer(bytes: Uint8Array): Buffer {
@@ -119,7 +171,7 @@ class Partition {
   // Local updates not cut into an entry yet, coalesced per context.
   readonly dirty: Uint32Array;
   dirtyCount = 0;
-  // Own entries not yet read back from the log, by counter.
+  // Own entries not yet both acknowledged and read back, by counter.
   readonly entries = new Map<bigint, Entry>();
   nextCounter = 1n;
   ackedThrough = 0n;
@@ -136,6 +188,11 @@ class Partition {
   /** A gap was seen: reload the newest snapshot before reading on. */
   resyncDue = false;
   bytesSinceSnapshot = 0;
+  /** Date.now() when the oldest unacknowledged entry was sent, or when reading last succeeded. */
+  waitingSince = 0;
+  readOkAt = Date.now();
+  /** caughtUp() calls waiting for the position to reach theirs. */
+  positionWaiters: { target: LogPosition; resolve: () => void; reject: (e: Error) => void }[] = [];
 
   constructor(
     readonly index: number,
@@ -196,8 +253,10 @@ export class Replica extends EventEmitter {
   private readonly acc: BigUint64Array;
   private readonly pend: BigUint64Array;
   private readonly mark: Uint8Array;
-  private writer!: Client;
-  private readers: Redis[] = [];
+  private writer!: Connection;
+  private readers: Connection[] = [];
+  private watchdog: NodeJS.Timeout | null = null;
+  private healthState: ReplicaHealth = { state: 'ok', unacknowledged: 0, lastError: null, since: Date.now() };
   private flushTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private flushWaiters: { targets: (bigint | null)[]; resolve: () => void; reject: (e: Error) => void }[] = [];
@@ -225,6 +284,9 @@ export class Replica extends EventEmitter {
     opt('snapshotBytes', 1, Number.MAX_SAFE_INTEGER);
     opt('keepSnapshots', 1, 1000);
     opt('readCount', 1, 100_000);
+    opt('timeoutMs', 100, 3_600_000);
+    opt('startTimeoutMs', 100, 3_600_000);
+    opt('waitReplicas', 0, 100);
     this.options = o;
     this.chunk = Math.max(1, Math.ceil(table.size / o.partitions));
     this.parts = [];
@@ -238,42 +300,107 @@ export class Replica extends EventEmitter {
   }
 
   /** @internal connects, takes an origin id, loads the newest snapshots and catches up with the log. */
-  async start(redis: ReplicateOptions['redis']): Promise<void> {
-    const { Redis: IORedis } = await import('ioredis');
-    const base: RedisOptions = typeof redis === 'string' ? {} : redis instanceof IORedis ? { ...redis.options } : { ...redis };
-    // Never give up on a command: a publish waits for Redis to come back.
-    const connOptions: RedisOptions = { ...base, maxRetriesPerRequest: null, enableOfflineQueue: true, lazyConnect: false };
-    const connect = () => (typeof redis === 'string' ? new IORedis(redis, connOptions) : new IORedis(connOptions));
-    const writer = connect() as Client;
-    writer.defineCommand('atomikPublish', { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
-    writer.defineCommand('atomikSnapshot', { numberOfKeys: 5, lua: SNAPSHOT_SCRIPT });
-    writer.on('error', () => {}); // reconnects are ioredis's job; failures reach the commands
-    this.writer = writer;
-    this.readers = this.parts.map(() => {
-      const r = connect();
-      r.on('error', () => {});
-      return r;
+  async start(redis: RedisTarget): Promise<void> {
+    // A start that fails leaves the caller's table as it was.
+    const core = tableCore(this.table);
+    const saved = [core.ref.slice(), core.acc.slice()] as const;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new ReplicationError(
+              'ERR_ATOMIK_CONNECT',
+              `could not reach Redis and catch up with '${this.name}' within ${this.options.startTimeoutMs} ms (options.startTimeoutMs)${this.lastErrorText()}`,
+            ),
+          ),
+        this.options.startTimeoutMs,
+      );
     });
     try {
-      const layout = `group=${this.group} contexts=${this.table.size} partitions=${this.parts.length} format=${BATCH_VERSION}`;
-      const tag = `${this.options.prefix}:{${this.name}}`;
-      await writer.set(`${tag}:layout`, layout, 'NX');
-      const stored = await writer.get(`${tag}:layout`);
-      if (stored !== layout) {
-        throw new ReplicationError('ERR_ATOMIK_LAYOUT_MISMATCH', `'${this.name}' is stored as ${stored}; this table is ${layout}`);
-      }
-      this.origin = BigInt(await writer.incr(`${tag}:origins`));
-      const ends: string[] = [];
-      for (const part of this.parts) {
-        await this.loadNewestSnapshot(part, true);
-        ends.push(await this.logEnd(part));
-      }
-      this.loops = this.parts.map((part) => this.readLoop(part));
-      await Promise.all(this.parts.map((part, i) => this.waitForPosition(part, ends[i]!)));
+      await Promise.race([this.connectAndCatchUp(redis), deadline]);
     } catch (err) {
       await this.close();
-      throw err;
+      core.ref.set(saved[0]);
+      core.acc.set(saved[1]);
+      throw err instanceof ReplicationError
+        ? err
+        : new ReplicationError('ERR_ATOMIK_CONNECT', `starting the replica failed: ${(err as Error).message}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
     }
+    this.watchdog = setInterval(() => this.checkHealth(), Math.max(50, this.options.timeoutMs / 4));
+    this.watchdog.unref();
+  }
+
+  private lastErrorText(): string {
+    const err = this.healthState.lastError;
+    return err ? `; last error: ${err.message}` : '';
+  }
+
+  private async connectAndCatchUp(redis: RedisTarget): Promise<void> {
+    const connect = await connector(redis, { timeoutMs: this.options.timeoutMs, blockMs: BLOCK_MS, connectTimeoutMs: this.options.startTimeoutMs });
+    if (this.closed) return;
+    const watch = (conn: Connection) => conn.on('error', (err: Error) => (this.healthState.lastError = err));
+    this.writer = connect('commands');
+    watch(this.writer);
+    this.readers = this.parts.map(() => watch(connect('reads')));
+    const layout = `group=${this.group} contexts=${this.table.size} partitions=${this.parts.length} format=${BATCH_VERSION}`;
+    const tag = `${this.options.prefix}:{${this.name}}`;
+    await this.writer.set(`${tag}:layout`, layout, 'NX');
+    const stored = await this.writer.get(`${tag}:layout`);
+    if (stored !== layout) {
+      throw new ReplicationError('ERR_ATOMIK_LAYOUT_MISMATCH', `'${this.name}' is stored as ${stored}; this table is ${layout}`);
+    }
+    let originText: string;
+    try {
+      // INCR and GET in one transaction: GET answers the new id as text, exact
+      // past 2^53 (an integer reply, in Lua or in JavaScript, is a double).
+      const replies = await this.writer.multi().incr(`${tag}:origins`).get(`${tag}:origins`).exec();
+      const failed = replies?.find(([err]) => err);
+      if (!replies || failed) throw failed?.[0] ?? new Error('the transaction was aborted');
+      originText = String(replies[1]![1]);
+    } catch (err) {
+      throw badState(`${tag}:origins cannot hand out an origin id: ${(err as Error).message}`);
+    }
+    const origin = /^[1-9][0-9]{0,18}$/.test(originText) ? BigInt(originText) : 0n;
+    if (origin < 1n || origin > MAX_ORIGIN_ID) throw badState(`${tag}:origins handed out '${originText}', not an origin id in [1, 2^63)`);
+    this.origin = origin;
+    const ends: string[] = [];
+    for (const part of this.parts) {
+      await this.loadNewestSnapshot(part, true);
+      ends.push(await this.logEnd(part));
+    }
+    this.loops = this.parts.map((part) => this.readLoop(part));
+    await Promise.all(this.parts.map((part, i) => this.waitForPosition(part, ends[i]!)));
+  }
+
+  /** What the replica is doing now: see ReplicaHealth. */
+  get health(): ReplicaHealth {
+    return { ...this.healthState, unacknowledged: this.unacknowledged() };
+  }
+
+  private unacknowledged(): number {
+    let n = 0;
+    for (const part of this.parts) n += Number(part.nextCounter - 1n - part.ackedThrough);
+    return n;
+  }
+
+  private setHealth(state: ReplicaHealth['state']): void {
+    if (this.healthState.state === state) return;
+    this.healthState = { ...this.healthState, state, since: Date.now() };
+    this.emit('health', this.health);
+  }
+
+  /** Stalled: entries waiting on Redis, or reads failing, for longer than timeoutMs. */
+  private checkHealth(): void {
+    if (this.closed) return;
+    const now = Date.now();
+    const limit = this.options.timeoutMs;
+    const stalled = this.parts.some(
+      (p) => (p.ackedThrough + 1n < p.nextCounter && p.waitingSince > 0 && now - p.waitingSince > limit) || now - p.readOkAt > limit + BLOCK_MS,
+    );
+    this.setHealth(stalled ? 'stalled' : 'ok');
   }
 
   // ---- local updates -----------------------------------------------------
@@ -378,7 +505,7 @@ export class Replica extends EventEmitter {
       if (count === 0) continue;
       const counter = part.nextCounter++;
       const bytes = encodeLogEntry(this.group, part.index, this.origin, counter, counter, idx, deltas, count);
-      part.entries.set(counter, { counter, bytes, updates: count, acked: false, read: false });
+      part.entries.set(counter, { counter, bytes, updates: count, acked: false });
     }
     this.pump(part);
     this.settleFlushes();
@@ -390,15 +517,50 @@ export class Replica extends EventEmitter {
       const counter = part.nextToSend++;
       const entry = part.entries.get(counter);
       if (!entry || entry.acked) continue;
-      part.inflight++;
+      if (part.inflight++ === 0 && part.waitingSince === 0) part.waitingSince = Date.now();
       const epoch = part.sendEpoch;
-      const origin = this.origin.toString();
-      const c = counter.toString();
-      this.writer.atomikPublish(part.keys.log, part.keys.heads, origin, c, c, asBuffer(entry.bytes)).then(
-        ([status, detail]) => this.onPublished(part, epoch, entry, Number(status), String(detail)),
+      this.publish(part, entry).then(
+        ([status, detail]) => this.onPublished(part, epoch, entry, status, detail),
         (err: Error) => this.onPublishFailed(part, epoch, err),
       );
     }
+  }
+
+  /** Appends one entry (once, whatever happens to the reply) and, with waitReplicas, waits for Redis replicas to hold it. */
+  private async publish(part: Partition, entry: Entry): Promise<[number, string]> {
+    const args = [
+      part.keys.log,
+      part.keys.heads,
+      this.origin.toString(),
+      (entry.counter - 1n).toString(),
+      entry.counter.toString(),
+      asBuffer(entry.bytes),
+    ] as const;
+    const wanted = this.options.waitReplicas;
+    if (wanted === 0) {
+      const [status, detail] = await this.writer.atomikPublish(...args);
+      return [Number(status), String(detail)];
+    }
+    // One pipeline: the script and WAIT go to the node that owns the partition's slot, on one connection.
+    type Queue = { atomikPublish(...a: typeof args): Queue; wait(n: number, ms: number): Queue; exec(): Promise<unknown> };
+    // WAIT answers within half the socket timeout, so a slow replica is a short answer, not a dropped connection.
+    const waitMs = Math.max(1, Math.floor(this.options.timeoutMs / 2));
+    const replies = await (this.writer.pipeline() as unknown as Queue)
+      .atomikPublish(...args)
+      .wait(wanted, waitMs)
+      .exec();
+    const [[publishError, published], [waitError, reached]] = replies as [[Error | null, [number, Buffer | string]], [Error | null, number]];
+    if (publishError) {
+      // A pipeline is redirected only when all its commands are; WAIT has no
+      // key, so after a failover the slot map is refreshed here, and the retry finds the new primary.
+      if (/^(MOVED|ASK) /.test(publishError.message) && 'refreshSlotsCache' in this.writer) this.writer.refreshSlotsCache();
+      throw publishError;
+    }
+    if (waitError) throw waitError;
+    if (Number(published[0]) !== -1 && Number(reached) < wanted) {
+      throw new Error(`entry ${entry.counter} reached ${Number(reached)} of ${wanted} Redis replicas within ${waitMs} ms`);
+    }
+    return [Number(published[0]), String(published[1])];
   }
 
   private onPublished(part: Partition, epoch: number, entry: Entry, status: number, detail: string): void {
@@ -407,7 +569,12 @@ export class Replica extends EventEmitter {
     if (status === -1) {
       // Redis lacks batches before this one (it lost acknowledged writes, or an
       // earlier publish failed): send again from its head, if we still hold them.
-      const head = BigInt(detail);
+      let head: bigint;
+      try {
+        head = storedCounter(detail, `${part.keys.heads}[${this.origin}]`);
+      } catch (err) {
+        return this.fail(err as ReplicationError);
+      }
       for (let c = head + 1n; c < entry.counter; c++) {
         if (!part.entries.has(c)) {
           this.fail(
@@ -424,6 +591,7 @@ export class Replica extends EventEmitter {
       return;
     }
     part.backoffMs = 0;
+    part.waitingSince = part.inflight > 0 ? Date.now() : 0;
     entry.acked = true;
     if (status === 1) {
       this.stats.publishedEntries++;
@@ -436,7 +604,7 @@ export class Replica extends EventEmitter {
       if (next && !next.acked) break;
       part.ackedThrough++;
     }
-    if (entry.read) part.entries.delete(entry.counter);
+    if (entry.counter <= this.ownRead(part)) part.entries.delete(entry.counter);
     this.cut(part);
   }
 
@@ -444,6 +612,7 @@ export class Replica extends EventEmitter {
     if (epoch !== part.sendEpoch || this.closed) return;
     part.inflight--;
     this.stats.retries++;
+    this.healthState.lastError = err;
     this.emit('retry', new ReplicationError('ERR_ATOMIK_PUBLISH_RETRY', `publishing to ${part.keys.log} failed, retrying: ${err.message}`, { cause: err }));
     this.rewind(part, part.ackedThrough, Math.min(MAX_BACKOFF_MS, Math.max(50, part.backoffMs * 2)));
   }
@@ -503,12 +672,14 @@ export class Replica extends EventEmitter {
       let result: ReadReply;
       try {
         result = await reader.xreadBuffer('COUNT', this.options.readCount, 'BLOCK', BLOCK_MS, 'STREAMS', part.keys.log, part.position);
-      } catch {
+      } catch (err) {
         if (this.closed) return;
+        this.healthState.lastError = err as Error;
         await new Promise((r) => setTimeout(r, 100).unref());
         continue;
       }
       if (this.closed) return;
+      part.readOkAt = Date.now();
       if (result) {
         for (const [, entries] of result) {
           for (const [id, fields] of entries) {
@@ -518,10 +689,13 @@ export class Replica extends EventEmitter {
       }
       try {
         await this.checkTrim(part, reader);
+        // Only now: entries read past a trim do not make a replica caught up until the trim check had its say.
+        this.positionMoved(part);
         if (part.bytesSinceSnapshot >= this.options.snapshotBytes) await this.maybeSnapshot(part);
       } catch (err) {
         if (this.closed) return;
         if (err instanceof ReplicationError) return this.fail(err);
+        this.healthState.lastError = err as Error;
       }
     }
   }
@@ -540,17 +714,27 @@ export class Replica extends EventEmitter {
     if (header.partition !== part.index) return skip(`it belongs to partition ${header.partition}`);
     part.bytesSinceSnapshot += data!.length;
     if (header.first > header.last || header.first === 0n) return skip('its counter range is empty');
+    // The common case, a peer's next batch, is checked whole by applyBatch
+    // itself; every other decision (own, duplicate, gap) is taken only on an
+    // entry that passed the same checks.
+    const next = header.origin !== this.origin && header.first === (part.record.get(header.origin) ?? 0n) + 1n;
+    if (!next) {
+      const status = this.entryStatus(part, data!);
+      if (status !== ENTRY_STATUS.ok) return skip(ENTRY_STATUS_TEXT[status] ?? `status ${status}`);
+    }
     if (header.origin === this.origin) {
-      const own = part.entries.get(header.first);
-      if (own) {
-        own.read = true;
-        if (own.acked) part.entries.delete(header.first);
-      } else if (header.first > (part.record.get(this.origin) ?? 0n)) {
-        // Read back after a snapshot reload that no longer held it locally: apply it like a peer's.
-        if (this.table.engine.applyBatch(this.group, part.ref, part.acc, part.index, data!) !== ENTRY_STATUS.ok) return skip('own batch failed its checks');
+      if (header.last <= this.ownRead(part)) {
+        this.stats.duplicates++;
+        part.position = id;
+        return true;
       }
-      part.record.set(this.origin, header.last);
+      // Own updates are in the local state already; an entry under this
+      // origin that is not byte for byte one this replica published is forged.
+      const own = part.entries.get(header.first);
+      if (!own || header.last !== header.first || !sameBytes(own.bytes, data!))
+        return skip("it carries this replica's origin but is not an entry it published");
       part.position = id;
+      this.ownReadThrough(part, header.last);
       return true;
     }
     const seen = part.record.get(header.origin) ?? 0n;
@@ -587,25 +771,35 @@ export class Replica extends EventEmitter {
     return true;
   }
 
+  /** Every check applyBatch makes (header, length, checksum, group, partition, index range), without applying. */
+  private entryStatus(part: Partition, data: Uint8Array): number {
+    const columns = logEntryColumns(data, this.group, part.index);
+    if (typeof columns === 'number') return columns;
+    for (const i of columns.indices) if (i >= part.size) return ENTRY_STATUS.range;
+    return ENTRY_STATUS.ok;
+  }
+
   /**
    * A trim past this replica's position may have removed entries it never
    * read. It then holds less than the oldest retained snapshot, which
    * contains everything up to the trim point: compare, and reload if behind.
    */
-  private async checkTrim(part: Partition, reader: Redis): Promise<void> {
+  private async checkTrim(part: Partition, reader: Connection): Promise<void> {
     let behind = part.resyncDue;
     part.resyncDue = false;
     if (!behind) {
-      const trim = await reader.get(part.keys.trim);
-      if (trim === null || trim === part.trimSeen) return;
+      const stored = await reader.get(part.keys.trim);
+      if (stored === null || stored === part.trimSeen) return;
+      const trim = storedPosition(stored, part.keys.trim);
       if (comparePositions(part.position, trim) < 0) behind = true;
       else {
         const record = await reader.hgetBuffer(part.keys.records, trim);
         if (record === null) return; // superseded by a newer trim: checked next round
+        if (record.length % 16 !== 0) throw badState(`${part.keys.records}[${trim}] is ${record.length} bytes, not a delivery record`);
         for (const [origin, counter] of decodeRecord(record)) {
           if ((part.record.get(origin) ?? 0n) >= counter) continue;
           if (origin !== this.origin) behind = true;
-          else this.ownTrimmed(part, counter);
+          else this.ownReadThrough(part, counter);
         }
       }
       part.trimSeen = trim;
@@ -616,14 +810,23 @@ export class Replica extends EventEmitter {
     }
   }
 
-  /** Own entries trimmed before they were read back: they are in the log's past, and in the local state already. */
-  private ownTrimmed(part: Partition, through: bigint): void {
-    for (const entry of part.entries.values()) {
-      if (entry.counter > through) continue;
-      entry.read = true;
-      if (entry.acked) part.entries.delete(entry.counter);
-    }
-    part.record.set(this.origin, through);
+  /** The last own batch counter this replica has read back (or found in the log's past). */
+  private ownRead(part: Partition): bigint {
+    return part.record.get(this.origin) ?? 0n;
+  }
+
+  /**
+   * Own batches through `counter` are in the log's past: read back, or
+   * trimmed before they could be (the log holds an origin's batches in
+   * counter order, so every earlier one precedes this one). They leave the
+   * outbox once acknowledged, which may make room for updates still
+   * coalescing.
+   */
+  private ownReadThrough(part: Partition, counter: bigint): void {
+    if (counter <= this.ownRead(part)) return;
+    part.record.set(this.origin, counter);
+    for (const entry of part.entries.values()) if (entry.acked && entry.counter <= counter) part.entries.delete(entry.counter);
+    if (part.dirtyCount > 0) this.cut(part);
   }
 
   /**
@@ -632,7 +835,8 @@ export class Replica extends EventEmitter {
    */
   private async loadNewestSnapshot(part: Partition, initial: boolean): Promise<void> {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const [newest] = await this.writer.lrange(part.keys.ids, 0, 0);
+      const [listed] = await this.writer.lrange(part.keys.ids, 0, 0);
+      const newest = listed === undefined ? undefined : storedPosition(listed, part.keys.ids);
       if (newest === undefined) {
         if (!initial) throw new ReplicationError('ERR_ATOMIK_GAP', `${part.keys.log} misses entries and holds no snapshot to recover from`);
         part.ref.fill(0n);
@@ -658,10 +862,8 @@ export class Replica extends EventEmitter {
       part.ref.set(snap.states);
       part.acc.fill(0n);
       const ownThrough = snap.record.get(this.origin) ?? 0n;
-      this.ownTrimmed(part, ownThrough);
       for (const entry of part.entries.values()) {
         if (entry.counter <= ownThrough) continue; // in the snapshot
-        entry.read = false;
         this.table.engine.applyBatch(this.group, part.ref, part.acc, part.index, entry.bytes);
       }
       for (let k = 0; k < part.dirtyCount; k++) {
@@ -670,18 +872,32 @@ export class Replica extends EventEmitter {
         part.acc[local] = this.additive ? part.acc[local]! + d : part.acc[local]! ^ d;
       }
       part.record = snap.record;
-      part.record.set(this.origin, ownThrough);
+      part.record.delete(this.origin);
+      this.ownReadThrough(part, ownThrough);
       part.position = snap.position;
       part.bytesSinceSnapshot = 0;
+      this.positionMoved(part);
       if (!initial) this.emit('resync', { partition: part.index, reason: `loaded snapshot ${newest}` });
       return;
     }
     throw new ReplicationError('ERR_ATOMIK_GAP', `could not read a stable snapshot of ${part.keys.log}`);
   }
 
-  private async waitForPosition(part: Partition, target: LogPosition): Promise<void> {
-    while (!this.closed && comparePositions(part.position, target) < 0) await new Promise((r) => setTimeout(r, 2));
-    if (this.failure) throw this.failure;
+  private waitForPosition(part: Partition, target: LogPosition): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (comparePositions(part.position, target) >= 0) return Promise.resolve();
+    if (this.closed) return Promise.reject(new ReplicationError('ERR_ATOMIK_REPLICA_CLOSED', 'the replica is closed'));
+    return new Promise((resolve, reject) => part.positionWaiters.push({ target, resolve, reject }));
+  }
+
+  /** Wakes the caughtUp() calls whose position the partition has reached. */
+  private positionMoved(part: Partition): void {
+    if (part.positionWaiters.length === 0) return;
+    part.positionWaiters = part.positionWaiters.filter((w) => {
+      if (comparePositions(part.position, w.target) < 0) return true;
+      w.resolve();
+      return false;
+    });
   }
 
   /**
@@ -695,12 +911,21 @@ export class Replica extends EventEmitter {
       [null, string | null],
     ];
     const end = last[0]?.[0] ?? '0-0';
-    return trim !== null && comparePositions(trim, end) > 0 ? trim : end;
+    if (trim === null) return end;
+    const trimmed = storedPosition(trim, part.keys.trim);
+    return comparePositions(trimmed, end) > 0 ? trimmed : end;
   }
 
   /** Resolves once every entry in the log when it is called has been applied here. */
   async caughtUp(): Promise<void> {
-    const ends = await Promise.all(this.parts.map((p) => this.logEnd(p)));
+    if (this.failure) throw this.failure;
+    if (this.closed) throw new ReplicationError('ERR_ATOMIK_REPLICA_CLOSED', 'the replica is closed');
+    let ends: LogPosition[];
+    try {
+      ends = await Promise.all(this.parts.map((p) => this.logEnd(p)));
+    } catch (err) {
+      throw this.failure ?? (this.closed ? new ReplicationError('ERR_ATOMIK_REPLICA_CLOSED', 'the replica was closed', { cause: err }) : err);
+    }
     await Promise.all(this.parts.map((p, i) => this.waitForPosition(p, ends[i]!)));
   }
 
@@ -729,8 +954,9 @@ export class Replica extends EventEmitter {
     const undo = (local: number, d: bigint) => {
       states[local] = this.additive ? states[local]! - d : states[local]! ^ d;
     };
+    const ownRead = this.ownRead(part);
     for (const entry of part.entries.values()) {
-      if (entry.read) continue;
+      if (entry.counter <= ownRead) continue; // in the log up to part.position
       const { indices, deltas } = logEntryColumns(entry.bytes, this.group, part.index) as LogEntryColumns; // our own, valid
       for (let k = 0; k < indices.length; k++) undo(indices[k]!, deltas[k]!);
     }
@@ -757,6 +983,7 @@ export class Replica extends EventEmitter {
   private fail(err: ReplicationError): void {
     if (this.failure) return;
     this.failure = err;
+    this.setHealth('failed');
     if (this.listenerCount('error') > 0) this.emit('error', err);
     void this.close();
   }
@@ -766,9 +993,12 @@ export class Replica extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.watchdog) clearInterval(this.watchdog);
+    if (!this.failure) this.setHealth('closed');
     const err = this.failure ?? new ReplicationError('ERR_ATOMIK_REPLICA_CLOSED', 'the replica was closed before the flush completed');
     for (const w of this.flushWaiters) w.reject(err);
     this.flushWaiters = [];
+    for (const part of this.parts) for (const w of part.positionWaiters.splice(0)) w.reject(err);
     for (const r of this.readers) r.disconnect();
     this.writer?.disconnect();
     await Promise.allSettled(this.loops);
@@ -778,12 +1008,6 @@ export class Replica extends EventEmitter {
 /** Starts replicating `table` under `options.name`; resolves once it has caught up with the log. */
 export async function replicate(table: AtomikTable, options: ReplicateOptions): Promise<Replica> {
   const replica = new Replica(table, options);
-  if (typeof options.redis !== 'string' && (typeof options.redis !== 'object' || options.redis === null)) {
-    throw new AtomikTypeError(
-      'ERR_ATOMIK_INVALID_ARG_TYPE',
-      `options.redis must be a redis:// URL, ioredis options or an ioredis client, got ${describe(options.redis)}`,
-    );
-  }
-  await replica.start(options.redis);
+  await replica.start(checkTarget(options.redis));
   return replica;
 }
