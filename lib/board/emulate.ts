@@ -14,7 +14,7 @@ import { AtomikError, AtomikTypeError } from '../core/errors.js';
 import type { ProgressListener } from '../core/progress.js';
 import { probe } from '../serial/probe.js';
 import { openSerialTransport } from '../serial/transport.js';
-import { describe, integer, knownKeys, object, oneOf } from '../core/validate.js';
+import { describe, integer, knownKeys, object, oneOf, optionKeys } from '../core/validate.js';
 import { buildCacheDir, cachedBuild, firmwareDir } from './build-cache.js';
 import { onExit, runToEnd, spawnOwned, stopper, waitForLine } from './processes.js';
 import { RTL_DEFAULT_CONTEXTS, buildRtlBoard, rtlClocksPerBit } from './rtl.js';
@@ -260,7 +260,7 @@ async function untilAnswering(port: string, timeoutMs: number): Promise<void> {
 /** The ranges of the numeric options, [min, max] (the command line checks its flags against them). */
 export const BOARD_LIMITS = { contexts: [1, 65535], baud: [300, 100_000_000] } as const;
 
-const OPTION_KEYS = ['board', 'legacy', 'baud', 'contexts', 'link', 'cacheDir', 'onProgress'];
+const OPTION_KEYS = optionKeys<BoardOptions>({ board: true, legacy: true, baud: true, contexts: true, link: true, cacheDir: true, onProgress: true });
 
 /**
  * Characters a board's paths may hold: none that socat's address syntax
