@@ -4,13 +4,14 @@
 // hardware), dropping, duplicating, bit-flipping and delaying them with a
 // seeded generator. Faults can be changed while the host is connected, and
 // the line can be unplugged and plugged in again.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AtomikError, AtomikRangeError, AtomikTypeError } from '../core/errors.js';
 import { openSerialTransport, type Transport } from '../serial/transport.js';
 import { describe, integer, knownKeys, object } from '../core/validate.js';
+import { spawnOwned } from './processes.js';
 import { requireTools } from './emulate.js';
 
 export interface Faults {
@@ -156,7 +157,8 @@ export async function startFaultLine(boardPort: string, options: FaultLineOption
   const toHost = forward(() => near);
 
   const plug = async () => {
-    const child = spawn('socat', [`pty,raw,echo=0,link=${hostSide}`, `pty,raw,echo=0,link=${lineSide}`], { stdio: 'ignore' });
+    // Owned: socat ends with this process, kill -9 included.
+    const child = await spawnOwned('socat', [`pty,raw,echo=0,link=${hostSide}`, `pty,raw,echo=0,link=${lineSide}`], 'ignore');
     socat = child;
     for (let i = 0; i < 500 && !(existsSync(hostSide) && existsSync(lineSide)); i++) {
       if (child.exitCode !== null) break;

@@ -18,6 +18,7 @@ import {
 } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBoard } from '../../lib/board/index.js';
 import { buildCacheDir, cachedBuild } from '../../lib/board/build-cache.js';
@@ -26,6 +27,7 @@ import { describeUnless } from '../helpers/skip.js';
 import { rejected as failure } from '../helpers/errors.js';
 import { missing } from '../helpers/tools.js';
 
+const root = fileURLToPath(new URL('../../', import.meta.url));
 const noHost = missing('make', 'cc');
 const noM3 = noHost ?? missing('arm-none-eabi-gcc', 'qemu-system-arm', 'socat');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -202,6 +204,35 @@ describeUnless(noHost, 'kill -9 of the program that started a board', () => {
       }, 120_000);
     });
   }
+});
+
+describeUnless(noHost ?? missing('socat'), 'kill -9 of a program using the board kit', () => {
+  it('takes its board and its fault line with it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'atomik-owner-'));
+    const script = join(dir, 'owner.mjs');
+    writeFileSync(
+      script,
+      `import { startBoard, startFaultLine } from ${JSON.stringify(pathToFileURL(join(root, 'dist', 'board.js')).href)};\n` +
+        `const board = await startBoard();\n` +
+        `await startFaultLine(board.port);\n` +
+        `console.log('READY');\n` +
+        `setInterval(() => {}, 1000);\n`,
+    );
+    const owner = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        owner.stdout.on('data', (d: Buffer) => d.toString().includes('READY') && resolve());
+        owner.once('exit', () => reject(new Error('the owner exited early')));
+      });
+      const mine = descendants(owner.pid!);
+      expect([/atomik-host-board/, /^socat /].map((pattern) => mine.some(([, cmd]) => pattern.test(cmd)))).toEqual([true, true]);
+      owner.kill('SIGKILL');
+      expect(await allGone(mine.map(([pid]) => pid))).toEqual([]);
+    } finally {
+      owner.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('build locks', () => {
