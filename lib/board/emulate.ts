@@ -188,7 +188,7 @@ async function cortexM3Launcher(options: BoardOptions, port: string, dir: string
   // Every missing tool at once, before a build that would be of no use.
   requireTools('the cortex-m3 board', 'qemu-system-arm', 'socat', ...buildTools('cortex-m3', 'atomik-cortex-m3.elf', options.cacheDir));
   const image = await buildFirmware('cortex-m3', 'atomik-cortex-m3.elf', options.cacheDir, steps);
-  const socket = join(dir, 'uart.sock');
+  const socket = join(safePath(dir, 'the temporary directory (TMPDIR)'), 'uart.sock'); // inside QEMU's and socat's option syntax
   return async () => {
     rmSync(socket, { force: true }); // left by a previous run
     // QEMU waits for the socket client before it starts the CPU, so no output is lost.
@@ -352,7 +352,6 @@ export async function startBoard(options: BoardOptions = {}): Promise<VirtualBoa
   let current: Run;
   let launch: () => Promise<Run>;
   try {
-    safePath(dir, 'the temporary directory (TMPDIR)');
     launch =
       o.board === 'host'
         ? await hostLauncher(o, port, steps)

@@ -190,7 +190,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: Error & { code?: unknown }) => {
-  // `code: message`, once; a usage mistake also shows where to look.
+  // `code: message`, once.
   const code = typeof err.code === 'string' && err.code.startsWith('ERR_') ? `${err.code}: ` : '';
   console.error(`${NAME}: ${code}${err.message}`);
   process.exit(1);

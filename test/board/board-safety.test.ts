@@ -154,6 +154,29 @@ describe('startBoard link paths', () => {
   });
 });
 
+describeUnless(noM3, 'a temporary directory that QEMU or socat would misread', () => {
+  it('is refused for the cortex-m3 board, which hands it to them; the host board does not mind it', async () => {
+    const odd = mkdtempSync(join(tmpdir(), 'atomik,odd '));
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = odd;
+    try {
+      const err = await failure(() => startBoard({ board: 'cortex-m3' }));
+      expect(err.code).toBe('ERR_ATOMIK_INVALID_ARG_VALUE');
+      expect(err.message).toMatch(
+        new RegExp(`^the temporary directory \\(TMPDIR\\) may hold only letters, digits and _ \\. / \\+ @ = -, got "${odd}/atomik-cortex-m3-\\w{6}"$`),
+      );
+      const host = await startBoard();
+      expect(host.port.startsWith(odd)).toBe(true);
+      await host.stop();
+      expect(readdirSync(odd)).toEqual([]); // nothing left behind by either
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+      rmSync(odd, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
 describeUnless(noHost, 'a board that cannot start, or a listener that throws', () => {
   it('a cached board program that cannot run is a coded error, not an unhandled error event', async () => {
     const cache = mkdtempSync(join(tmpdir(), 'atomik-cache-'));
