@@ -1,7 +1,7 @@
 // The hardware-in-the-loop kit (atomik-node/board): the fault line's options,
 // its faults byte by byte, unplug and replug, a board restarted at the same
 // path (protocol version 2 tells the reboot apart), the firmware build cache
-// and progress, a read-only copy of the package, and the README's example.
+// and progress, a read-only copy of the package, and the hardware-in-the-loop example of docs/testing-hardware.md.
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -400,10 +400,10 @@ describeUnless(noHost, `the firmware build cache`, () => {
   }, 60_000);
 });
 
-describeUnless(noLine, `the README's hardware-in-the-loop example`, () => {
+describeUnless(noLine, 'the hardware-in-the-loop example of docs/testing-hardware.md', () => {
   it('runs as written, as a vitest file in a project of its own', async () => {
-    const readme = readFileSync(join(root, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('### Hardware-in-the-loop tests for your own code'));
+    const guide = readFileSync(join(root, 'docs/testing-hardware.md'), 'utf8');
+    const section = guide.slice(guide.indexOf('## Hardware-in-the-loop tests for your own code'));
     const example = /```ts\n([\s\S]*?)```/.exec(section)![1]!;
     expect(example).toContain("from 'atomik-node/board'");
     const project = mkdtempSync(join(tmpdir(), 'atomik-hil-example-'));
