@@ -8,6 +8,9 @@ export default defineConfig({
   entry: { atomik: 'lib/entries.ts', cli: 'lib/cli/main.ts' },
   format: ['cjs'],
   dts: {
+    // The typings use Node's own (EventEmitter, Buffer, ioredis): without @types/node
+    // the compiler then says which types are missing instead of failing further in.
+    banner: '/// <reference types="node" />',
     entry: {
       index: 'lib/index.ts',
       serial: 'lib/serial/index.ts',

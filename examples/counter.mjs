@@ -1,12 +1,13 @@
-// The PN-counter pattern: replicas count +1 and -1 events and
-// exchange the deltas in any order. With the ATOMiK group (xor) the
-// replicas agree, but on a value that is not the count: +1 twice is 0.
+// A PN-counter (a counter that goes up and down, replicated): each replica
+// counts its own +1 and -1 events and sends each one to the others as a
+// 16-byte delta message, heard in any order. With ATOMiK's own group (xor)
+// the replicas agree, but on a value that is not the count: +1 twice is 0.
 // With group 'add' (integers mod 2^64) they count, in any order, and any
 // event can be rolled back later.
 //   node examples/counter.mjs
-import { AtomikContext, DeltaMessage, inverse } from '../dist/index.js';
+import { AtomikContext, DeltaMessage, inverse } from 'atomik-node';
 
-const MINUS_ONE = (1n << 64n) - 1n; // -1 modulo 2^64
+const word = (event) => BigInt.asUintN(64, BigInt(event)); // -1 travels as 2^64 - 1, its two's complement
 const events = { A: [1, 1, 1, -1], B: [1, 1], C: [-1, 1, 1, 1, 1] };
 const names = Object.keys(events);
 const truth = Object.values(events)
@@ -19,9 +20,8 @@ function run(group) {
   const wire = []; // 16-byte messages: [from, bytes]
   for (const [name, list] of Object.entries(events)) {
     list.forEach((e, seq) => {
-      const delta = e === 1 ? 1n : MINUS_ONE;
-      replicas[name].accum(delta);
-      wire.push([name, new DeltaMessage(0, delta, 0, seq + 1).encode()]);
+      replicas[name].accum(group === 'add' ? BigInt(e) : word(e)); // the add group takes -1n as it is
+      wire.push([name, new DeltaMessage(0, word(e), 0, seq + 1).encode()]);
     });
   }
   // Each replica hears the others in its own order: A forwards, B backwards, C rotated.
@@ -33,10 +33,11 @@ function run(group) {
 }
 
 const line = (replicas) => names.map((n) => `${n}=${show(replicas[n].read())}`).join(' ');
+console.log('three replicas count their own events and send each to the others, who hear them in different orders');
 console.log(`events: ${names.map((n) => `${n} ${events[n].map((e) => (e > 0 ? '+1' : '-1')).join(' ')}`).join(' | ')}  (true count ${truth})`);
-console.log(`group xor:                   ${line(run('xor'))}  <- the replicas agree, but XOR does not count`);
+console.log(`group xor:                   ${line(run('xor'))}  <- the replicas agree, but XOR does not count (+1 twice is 0)`);
 const counted = run('add');
-console.log(`group add:                   ${line(counted)}`);
+console.log(`group add:                   ${line(counted)}  <- every replica holds the true count`);
 // Undo: B's last +1 was a mistake. B rolls it back and sends the inverse delta.
 counted.B.rollback(1n);
 const undo = new DeltaMessage(0, inverse('add', 1n), 0, 3).encode();

@@ -1,10 +1,10 @@
-// The last-writer-wins register pattern: a value updated with (new ^ old) deltas.
-// One writer at a time converges everywhere, in any delivery order. Two
-// writers at once also converge, but on the XOR of both writes: a value
-// neither wrote. The remedy shown: one context per writer, and a rule
-// chosen by the application to pick among the writers' values.
+// A last-writer-wins register: a value replaced by sending (new ^ old) as
+// a delta. One writer at a time converges everywhere, in any delivery
+// order. Two writers at once also converge, but on the XOR of both writes:
+// a value neither wrote. The remedy shown: one context per writer, and a
+// rule chosen by the application to pick among the writers' values.
 //   node examples/register.mjs
-import { AtomikContext, AtomikTable } from '../dist/index.js';
+import { AtomikContext, AtomikTable } from 'atomik-node';
 
 const replicas = () => ['A', 'B', 'C'].map((name) => ({ name, reg: new AtomikContext() }));
 const states = (rs) => rs.map((r) => `${r.name}=${r.reg.read()}`).join(' ');
@@ -23,7 +23,7 @@ const states = (rs) => rs.map((r) => `${r.name}=${r.reg.read()}`).join(' ');
   rs[1].reg.accum(deltas[1]);
   rs[2].reg.accum(deltas[1]); // the same two deltas, the other order
   rs[2].reg.accum(deltas[0]);
-  console.log(`one writer, 10 -> 20 -> 30:        ${states(rs)}`);
+  console.log(`one writer, 10 -> 20 -> 30, deltas heard in two orders: ${states(rs)}`);
 }
 
 // 2. Two writers at once: A writes 40 and B writes 50, both starting from 30.
@@ -36,7 +36,7 @@ const states = (rs) => rs.map((r) => `${r.name}=${r.reg.read()}`).join(' ');
     r.reg.accum(fromA);
     r.reg.accum(fromB);
   }
-  console.log(`A writes 40 while B writes 50:      ${states(rs)}  <- agreed, but 30^40^50 = ${30n ^ 40n ^ 50n}: nobody wrote it`);
+  console.log(`A writes 40 while B writes 50 (both over 30): ${states(rs)}  <- agreed, but 30^40^50 = ${30n ^ 40n ^ 50n}: nobody wrote it`);
 }
 
 // 3. One context per writer: each replica keeps a 3-context table, a writer
@@ -54,8 +54,10 @@ const states = (rs) => rs.map((r) => `${r.name}=${r.reg.read()}`).join(' ');
   const pick = (t) => {
     const values = writers.map((_, i) => t.read(i));
     const winner = values.findLastIndex((v) => v !== 0n);
-    return `${values.join('/')} -> ${values[winner]}`;
+    return `${values[winner]} (${writers[winner]}'s)`;
   };
-  console.log(`a context per writer (A/B/C -> rule): ${tables.map((t, k) => `${writers[k]}=${pick(t)}`).join(' ')}`);
+  const held = writers.map((w, i) => `${w} ${tables[0].read(i) || 'nothing'}`).join(', ');
+  console.log(`a context per writer, every replica holds ${held}`);
+  console.log(`  rule "the last writer in A, B, C order that wrote wins": ${tables.map((t, k) => `${writers[k]} reads ${pick(t)}`).join(', ')}`);
 }
 console.log('Concurrent writers of one value need an owner per context, or a CRDT register with a real merge rule.');

@@ -6,8 +6,8 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { AtomikTable, replicate } from '../dist/index.js';
-import { startRedisServer } from '../dist/testing.js';
+import { AtomikTable, replicate } from 'atomik-node';
+import { startRedisServer } from 'atomik-node/testing';
 
 // One table name per run, so runs against a shared REDIS_URL do not mix.
 const name = `requests-${process.pid}-${Date.now()}`;

@@ -11,7 +11,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeltaStream } from '../dist/index.js';
+import { DeltaStream } from 'atomik-node';
 
 const ROUTES = 4;
 const dir = mkdtempSync(join(tmpdir(), 'atomik-restart-'));

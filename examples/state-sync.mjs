@@ -1,12 +1,13 @@
-// The state-sync pattern, with real concurrency: worker threads each
-// own a replica of a 16-context table and exchange 16-byte DeltaMessages
-// through a channel (this thread) that reorders, delays and duplicates them.
+// State sync: replicas of a table kept equal by sending each other the
+// deltas they apply. Here with real concurrency: worker threads each own a
+// replica of a 16-context table and exchange 16-byte DeltaMessages through
+// a channel (this thread) that reorders, delays and duplicates them.
 // Without protection a duplicate undoes a XOR delta (and counts twice with
 // add); DeltaStream.receive() applies every message exactly once, so every
 // replica ends on exactly the expected state.
 //   node examples/state-sync.mjs [workers] [updates-per-worker]
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { DeltaMessage, DeltaStream } from '../dist/index.js';
+import { DeltaMessage, DeltaStream } from 'atomik-node';
 
 const CONTEXTS = 16;
 

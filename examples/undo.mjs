@@ -2,7 +2,7 @@
 // time, in any order, because the group has inverses (XOR: the delta itself;
 // add: its negation). The context stays 16 bytes however long the history.
 //   node examples/undo.mjs
-import { AtomikContext } from '../dist/index.js';
+import { AtomikContext } from 'atomik-node';
 
 const hex = (v) => '0x' + v.toString(16).padStart(4, '0');
 

@@ -11,7 +11,7 @@ import { groupOption, type Group } from './core/group.js';
 import type { AtomikTable } from './table/table.js';
 import { MAX_TABLE_SIZE } from './table/table.js';
 import { AtomikError, AtomikRangeError, AtomikTypeError } from './core/errors.js';
-import { apart, bigU64Array, index, integer, object, oneOf, sameLength, u32Input, u64, u64Input } from './core/validate.js';
+import { apart, bigU64Array, groupDelta, index, integer, knownKeys, object, oneOf, optionKeys, sameLength, u32Input, u64, u64Input } from './core/validate.js';
 import type { LinkStats } from './backend/device.js';
 import type { SerialInfo } from './backend/device.js';
 
@@ -107,8 +107,9 @@ export class Accumulator {
     return this.guard(() => this.backend.load(this.ctx(i), u64(value, 'value')));
   }
 
+  /** Applies a delta to context i; in the 'add' group a negative one (down to -2^63) is a decrement. */
   accum(i: number, delta: bigint): Promise<void> {
-    return this.guard(() => this.backend.accum(this.ctx(i), u64(delta, 'delta')));
+    return this.guard(() => this.backend.accum(this.ctx(i), groupDelta(delta, this.backend.group === 'add', 'delta')));
   }
 
   accumMany(i: number, deltas: BigUint64Array): Promise<void> {
@@ -212,9 +213,30 @@ async function discoverSerial(options: OpenOptions, group: Group): Promise<Accum
   return `auto: skipped ${skipped.join('; ')}`;
 }
 
+const OPEN_OPTION_KEYS = optionKeys<OpenOptions>({
+  backend: true,
+  port: true,
+  usbIds: true,
+  discover: true,
+  contexts: true,
+  group: true,
+  baudRate: true,
+  dialect: true,
+  lock: true,
+  probeTimeoutMs: true,
+  verify: true,
+  reconnect: true,
+  onProgress: true,
+  timeoutMs: true,
+  retries: true,
+  window: true,
+  maxBytesInFlight: true,
+});
+
 /** Opens an accumulator; see OpenOptions. */
 export async function open(options: OpenOptions = {}): Promise<Accumulator> {
   object(options, 'options');
+  knownKeys(options, OPEN_OPTION_KEYS, 'options');
   const contexts = options.contexts === undefined ? DEFAULT_CONTEXTS : integer(options.contexts, 1, MAX_TABLE_SIZE, 'options.contexts');
   const group = groupOption(options.group);
   const choice = options.backend === undefined ? 'auto' : oneOf(options.backend, BACKEND_CHOICES, 'options.backend');

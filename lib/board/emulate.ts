@@ -7,20 +7,20 @@
 // Firmware is built into the build cache (build-cache.ts). Every board is
 // reached through a path that stays the same when it restarts, as a real
 // board that reboots comes back at the same device path.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, mkdtempSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { AtomikError, AtomikTypeError } from '../core/errors.js';
 import type { ProgressListener } from '../core/progress.js';
 import { probe } from '../serial/probe.js';
 import { openSerialTransport } from '../serial/transport.js';
-import { integer, object, oneOf } from '../core/validate.js';
+import { describe, integer, knownKeys, object, oneOf, optionKeys } from '../core/validate.js';
 import { buildCacheDir, cachedBuild, firmwareDir } from './build-cache.js';
+import { onExit, runToEnd, spawnOwned, stopper, waitForLine } from './processes.js';
 import { RTL_DEFAULT_CONTEXTS, buildRtlBoard, rtlClocksPerBit } from './rtl.js';
 
 export type BoardKind = 'host' | 'cortex-m3' | 'rtl';
-const BOARD_KINDS: readonly BoardKind[] = ['host', 'cortex-m3', 'rtl'];
+export const BOARD_KINDS: readonly BoardKind[] = ['host', 'cortex-m3', 'rtl'];
 
 export interface BoardOptions {
   board?: BoardKind;
@@ -85,16 +85,20 @@ function onPath(command: string): boolean {
   return false;
 }
 
-/** Throws, in one line naming the Debian package, when a command is not installed (ERR_ATOMIK_MISSING_TOOL). */
+/** The Debian package that installs `command` (its own name when none is known). */
+export function debianPackage(command: string): string {
+  return Object.hasOwn(TOOL_PACKAGES, command) ? TOOL_PACKAGES[command]! : command;
+}
+
+/** Throws, in one line naming every missing command and its Debian package, when any is not installed (ERR_ATOMIK_MISSING_TOOL). */
 export function requireTools(what: string, ...commands: string[]): void {
-  for (const command of commands) {
-    if (!onPath(command)) {
-      throw new AtomikError(
-        'ERR_ATOMIK_MISSING_TOOL',
-        `${what} needs ${command}, which is not installed (Debian: apt-get install ${TOOL_PACKAGES[command] ?? command})`,
-      );
-    }
-  }
+  const absent = commands.filter((c, i) => commands.indexOf(c) === i && !onPath(c));
+  if (absent.length === 0) return;
+  const packages = [...new Set(absent.map(debianPackage))];
+  throw new AtomikError(
+    'ERR_ATOMIK_MISSING_TOOL',
+    `${what} needs ${absent.join(', ')}, ${absent.length === 1 ? 'which is' : 'which are'} not installed (Debian: apt-get install ${packages.join(' ')})`,
+  );
 }
 
 /** One run of a board's processes. */
@@ -112,8 +116,12 @@ class Steps {
     private readonly total: number,
   ) {}
   step(message: string): void {
-    this.listener?.({ task: 'build', done: this.done, total: this.total, message });
+    this.note(message);
     this.done++;
+  }
+  /** A message that is not a step of its own (waiting for another build). */
+  note(message: string): void {
+    this.listener?.({ task: 'build', done: this.done, total: this.total, message });
   }
   finish(message: string): void {
     this.listener?.({ task: 'build', done: this.total, total: this.total, message });
@@ -123,69 +131,23 @@ class Steps {
 /** Builds firmware/ target `target` into the build cache; throws with make's output on failure. */
 async function buildFirmware(target: 'host' | 'cortex-m3', output: string, cacheDir: string | undefined, steps: Steps): Promise<string> {
   const path = join(buildCacheDir(cacheDir), output);
-  const { built } = await cachedBuild(path, async (scratch) => {
-    requireTools(`building the ${target} firmware`, ...(target === 'host' ? ['make', 'cc'] : ['make', 'arm-none-eabi-gcc']));
-    steps.step(`building the ${target} firmware (make -C firmware ${target})`);
-    await run('make', ['-C', firmwareDir(), target, `BUILD=${scratch}`], `cannot build the ${target} firmware (make -C firmware ${target})`);
-    return join(scratch, output);
-  });
+  const { built } = await cachedBuild(
+    path,
+    async (scratch) => {
+      requireTools(`building the ${target} firmware`, ...FIRMWARE_TOOLS[target]);
+      steps.step(`building the ${target} firmware (make -C firmware ${target})`);
+      await runToEnd('make', ['-C', firmwareDir(), target, `BUILD=${scratch}`], `cannot build the ${target} firmware (make -C firmware ${target})`);
+      return join(scratch, output);
+    },
+    (owner) => steps.note(`waiting for the ${target} firmware build of process ${owner}`),
+  );
   if (!built) steps.step(`${target} firmware up to date in ${path}`);
   return path;
 }
 
-/** Runs a command to its end; rejects with its stderr. */
-function run(command: string, args: string[], failure: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-    child.once('error', (err) => reject(new Error(`${failure}: ${err.message}`)));
-    child.once('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`${failure}: ${stderr.trim() || `exit ${code ?? signal}`}`))));
-  });
-}
-
-function onExit(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-}
-
-function stopper(children: ChildProcess[]): () => Promise<void> {
-  return async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
-    await Promise.all(children.map(onExit));
-  };
-}
-
-/** Waits for a line matching `pattern` on a child's stdout or stderr. */
-function waitForLine(child: ChildProcess, pattern: RegExp, what: string, timeoutMs: number): Promise<RegExpMatchArray> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => done(new Error(`${what} did not start within ${timeoutMs} ms: ${seen.trim().slice(-300)}`)), timeoutMs);
-    const listener = (chunk: Buffer) => {
-      seen += chunk.toString();
-      const m = seen.match(pattern);
-      if (m) done(null, m);
-    };
-    const exit = () => done(new Error(`${what} exited before it was ready: ${seen.trim().slice(-300)}`));
-    function done(err: Error | null, m?: RegExpMatchArray) {
-      clearTimeout(timer);
-      child.stdout?.off('data', listener);
-      child.stderr?.off('data', listener);
-      child.off('exit', exit);
-      if (err) reject(err);
-      else resolve(m!);
-    }
-    child.stdout?.on('data', listener);
-    child.stderr?.on('data', listener);
-    child.once('exit', exit);
-  });
-}
-
 /** Starts a program that prints "PORT <path>" once its PTY is ready (the host and rtl boards). */
 async function startPtyProgram(binary: string, args: string[], what: string): Promise<Run> {
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = await spawnOwned(binary, args, ['ignore', 'pipe', 'pipe']);
   await waitForLine(child, /^PORT (\S+)$/m, what, 5000).catch(async (err: Error) => {
     child.kill('SIGKILL');
     throw err;
@@ -193,6 +155,14 @@ async function startPtyProgram(binary: string, args: string[], what: string): Pr
   child.stdout?.resume();
   child.stderr?.resume();
   return { pid: child.pid!, stop: stopper([child]), exited: onExit(child) };
+}
+
+/** The commands that build each firmware. */
+const FIRMWARE_TOOLS = { host: ['make', 'cc'], 'cortex-m3': ['make', 'arm-none-eabi-gcc'] } as const;
+
+/** The tools a build of `output` would need, none when the build cache holds it already. */
+function buildTools(target: 'host' | 'cortex-m3', output: string, cacheDir: string | undefined): readonly string[] {
+  return existsSync(join(buildCacheDir(cacheDir), output)) ? [] : FIRMWARE_TOOLS[target];
 }
 
 async function hostLauncher(options: BoardOptions, port: string, steps: Steps): Promise<() => Promise<Run>> {
@@ -215,13 +185,14 @@ async function rtlLauncher(options: BoardOptions, port: string, steps: Steps): P
 }
 
 async function cortexM3Launcher(options: BoardOptions, port: string, dir: string, steps: Steps): Promise<() => Promise<Run>> {
-  requireTools('the cortex-m3 board', 'qemu-system-arm', 'socat'); // before a build that would be of no use
+  // Every missing tool at once, before a build that would be of no use.
+  requireTools('the cortex-m3 board', 'qemu-system-arm', 'socat', ...buildTools('cortex-m3', 'atomik-cortex-m3.elf', options.cacheDir));
   const image = await buildFirmware('cortex-m3', 'atomik-cortex-m3.elf', options.cacheDir, steps);
-  const socket = join(dir, 'uart.sock');
+  const socket = join(safePath(dir, 'the temporary directory (TMPDIR)'), 'uart.sock'); // inside QEMU's and socat's option syntax
   return async () => {
     rmSync(socket, { force: true }); // left by a previous run
     // QEMU waits for the socket client before it starts the CPU, so no output is lost.
-    const qemu = spawn(
+    const qemu = await spawnOwned(
       'qemu-system-arm',
       [
         '-machine',
@@ -238,7 +209,7 @@ async function cortexM3Launcher(options: BoardOptions, port: string, dir: string
         '-serial',
         'chardev:uart',
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      ['ignore', 'pipe', 'pipe'],
     );
     try {
       await waitForLine(qemu, /waiting for connection/i, 'qemu-system-arm', 10000);
@@ -246,7 +217,13 @@ async function cortexM3Launcher(options: BoardOptions, port: string, dir: string
       qemu.kill('SIGKILL');
       throw err;
     }
-    const socat = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${port}`, `UNIX-CONNECT:${socket}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The port passed checkLink: no character that socat's address syntax would read.
+    const socat = await spawnOwned('socat', ['-d', '-d', `pty,raw,echo=0,link=${port}`, `UNIX-CONNECT:${socket}`], ['ignore', 'pipe', 'pipe']).catch(
+      (err: unknown) => {
+        qemu.kill('SIGKILL');
+        throw err;
+      },
+    );
     const stop = stopper([socat, qemu]);
     try {
       await waitForLine(socat, /starting data transfer loop/i, 'socat', 10000);
@@ -280,17 +257,77 @@ async function untilAnswering(port: string, timeoutMs: number): Promise<void> {
   }
 }
 
+/** The ranges of the numeric options, [min, max] (the command line checks its flags against them). */
+export const BOARD_LIMITS = { contexts: [1, 65535], baud: [300, 100_000_000] } as const;
+
+const OPTION_KEYS = optionKeys<BoardOptions>({ board: true, legacy: true, baud: true, contexts: true, link: true, cacheDir: true, onProgress: true });
+
+/**
+ * Characters a board's paths may hold: none that socat's address syntax
+ * (: , ! { } [ ] quotes, backslash, %) or QEMU's option syntax would read,
+ * so a path can never become a command or an option.
+ */
+const SAFE_PATH = /^[\w./+@=-]+$/;
+
+/** A path that is safe to hand to socat and QEMU, or a coded error saying why not. */
+function safePath(path: string, what: string): string {
+  if (!SAFE_PATH.test(path)) {
+    throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `${what} may hold only letters, digits and _ . / + @ = -, got ${JSON.stringify(path)}`);
+  }
+  return path;
+}
+
+/** A link made by a board: a symlink to a pseudo-terminal (it outlives a board killed with -9). */
+function isBoardLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink() && /^\/dev\/(pts\/\d+|ttys\d+)$/.test(readlinkSync(path));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The link as an absolute path: in a directory that exists, free or holding
+ * an earlier board's link. Anything else there (a file, a directory, a link
+ * elsewhere) is the user's and is never replaced.
+ */
+function checkLink(value: unknown): string {
+  if (typeof value !== 'string' || value === '')
+    throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `options.link must be a non-empty string, got ${describe(value)}`);
+  const path = safePath(resolve(value), 'options.link');
+  const dir = dirname(path);
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(dir).isDirectory();
+  } catch {
+    // missing: said below
+  }
+  if (!isDirectory) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `options.link ${path}: the directory ${dir} does not exist`);
+  let taken = true;
+  try {
+    lstatSync(path);
+  } catch {
+    taken = false;
+  }
+  if (taken && !isBoardLink(path))
+    throw new AtomikTypeError(
+      'ERR_ATOMIK_INVALID_ARG_VALUE',
+      `options.link ${path} exists and is not a board's link to a pseudo-terminal; it is left untouched`,
+    );
+  return path;
+}
+
 /** Checks the options once, with coded errors, before anything is built or started. */
 function checkOptions(options: BoardOptions): Required<Pick<BoardOptions, 'board'>> & BoardOptions {
   object(options, 'options');
+  knownKeys(options, OPTION_KEYS, 'options');
   const board = oneOf(options.board ?? 'host', BOARD_KINDS, 'options.board');
   if (options.legacy !== undefined && typeof options.legacy !== 'boolean')
     throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'options.legacy must be a boolean');
-  for (const key of ['link', 'cacheDir'] as const) {
-    const v = options[key];
-    if (v !== undefined && (typeof v !== 'string' || v === ''))
-      throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `options.${key} must be a non-empty string`);
-  }
+  const link = options.link === undefined ? undefined : checkLink(options.link);
+  const cacheDir = options.cacheDir;
+  if (cacheDir !== undefined && (typeof cacheDir !== 'string' || cacheDir === ''))
+    throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `options.cacheDir must be a non-empty string, got ${describe(cacheDir)}`);
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function')
     throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'options.onProgress must be a function');
   if (board === 'cortex-m3' && (options.legacy || options.baud !== undefined || options.contexts !== undefined)) {
@@ -302,9 +339,9 @@ function checkOptions(options: BoardOptions): Required<Pick<BoardOptions, 'board
   if (board === 'rtl' && options.legacy && options.contexts !== undefined) {
     throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', 'the rtl board in the official protocol has one context: contexts is for the framed rtl board');
   }
-  if (options.contexts !== undefined) integer(options.contexts, 1, 65535, 'options.contexts');
-  if (options.baud !== undefined) integer(options.baud, 300, 100_000_000, 'options.baud');
-  return { ...options, board };
+  if (options.contexts !== undefined) integer(options.contexts, ...BOARD_LIMITS.contexts, 'options.contexts');
+  if (options.baud !== undefined) integer(options.baud, ...BOARD_LIMITS.baud, 'options.baud');
+  return { ...options, board, link };
 }
 
 export async function startBoard(options: BoardOptions = {}): Promise<VirtualBoard> {
@@ -327,7 +364,14 @@ export async function startBoard(options: BoardOptions = {}): Promise<VirtualBoa
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
-  steps.finish(`${o.board} board ready at ${port}`);
+  try {
+    steps.finish(`${o.board} board ready at ${port}`);
+  } catch (err) {
+    // Nothing outlives a failed start, a throwing onProgress included.
+    await current.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
 
   let stopped = false;
   let restarting: Promise<void> | null = null;

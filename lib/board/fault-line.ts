@@ -4,13 +4,14 @@
 // hardware), dropping, duplicating, bit-flipping and delaying them with a
 // seeded generator. Faults can be changed while the host is connected, and
 // the line can be unplugged and plugged in again.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AtomikError, AtomikRangeError, AtomikTypeError } from '../core/errors.js';
 import { openSerialTransport, type Transport } from '../serial/transport.js';
-import { describe, integer, object } from '../core/validate.js';
+import { describe, integer, knownKeys, object } from '../core/validate.js';
+import { spawnOwned } from './processes.js';
 import { requireTools } from './emulate.js';
 
 export interface Faults {
@@ -70,11 +71,7 @@ function rate(value: unknown, name: string): number {
 /** Reads a complete, checked Faults out of `value`; anything not named is 0. */
 function checkFaults(value: Partial<Faults>, name: string, extra: readonly string[] = []): Faults {
   object(value, name);
-  for (const key of Object.keys(value)) {
-    if (!(FAULT_KEYS as readonly string[]).includes(key) && !extra.includes(key)) {
-      throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `${name}.${key} is not a fault line option (${[...FAULT_KEYS, ...extra].join(', ')})`);
-    }
-  }
+  knownKeys(value, [...FAULT_KEYS, ...extra], name);
   const delayMs = value.delayMs ?? 0;
   if (typeof delayMs !== 'number') throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name}.delayMs must be a number, got ${describe(delayMs)}`);
   if (!(delayMs >= 0 && delayMs <= MAX_DELAY_MS))
@@ -160,7 +157,8 @@ export async function startFaultLine(boardPort: string, options: FaultLineOption
   const toHost = forward(() => near);
 
   const plug = async () => {
-    const child = spawn('socat', [`pty,raw,echo=0,link=${hostSide}`, `pty,raw,echo=0,link=${lineSide}`], { stdio: 'ignore' });
+    // Owned: socat ends with this process, kill -9 included.
+    const child = await spawnOwned('socat', [`pty,raw,echo=0,link=${hostSide}`, `pty,raw,echo=0,link=${lineSide}`], 'ignore');
     socat = child;
     for (let i = 0; i < 500 && !(existsSync(hostSide) && existsSync(lineSide)); i++) {
       if (child.exitCode !== null) break;

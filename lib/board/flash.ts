@@ -4,7 +4,8 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
-import { AtomikError } from '../core/errors.js';
+import { AtomikError, AtomikTypeError } from '../core/errors.js';
+import { boolean, describe, knownKeys, object, oneOf } from '../core/validate.js';
 
 export const FLASH_BOARDS = {
   tangnano9k: { tool: 'openFPGALoader', debian: 'openfpgaloader', extension: '.fs' },
@@ -22,18 +23,26 @@ export interface FlashOptions {
 
 /** The command that flashes the bitstream; checks the board name and the file first. */
 export function flashCommand(options: FlashOptions): { command: string; args: string[] } {
-  const spec = (FLASH_BOARDS as Record<string, (typeof FLASH_BOARDS)[FlashBoard]>)[options.board];
-  if (!spec) throw new RangeError(`board must be ${Object.keys(FLASH_BOARDS).join(' or ')}, got ${options.board}`);
-  const path = resolve(options.bitstream); // absolute: a file name can never be taken for an option
-  if (extname(path) !== spec.extension) throw new RangeError(`${options.board} bitstreams are ${spec.extension} files, got ${options.bitstream}`);
+  object(options, 'options');
+  knownKeys(options, ['board', 'bitstream', 'sram'], 'options');
+  const { board, bitstream, sram = false } = options;
+  const boards = Object.keys(FLASH_BOARDS) as FlashBoard[];
+  oneOf(board, boards, 'options.board'); // own keys only: never __proto__ or toString
+  const spec = FLASH_BOARDS[board];
+  if (typeof bitstream !== 'string' || bitstream === '')
+    throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `options.bitstream must be a file name, got ${describe(bitstream)}`);
+  boolean(sram, 'options.sram');
+  const path = resolve(bitstream); // absolute: a file name can never be taken for an option
+  if (extname(path) !== spec.extension)
+    throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `${board} bitstreams are ${spec.extension} files, got ${bitstream}`);
   try {
     accessSync(path, constants.R_OK);
     if (!statSync(path).isFile()) throw new Error('not a file');
   } catch {
-    throw new RangeError(`cannot read the bitstream ${options.bitstream}`);
+    throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_VALUE', `cannot read the bitstream ${bitstream}`);
   }
-  if (options.board === 'tangnano9k') return { command: spec.tool, args: ['-b', 'tangnano9k', ...(options.sram ? [] : ['-f']), path] };
-  return { command: spec.tool, args: [...(options.sram ? ['-S'] : []), path] };
+  if (board === 'tangnano9k') return { command: spec.tool, args: ['-b', 'tangnano9k', ...(sram ? [] : ['-f']), path] };
+  return { command: spec.tool, args: [...(sram ? ['-S'] : []), path] };
 }
 
 /** Quotes a command for printing, so that it can be pasted into a shell. */
@@ -55,7 +64,7 @@ export function runFlash({ command, args }: { command: string; args: string[] })
     );
     child.once('exit', (code, signal) => {
       if (code === 0) resolveDone();
-      else if (code !== null || signal !== null) reject(new Error(`${command} failed (${signal ?? `exit code ${code}`}): ${shellLine(command, args)}`));
+      else reject(new AtomikError('ERR_ATOMIK_DEVICE', `${command} failed (${signal ?? `exit code ${code}`}): ${shellLine(command, args)}`));
     });
   });
 }

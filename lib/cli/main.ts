@@ -1,77 +1,99 @@
 #!/usr/bin/env node
 // atomik-node (also installed as `atomik`): find, probe and emulate ATOMiK boards.
-import { startBoard } from '../board/emulate.js';
-import { flashCommand, runFlash, shellLine, type FlashBoard } from '../board/flash.js';
-import { createProgressBar } from './progress-bar.js';
-import { listPorts } from '../serial/discover.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BOARD_KINDS, BOARD_LIMITS, startBoard, type BoardKind } from '../board/emulate.js';
+import { FLASH_BOARDS, flashCommand, runFlash, shellLine, type FlashBoard } from '../board/flash.js';
+import { packageRoot } from '../engine/native.js';
+import { nearestName } from '../core/validate.js';
+import { KNOWN_BOARDS, listPorts, type ListedPort } from '../serial/discover.js';
 import { probe } from '../serial/probe.js';
 import { openSerialTransport } from '../serial/transport.js';
+import { integerFlag, parseArgs, positionals, usageError, type FlagSpec } from './args.js';
+import { createProgressBar } from './progress-bar.js';
+import { listSysPorts } from './sys-ports.js';
 
 const NAME = 'atomik-node';
 
-const COMMANDS = {
+/** The line rates a serial port is opened at, as open() checks baudRate. */
+const PORT_BAUD = [50, 20_000_000] as const;
+
+interface CommandSpec {
+  usage: string;
+  help: string;
+  flags: FlagSpec;
+  run(args: string[]): Promise<void>;
+}
+
+const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   devices: {
     usage: `${NAME} devices [--ids VID:PID,...]`,
-    help: 'list serial ports, marking ATOMiK boards by USB VID:PID (default 0403:6010, the Tang Nano 9K)',
+    help:
+      'list serial ports, marking ATOMiK boards by USB VID:PID (default 0403:6010, the Tang Nano 9K);\n' +
+      'without udev the ports are read from /sys/class/tty and /dev/serial/by-id (stderr names the source)',
+    flags: { '--ids': 'value' },
+    run: devices,
   },
   probe: {
     usage: `${NAME} probe <port> [--baud N]`,
     help: 'say which protocol answers on <port> and what the board reports (writes only to the port named)',
+    flags: { '--baud': 'value' },
+    run: probeCommand,
   },
   emulate: {
     usage: `${NAME} emulate [--board host|cortex-m3|rtl] [--legacy] [--baud N] [--contexts N] [--link PATH]`,
     help:
       'start a virtual board and print the port to use: the firmware on a pseudo-terminal (host), under\n' +
       'qemu-system-arm (cortex-m3), or our Verilog design under Verilator (rtl); --legacy speaks the\n' +
-      'official FPGA protocol; --baud paces the line; --link also exposes the port at PATH. Ctrl-C stops it.',
+      'official FPGA protocol; --baud paces the line; --link also exposes the port at PATH (in a\n' +
+      'directory that exists; an existing file there is never replaced). Ctrl-C stops it.',
+    flags: { '--board': 'value', '--legacy': 'switch', '--baud': 'value', '--contexts': 'value', '--link': 'value' },
+    run: emulate,
   },
   flash: {
     usage: `${NAME} flash --board tangnano9k|ice40 <bitstream> [--sram] [--dry-run]`,
     help:
       'write a bitstream to a board through openFPGALoader (tangnano9k) or iceprog (ice40);\n' +
       '--sram loads it until power-off only; --dry-run prints the command without running it.',
+    flags: { '--board': 'value', '--sram': 'switch', '--dry-run': 'switch' },
+    run: flashCommandLine,
   },
-} as const;
-type Command = keyof typeof COMMANDS;
+};
+
+const indent = (text: string, by: string) => text.replace(/^/gm, by);
 
 const USAGE = `usage:\n${Object.values(COMMANDS)
-  .map((c) => `  ${c.usage}\n      ${c.help.split('\n')[0]}`)
-  .join('\n')}\n  ${NAME} <command> --help`;
+  .map((c) => `  ${c.usage}\n${indent(c.help, '      ')}`)
+  .join('\n')}\n  ${NAME} help <command>, ${NAME} <command> --help\n  ${NAME} --version`;
 
-function commandHelp(command: Command): string {
-  return `usage: ${COMMANDS[command].usage}\n\n${COMMANDS[command].help}`;
+/** The command named `name` (own keys only: never toString or __proto__), or a usage error naming the nearest. */
+function commandNamed(name: string): CommandSpec {
+  if (Object.hasOwn(COMMANDS, name)) return COMMANDS[name]!;
+  const near = nearestName(name, Object.keys(COMMANDS));
+  throw usageError(`unknown command '${name}'${near ? ` (did you mean ${near}?)` : ''}; the commands are ${Object.keys(COMMANDS).join(', ')}`);
 }
 
-function flag(args: string[], name: string): string | undefined {
-  const at = args.indexOf(name);
-  if (at < 0) return undefined;
-  const value = args[at + 1];
-  if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a value`);
-  args.splice(at, 2);
-  return value;
-}
+const commandHelp = (c: CommandSpec) => `usage: ${c.usage}\n\n${c.help}`;
 
-function has(args: string[], name: string): boolean {
-  const at = args.indexOf(name);
-  if (at >= 0) args.splice(at, 1);
-  return at >= 0;
-}
-
-function number(value: string | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${value}`);
-  return n;
-}
-
-function noRest(args: string[]): void {
-  if (args.length) throw new Error(`unexpected argument(s): ${args.join(' ')}`);
+function version(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 async function devices(args: string[]): Promise<void> {
-  const ids = flag(args, '--ids')?.split(',');
-  noRest(args);
-  const ports = await listPorts(ids);
+  const parsed = parseArgs('devices', args, COMMANDS.devices!.flags);
+  positionals(parsed, 0);
+  const idList = parsed.values.get('--ids');
+  const ids = idList?.split(',');
+  for (const id of ids ?? []) if (!/^[0-9a-f]{4}:[0-9a-f]{4}$/i.test(id)) throw usageError(`--ids takes USB ids as VID:PID in hex (0403:6010), got ${id}`);
+  let ports: ListedPort[];
+  try {
+    ports = await listPorts(ids);
+    console.error('(ports listed by udev)');
+  } catch (err) {
+    ports = listSysPorts(KNOWN_BOARDS, ids ?? Object.keys(KNOWN_BOARDS));
+    const why = /udevadm/.test((err as Error).message) ? 'udevadm is not installed' : (err as Error).message;
+    console.error(`(ports read from /sys/class/tty and /dev/serial/by-id: ${why})`);
+  }
   if (ports.length === 0) {
     console.log(`no serial ports found (virtual boards are not listed: use the path ${NAME} emulate prints)`);
     return;
@@ -83,10 +105,10 @@ async function devices(args: string[]): Promise<void> {
 }
 
 async function probeCommand(args: string[]): Promise<void> {
-  const baudRate = number(flag(args, '--baud'), '--baud');
-  const port = args.shift();
-  if (!port) throw new Error('probe needs the port to probe (it never writes to a port you did not name)');
-  noRest(args);
+  const parsed = parseArgs('probe', args, COMMANDS.probe!.flags);
+  const baudRate = integerFlag(parsed.values.get('--baud'), ...PORT_BAUD, '--baud');
+  const [port] = positionals(parsed, 1);
+  if (!port) throw usageError('probe needs the port to probe (it never writes to a port you did not name)');
   const transport = await openSerialTransport(port, { baudRate, lock: false });
   const bar = createProgressBar(process.stderr);
   try {
@@ -106,15 +128,16 @@ async function probeCommand(args: string[]): Promise<void> {
 }
 
 async function emulate(args: string[]): Promise<void> {
-  const board: string = flag(args, '--board') ?? 'host';
-  if (board !== 'host' && board !== 'cortex-m3' && board !== 'rtl') throw new Error(`--board must be host, cortex-m3 or rtl, got ${board}`);
-  const legacy = has(args, '--legacy');
-  const baud = number(flag(args, '--baud'), '--baud');
-  const contexts = number(flag(args, '--contexts'), '--contexts');
-  const link = flag(args, '--link');
-  noRest(args);
+  const parsed = parseArgs('emulate', args, COMMANDS.emulate!.flags);
+  positionals(parsed, 0);
+  const board = parsed.values.get('--board') ?? 'host';
+  if (!(BOARD_KINDS as readonly string[]).includes(board)) throw usageError(`--board must be ${BOARD_KINDS.join(', ')}, got ${board}`);
+  const legacy = parsed.switches.has('--legacy');
+  const baud = integerFlag(parsed.values.get('--baud'), ...BOARD_LIMITS.baud, '--baud');
+  const contexts = integerFlag(parsed.values.get('--contexts'), ...BOARD_LIMITS.contexts, '--contexts');
+  const link = parsed.values.get('--link');
   const bar = createProgressBar(process.stderr);
-  const vb = await startBoard({ board, legacy, baud, contexts, link, onProgress: bar.listener }).finally(() => bar.end());
+  const vb = await startBoard({ board: board as BoardKind, legacy, baud, contexts, link, onProgress: bar.listener }).finally(() => bar.end());
   console.log(`PORT ${vb.port}`);
   console.error(`${board} board${legacy ? ' (official FPGA protocol)' : ''} running; open ${vb.port}. Ctrl-C stops it.`);
   let stopping = false;
@@ -124,6 +147,7 @@ async function emulate(args: string[]): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  process.once('SIGHUP', stop);
   await vb.exited;
   if (stopping) return;
   console.error('the board stopped');
@@ -131,36 +155,43 @@ async function emulate(args: string[]): Promise<void> {
 }
 
 async function flashCommandLine(args: string[]): Promise<void> {
-  const board = flag(args, '--board');
-  if (board === undefined) throw new Error('flash needs --board tangnano9k or --board ice40');
-  const sram = has(args, '--sram');
-  const dryRun = has(args, '--dry-run');
-  const bitstream = args.shift();
-  if (!bitstream) throw new Error('flash needs the bitstream file');
-  noRest(args);
-  const command = flashCommand({ board: board as FlashBoard, bitstream, sram });
+  const parsed = parseArgs('flash', args, COMMANDS.flash!.flags);
+  const board = parsed.values.get('--board');
+  if (board === undefined) throw usageError(`flash needs --board ${Object.keys(FLASH_BOARDS).join(' or --board ')}`);
+  if (!Object.hasOwn(FLASH_BOARDS, board)) throw usageError(`--board must be ${Object.keys(FLASH_BOARDS).join(' or ')}, got ${board}`);
+  const [bitstream] = positionals(parsed, 1);
+  if (!bitstream) throw usageError('flash needs the bitstream file');
+  const command = flashCommand({ board: board as FlashBoard, bitstream, sram: parsed.switches.has('--sram') });
   console.log(shellLine(command.command, command.args));
-  if (!dryRun) await runFlash(command);
+  if (!parsed.switches.has('--dry-run')) await runFlash(command);
 }
-
-const RUN: Record<Command, (args: string[]) => Promise<void>> = { devices, probe: probeCommand, emulate, flash: flashCommandLine };
 
 async function main(argv: string[]): Promise<void> {
-  const [command, ...args] = argv;
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    const topic = command === 'help' ? args[0] : undefined;
-    console.log(topic !== undefined && topic in COMMANDS ? commandHelp(topic as Command) : USAGE);
+  const [name, ...args] = argv;
+  if (name === undefined || name === '--help' || name === '-h') {
+    console.log(USAGE);
     return;
   }
-  if (!(command in COMMANDS)) throw new Error(`unknown command '${command}'\n${USAGE}`);
+  if (name === '--version' || name === '-V' || name === 'version') {
+    console.log(version());
+    return;
+  }
+  if (name === 'help') {
+    if (args.length > 1) throw usageError(`help takes one command, got ${args.join(' ')}`);
+    console.log(args[0] === undefined ? USAGE : commandHelp(commandNamed(args[0])));
+    return;
+  }
+  const command = commandNamed(name);
   if (args.includes('--help') || args.includes('-h')) {
-    console.log(commandHelp(command as Command));
+    console.log(commandHelp(command));
     return;
   }
-  return RUN[command as Command](args);
+  return command.run(args);
 }
 
-main(process.argv.slice(2)).catch((err: Error) => {
-  console.error(`${NAME}: ${err.message}`);
+main(process.argv.slice(2)).catch((err: Error & { code?: unknown }) => {
+  // `code: message`, once.
+  const code = typeof err.code === 'string' && err.code.startsWith('ERR_') ? `${err.code}: ` : '';
+  console.error(`${NAME}: ${code}${err.message}`);
   process.exit(1);
 });

@@ -30,6 +30,24 @@ export function u64(value: unknown, name: string): bigint {
   return value;
 }
 
+/** The smallest decrement the 'add' group takes: -2^63. */
+export const I64_MIN = -(1n << 63n);
+
+/**
+ * A delta for a group: a 64-bit word, and in the 'add' group also a
+ * negative bigint down to -2^63, a decrement, taken as its two's complement
+ * (what adding it modulo 2^64 means).
+ */
+export function groupDelta(value: unknown, additive: boolean, name: string): bigint {
+  if (typeof value === 'bigint') {
+    if (value >= 0n && value <= U64_MAX) return value;
+    if (additive && value < 0n && value >= I64_MIN) return BigInt.asUintN(64, value);
+  }
+  if (!additive) return u64(value, name);
+  if (typeof value !== 'bigint') throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be a bigint in [-2^63, 2^64), got ${describe(value)}`);
+  throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `${name} must be in [-2^63, 2^64) in the 'add' group, got ${value}n`);
+}
+
 /** An integer index in [0, size). */
 export function index(value: unknown, size: number, name: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value)) {
@@ -210,4 +228,51 @@ export function oneOf<T extends string>(value: unknown, allowed: readonly T[], n
 export function object<T>(value: T, name: string): T {
   if (typeof value !== 'object' || value === null) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be an object`);
   return value;
+}
+
+/** Edit distance (insert, delete, replace, swap of neighbours), ignoring case. */
+function distance(a: string, b: string): number {
+  a = a.toLowerCase();
+  b = b.toLowerCase();
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The known name closest to `name`, when it is close enough to be a typo of it. */
+export function nearestName(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const k of known) {
+    const dist = distance(name, k);
+    if (dist < bestDistance) [best, bestDistance] = [k, dist];
+  }
+  return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+/** Every option name of T, from a record that must list each of them (a name left out does not compile). */
+export function optionKeys<T>(keys: { readonly [K in keyof Required<T>]: true }): readonly string[] {
+  return Object.keys(keys);
+}
+
+/**
+ * Refuses an options bag with a key that is not one of `known`, so that a
+ * typo (`grp` for `group`) fails loudly instead of falling back to a default.
+ * The error names the nearest known key and lists them all.
+ */
+export function knownKeys(options: object, known: readonly string[], name: string): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const near = nearestName(key, known);
+    throw new AtomikTypeError(
+      'ERR_ATOMIK_INVALID_ARG_VALUE',
+      `${name}.${key} is not an option${near ? ` (did you mean ${near}?)` : ''}; the options are ${known.join(', ')}`,
+    );
+  }
 }

@@ -1,7 +1,7 @@
 // What replicate() accepts and reports: its options with their defaults and
 // checks, the counters a replica keeps, and its health.
 import type { AtomikTable } from '../table/table.js';
-import { describe, integer, object } from '../core/validate.js';
+import { describe, integer, knownKeys, object, optionKeys } from '../core/validate.js';
 import { AtomikTypeError } from '../core/errors.js';
 import { MAX_BATCH_UPDATES } from '../engine/log-entry.js';
 import type { RedisTarget } from './connection.js';
@@ -113,9 +113,27 @@ function validName(value: unknown, name: string): string {
   return value;
 }
 
-/** Reads every option once, checks it, and fills in the defaults. */
+const OPTION_KEYS = optionKeys<ReplicateOptions>({
+  redis: true,
+  name: true,
+  prefix: true,
+  partitions: true,
+  maxBatch: true,
+  flushMs: true,
+  window: true,
+  snapshotBytes: true,
+  keepSnapshots: true,
+  readCount: true,
+  timeoutMs: true,
+  startTimeoutMs: true,
+  waitReplicas: true,
+  authKey: true,
+});
+
+/** Reads every option once, checks it (a misspelt key is refused, naming the nearest), and fills in the defaults. */
 export function resolveOptions(table: AtomikTable, options: ReplicateOptions): ResolvedOptions {
   object(options, 'options');
+  knownKeys(options, OPTION_KEYS, 'options');
   const o = { ...DEFAULTS, name: validName(options.name, 'options.name'), authKey: authKeyOption(options.authKey) };
   if (options.prefix !== undefined) o.prefix = validName(options.prefix, 'options.prefix');
   const opt = (key: Exclude<keyof typeof DEFAULTS, 'prefix'>, min: number, max: number) => {

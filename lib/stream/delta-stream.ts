@@ -8,7 +8,7 @@ import type { Engine } from '../engine/types.js';
 import { NATIVE_LE } from '../engine/ops.js';
 import { AtomikTable, tableCore } from '../table/table.js';
 import { AtomikError, AtomikRangeError, AtomikTypeError } from '../core/errors.js';
-import { apart, bytes, integer, object, u64, u8Array } from '../core/validate.js';
+import { apart, bytes, integer, knownKeys, object, optionKeys, u64, u8Array } from '../core/validate.js';
 import { COUNTER_BITS, DeliveryRecords, RECEIPT, RECEIPT_NAMES, wireCounter, type Receipt, type ReceiveSummary } from './delivery.js';
 import { NATIVE_THRESHOLD } from '../engine/native.js';
 import { streamBinding, type StreamBinding } from './native-receive.js';
@@ -59,6 +59,17 @@ function newSession(): bigint {
   return (BigInt(Date.now()) << 20n) | BigInt(randomInt(1, 2 ** 20));
 }
 
+const STREAM_KEYS = optionKeys<DeltaStreamOptions>({
+  group: true,
+  origin: true,
+  counter: true,
+  session: true,
+  window: true,
+  outbox: true,
+  table: true,
+  engine: true,
+});
+
 /**
  * Produces and consumes DeltaMessages. With the reference semantics,
  * accum() applies locally and returns a message with the next sequence
@@ -103,6 +114,7 @@ export class DeltaStream {
 
   constructor(options: DeltaStreamOptions = {}) {
     object(options, 'options');
+    knownKeys(options, STREAM_KEYS, 'options');
     // Every option read once; a table's facts come from its private core, never from properties a caller can redefine.
     const { table, group, engine, origin, counter, session, window: windowOption, outbox } = options;
     if (table !== undefined) {
@@ -536,6 +548,7 @@ export class DeltaStream {
     let b = bytes(data, 'data');
     if (types.isSharedArrayBuffer(b.buffer)) b = b.slice();
     object(options, 'options');
+    knownKeys(options, ['table', 'engine'], 'options');
     const { table, engine } = options; // read once
     const saved = decodeStreamState(b, { minWindow: MIN_WINDOW, maxWindow: MAX_WINDOW, maxOutbox: MAX_OUTBOX });
     const bad = (why: string) => new AtomikRangeError('ERR_ATOMIK_BAD_STREAM_STATE', `data is not a saved DeltaStream: ${why}`);

@@ -2,7 +2,7 @@ import { arithmetic, groupOption, type Group, type GroupArithmetic } from '../co
 import { resolveEngine, type EngineChoice } from '../engine/select.js';
 import type { Engine } from '../engine/types.js';
 import { AtomikTypeError } from '../core/errors.js';
-import { U64_MAX, bigU64Array, object, u64 } from '../core/validate.js';
+import { U64_MAX, bigU64Array, groupDelta, knownKeys, object, optionKeys, u64 } from '../core/validate.js';
 
 const REF = 0;
 const ACC = 1;
@@ -13,6 +13,8 @@ export interface ContextOptions {
   /** Kernels for batch calls: 'auto' (default), 'js', 'native', or an Engine. */
   engine?: EngineChoice | Engine;
 }
+
+const CONTEXT_OPTION_KEYS = optionKeys<ContextOptions>({ group: true, engine: true });
 
 /**
  * One delta-state context: state = reference (+) accumulator.
@@ -32,6 +34,7 @@ export class AtomikContext {
 
   constructor(options: ContextOptions = {}) {
     object(options, 'options');
+    knownKeys(options, CONTEXT_OPTION_KEYS, 'options');
     this.group = groupOption(options.group);
     this.arith = arithmetic(this.group);
     this.engine = resolveEngine(options.engine);
@@ -44,9 +47,9 @@ export class AtomikContext {
     this.count = 0;
   }
 
-  /** Applies one delta. */
+  /** Applies one delta; in the 'add' group a negative one (down to -2^63) is a decrement. */
   accum(delta: bigint): void {
-    if (typeof delta !== 'bigint' || delta < 0n || delta > U64_MAX) u64(delta, 'delta');
+    if (typeof delta !== 'bigint' || delta < 0n || delta > U64_MAX) delta = groupDelta(delta, this.arith.group === 'add', 'delta');
     this.arith.accumulate(this.words, ACC, delta);
     this.count++;
   }

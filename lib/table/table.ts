@@ -4,7 +4,21 @@ import { resolveEngine, type EngineChoice } from '../engine/select.js';
 import type { Engine } from '../engine/types.js';
 import { AtomikRangeError, AtomikTypeError } from '../core/errors.js';
 import { TableCore } from './table-core.js';
-import { U64_MAX, apart, bigU64Array, index, integer, object, sameLength, u32Input, u64, u64Input } from '../core/validate.js';
+import {
+  U64_MAX,
+  apart,
+  bigU64Array,
+  groupDelta,
+  index,
+  integer,
+  knownKeys,
+  object,
+  optionKeys,
+  sameLength,
+  u32Input,
+  u64,
+  u64Input,
+} from '../core/validate.js';
 
 export interface TableOptions {
   /** 'xor' (ATOMiK, default) or 'add' (integers mod 2^64, for counters). */
@@ -12,6 +26,8 @@ export interface TableOptions {
   /** Kernels for batch calls: 'auto' (default), 'js', 'native', or an Engine. */
   engine?: EngineChoice | Engine;
 }
+
+const TABLE_OPTION_KEYS = optionKeys<TableOptions>({ group: true, engine: true });
 
 /** Largest table: indices are 32-bit. */
 export const MAX_TABLE_SIZE = 0xffffffff;
@@ -41,6 +57,7 @@ export class AtomikTable {
   constructor(size: number, options: TableOptions = {}) {
     integer(size, 0, MAX_TABLE_SIZE, 'size');
     object(options, 'options');
+    knownKeys(options, TABLE_OPTION_KEYS, 'options');
     this.size = size;
     this.group = groupOption(options.group);
     this.engine = resolveEngine(options.engine);
@@ -55,7 +72,8 @@ export class AtomikTable {
 
   accum(i: number, delta: bigint): void {
     index(i, this.size, 'index');
-    if (typeof delta !== 'bigint' || delta < 0n || delta > U64_MAX) u64(delta, 'delta');
+    // In the 'add' group a negative delta is a decrement (its two's complement).
+    if (typeof delta !== 'bigint' || delta < 0n || delta > U64_MAX) delta = groupDelta(delta, this.#arith.group === 'add', 'delta');
     this.#arith.accumulate(this.#acc, i, delta);
   }
 

@@ -17,6 +17,7 @@ import { FRAME, FrameDecoder, decodeHello, encodeFrame, encodeOpen, encodeOps, t
 import { openSerialTransport, type Transport } from '../../lib/serial/transport.js';
 import { RTL_TEST_BAUD, noRtl } from '../helpers/boards.js';
 import { missing } from '../helpers/tools.js';
+import { describeUnless } from '../helpers/skip.js';
 import { rejected as failure } from '../helpers/errors.js';
 import type { HelloInfo } from '../../lib/backend/device.js';
 
@@ -24,7 +25,6 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const noHost = missing('make', 'cc');
 const noLine = noHost ?? missing('socat');
 const noM3 = noHost ?? missing('arm-none-eabi-gcc', 'qemu-system-arm', 'socat');
-const skipped = (reason: string | null) => (reason ? ` (skipped: ${reason} not found)` : '');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A port opened for raw frames: send one, get the reply with its SEQ. */
@@ -68,7 +68,7 @@ describe('startFaultLine options', () => {
       '/dev/null',
       { corrupt: 0.1 },
       'ERR_ATOMIK_INVALID_ARG_VALUE',
-      'options.corrupt is not a fault line option (drop, duplicate, flip, delayMs, seed)',
+      'options.corrupt is not an option; the options are drop, duplicate, flip, delayMs, seed',
     ],
     ['a rate above 1', '/dev/null', { drop: 1.5 }, 'ERR_ATOMIK_OUT_OF_RANGE', 'options.drop must be in [0, 1], got 1.5'],
     ['a negative rate', '/dev/null', { duplicate: -0.1 }, 'ERR_ATOMIK_OUT_OF_RANGE', 'options.duplicate must be in [0, 1], got -0.1'],
@@ -95,7 +95,7 @@ describe('startBoard options', () => {
     ['contexts 0', { contexts: 0 }, 'ERR_ATOMIK_OUT_OF_RANGE', 'options.contexts must be in [1, 65535], got 0'],
     ['a fractional baud rate', { baud: 9600.5 }, 'ERR_ATOMIK_INVALID_ARG_TYPE', 'options.baud must be an integer, got 9600.5'],
     ['legacy as a string', { legacy: 'yes' }, 'ERR_ATOMIK_INVALID_ARG_TYPE', 'options.legacy must be a boolean'],
-    ['an empty link', { link: '' }, 'ERR_ATOMIK_INVALID_ARG_TYPE', 'options.link must be a non-empty string'],
+    ['an empty link', { link: '' }, 'ERR_ATOMIK_INVALID_ARG_TYPE', 'options.link must be a non-empty string, got ""'],
     ['onProgress that is not a function', { onProgress: 1 }, 'ERR_ATOMIK_INVALID_ARG_TYPE', 'options.onProgress must be a function'],
     [
       'contexts on the cortex-m3 board',
@@ -112,7 +112,7 @@ describe('startBoard options', () => {
   }
 });
 
-describe.skipIf(noLine !== null)(`the fault line, byte by byte${skipped(noLine)}`, () => {
+describeUnless(noLine, `the fault line, byte by byte`, () => {
   // The "board" here is a bare PTY pair: one end behind the line, the other read and written by the test.
   let dir: string;
   let socat: ReturnType<typeof spawn>;
@@ -204,7 +204,7 @@ describe.skipIf(noLine !== null)(`the fault line, byte by byte${skipped(noLine)}
   });
 });
 
-describe.skipIf(noLine !== null)(`unplug, replug and restart on the host board${skipped(noLine)}`, () => {
+describeUnless(noLine, `unplug, replug and restart on the host board`, () => {
   let board: VirtualBoard;
   let line: FaultLine;
   beforeAll(async () => {
@@ -293,7 +293,7 @@ describe.skipIf(noLine !== null)(`unplug, replug and restart on the host board${
   });
 });
 
-describe.skipIf(noM3 !== null)(`restart on the cortex-m3 board${skipped(noM3)}`, () => {
+describeUnless(noM3, `restart on the cortex-m3 board`, () => {
   it('comes back at the same path with its state gone; boot id 0: QEMU gives it nothing to tell boots apart', async () => {
     const board = await startBoard({ board: 'cortex-m3' });
     try {
@@ -314,7 +314,7 @@ describe.skipIf(noM3 !== null)(`restart on the cortex-m3 board${skipped(noM3)}`,
   }, 60_000);
 });
 
-describe.skipIf(noRtl !== null)(`restart on the rtl board${noRtl ? ` (skipped: ${noRtl})` : ''}`, () => {
+describeUnless(noRtl, `restart on the rtl board`, () => {
   it('comes back at the same path with its state gone: session 0 and another boot id (version 2)', async () => {
     const board = await startBoard({ board: 'rtl', contexts: 16, baud: RTL_TEST_BAUD });
     try {
@@ -340,7 +340,7 @@ describe.skipIf(noRtl !== null)(`restart on the rtl board${noRtl ? ` (skipped: $
   }, 300_000);
 });
 
-describe.skipIf(noHost !== null)(`the firmware build cache${skipped(noHost)}`, () => {
+describeUnless(noHost, `the firmware build cache`, () => {
   let cache: string;
   beforeAll(() => {
     cache = mkdtempSync(join(tmpdir(), 'atomik-cache-test-'));
@@ -407,7 +407,7 @@ describe.skipIf(noHost !== null)(`the firmware build cache${skipped(noHost)}`, (
   }, 60_000);
 });
 
-describe.skipIf(noLine !== null)(`the hardware-in-the-loop example of docs/testing-hardware.md${skipped(noLine)}`, () => {
+describeUnless(noLine, 'the hardware-in-the-loop example of docs/testing-hardware.md', () => {
   it('runs as written, as a vitest file in a project of its own', async () => {
     const guide = readFileSync(join(root, 'docs/testing-hardware.md'), 'utf8');
     const section = guide.slice(guide.indexOf('## Hardware-in-the-loop tests for your own code'));

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { flashCommand, shellLine } from '../../lib/board/flash.js';
+import { flashCommand, shellLine, type FlashOptions } from '../../lib/board/flash.js';
 import { missing } from '../helpers/tools.js';
 import { run } from '../helpers/cli.js';
 import { itUnless } from '../helpers/skip.js';
@@ -31,6 +31,27 @@ describe('atomik flash', () => {
 
   it('a relative path becomes absolute, so a file name is never taken for an option', () => {
     expect(flashCommand({ board: 'ice40', bitstream: relative(process.cwd(), bin) })).toEqual({ command: 'iceprog', args: [bin] });
+  });
+
+  it('flashCommand takes the board from its own list only, and refuses unknown options', () => {
+    const refused = (options: unknown) => {
+      try {
+        flashCommand(options as FlashOptions);
+        return 'no error';
+      } catch (err) {
+        return `${(err as { code: string }).code}: ${(err as Error).message}`;
+      }
+    };
+    expect(refused({ board: '__proto__', bitstream: bin })).toBe(
+      `ERR_ATOMIK_INVALID_ARG_VALUE: options.board must be one of 'tangnano9k', 'ice40', got "__proto__"`,
+    );
+    expect(refused({ board: 'toString', bitstream: bin })).toBe(
+      `ERR_ATOMIK_INVALID_ARG_VALUE: options.board must be one of 'tangnano9k', 'ice40', got "toString"`,
+    );
+    expect(refused({ board: 'ice40', bitstream: bin, sarm: true })).toBe(
+      'ERR_ATOMIK_INVALID_ARG_VALUE: options.sarm is not an option (did you mean sram?); the options are board, bitstream, sram',
+    );
+    expect(refused({ board: 'ice40', bitstream: bin, sram: 'yes' })).toBe('ERR_ATOMIK_INVALID_ARG_TYPE: options.sram must be true or false, got "yes"');
     expect(shellLine('a', ['b c', "it's", '-x', '/p/q.fs'])).toBe(`a 'b c' 'it'\\''s' -x /p/q.fs`);
   });
 
@@ -39,16 +60,24 @@ describe('atomik flash', () => {
       const r = await run(args);
       return [r.code, r.stdout, r.stderr.trim()];
     };
-    expect(await err(['flash', fs])).toEqual([1, '', 'atomik-node: flash needs --board tangnano9k or --board ice40']);
-    expect(await err(['flash', '--board', 'ecp5', fs])).toEqual([1, '', 'atomik-node: board must be tangnano9k or ice40, got ecp5']);
-    expect(await err(['flash', '--board', 'ice40'])).toEqual([1, '', 'atomik-node: flash needs the bitstream file']);
-    expect(await err(['flash', '--board', 'ice40', fs])).toEqual([1, '', `atomik-node: ice40 bitstreams are .bin files, got ${fs}`]);
+    expect(await err(['flash', fs])).toEqual([1, '', 'atomik-node: ERR_ATOMIK_INVALID_ARG_VALUE: flash needs --board tangnano9k or --board ice40']);
+    expect(await err(['flash', '--board', 'ecp5', fs])).toEqual([
+      1,
+      '',
+      'atomik-node: ERR_ATOMIK_INVALID_ARG_VALUE: --board must be tangnano9k or ice40, got ecp5',
+    ]);
+    expect(await err(['flash', '--board', 'ice40'])).toEqual([1, '', 'atomik-node: ERR_ATOMIK_INVALID_ARG_VALUE: flash needs the bitstream file']);
+    expect(await err(['flash', '--board', 'ice40', fs])).toEqual([
+      1,
+      '',
+      `atomik-node: ERR_ATOMIK_INVALID_ARG_VALUE: ice40 bitstreams are .bin files, got ${fs}`,
+    ]);
     expect(await err(['flash', '--board', 'tangnano9k', join(dir, 'missing.fs')])).toEqual([
       1,
       '',
-      `atomik-node: cannot read the bitstream ${join(dir, 'missing.fs')}`,
+      `atomik-node: ERR_ATOMIK_INVALID_ARG_VALUE: cannot read the bitstream ${join(dir, 'missing.fs')}`,
     ]);
-    expect(await err(['flash', '--board', 'ice40', bin, 'extra'])).toEqual([1, '', 'atomik-node: unexpected argument(s): extra']);
+    expect(await err(['flash', '--board', 'ice40', bin, 'extra'])).toEqual([1, '', 'atomik-node: ERR_ATOMIK_INVALID_ARG_VALUE: unexpected argument(s): extra']);
   });
 
   it('says which package to install when the tool is missing', async () => {
@@ -58,7 +87,7 @@ describe('atomik flash', () => {
     rmSync(path, { recursive: true, force: true });
     expect([r.code, r.stderr.trim()]).toEqual([
       1,
-      'atomik-node: flashing needs openFPGALoader, which is not installed (Debian: apt-get install openfpgaloader)',
+      'atomik-node: ERR_ATOMIK_MISSING_TOOL: flashing needs openFPGALoader, which is not installed (Debian: apt-get install openfpgaloader)',
     ]);
   });
 
@@ -68,6 +97,6 @@ describe('atomik flash', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe(`iceprog '${bin}'\n`);
     expect(r.stderr).toContain("Can't find iCE FTDI USB device");
-    expect(r.stderr.trim().split('\n').at(-1)).toBe(`atomik-node: iceprog failed (exit code 2): iceprog '${bin}'`);
+    expect(r.stderr.trim().split('\n').at(-1)).toBe(`atomik-node: ERR_ATOMIK_DEVICE: iceprog failed (exit code 2): iceprog '${bin}'`);
   });
 });

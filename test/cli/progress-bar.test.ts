@@ -11,6 +11,7 @@ import { createProgressBar, progressBarLine, progressLine } from '../../lib/cli/
 import type { Progress } from '../../lib/core/progress.js';
 import { cli } from '../helpers/cli.js';
 import { missing } from '../helpers/tools.js';
+import { describeUnless } from '../helpers/skip.js';
 
 /** A real Writable that records what it is given; `tty` makes it look like a terminal of `columns`. */
 function recorder(tty: boolean, columns = 80): Writable & { isTTY?: boolean; columns?: number; text(): string } {
@@ -91,7 +92,7 @@ describe('createProgressBar', () => {
 });
 
 const noHost = missing('make', 'cc');
-describe.skipIf(noHost !== null)(`the CLI draws a board's build${noHost ? ` (skipped: ${noHost} not found)` : ''}`, () => {
+describeUnless(noHost, "the CLI draws a board's build", () => {
   it('emulate, stderr not a terminal: the build steps as plain lines, then the port', async () => {
     const cache = mkdtempSync(join(tmpdir(), 'atomik-cli-cache-'));
     const child = spawn(process.execPath, [cli, 'emulate', '--contexts', '4'], {

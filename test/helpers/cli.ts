@@ -5,9 +5,14 @@ import { promisify } from 'node:util';
 
 export const cli = fileURLToPath(new URL('../../dist/cli.cjs', import.meta.url));
 
-export async function run(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
+export function run(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runScript(cli, args, env);
+}
+
+/** Runs a Node script to its end, whatever its exit code. */
+export async function runScript(file: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { env });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [file, ...args], { env });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };

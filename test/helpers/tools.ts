@@ -12,20 +12,23 @@ const TEST_TOOL_PACKAGES: Readonly<Record<string, string>> = {
 };
 
 /**
- * Null when every command exists on this machine, else why not: the first
- * missing one and the Debian package to install (its tests are then skipped
- * with that reason). With ATOMIK_REQUIRE_BOARDS=1 (CI) a missing command is
- * an error instead: nothing may be skipped there.
+ * Null when every command exists on this machine, else why not: every
+ * missing one and the Debian packages to install, in one line (its tests are
+ * then skipped with that reason). With ATOMIK_REQUIRE_BOARDS=1 (CI) a missing
+ * command is an error instead: nothing may be skipped there.
  */
 export function missing(...commands: string[]): string | null {
-  for (const c of commands) {
+  const absent = commands.filter((c) => {
     try {
-      execFileSync('sh', ['-c', `command -v ${c}`], { stdio: 'ignore' });
+      execFileSync('sh', ['-c', 'command -v "$1"', 'sh', c], { stdio: 'ignore' });
+      return false;
     } catch {
-      const why = `${c} not installed (apt-get install ${TEST_TOOL_PACKAGES[c] ?? c})`;
-      if (process.env.ATOMIK_REQUIRE_BOARDS === '1') throw new Error(`ATOMIK_REQUIRE_BOARDS=1 but ${why}`);
-      return why;
+      return true;
     }
-  }
-  return null;
+  });
+  if (absent.length === 0) return null;
+  const packages = [...new Set(absent.map((c) => (Object.hasOwn(TEST_TOOL_PACKAGES, c) ? TEST_TOOL_PACKAGES[c]! : c)))];
+  const why = `${absent.join(', ')} not installed (apt-get install ${packages.join(' ')})`;
+  if (process.env.ATOMIK_REQUIRE_BOARDS === '1') throw new Error(`ATOMIK_REQUIRE_BOARDS=1 but ${why}`);
+  return why;
 }

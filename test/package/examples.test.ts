@@ -1,26 +1,63 @@
 // Every example runs with its exact expected output.
 import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { missing } from '../helpers/tools.js';
 import { redisSkipReason } from '../helpers/redis.js';
 import { itUnless } from '../helpers/skip.js';
+import { runScript } from '../helpers/cli.js';
+
+const examples = fileURLToPath(new URL('../../examples/', import.meta.url));
+const root = fileURLToPath(new URL('../../', import.meta.url));
 
 async function example(name: string, ...args: string[]): Promise<string> {
-  const file = fileURLToPath(new URL(`../../examples/${name}`, import.meta.url));
   const env = { ...process.env };
   delete env.ATOMIK_PORT;
-  return (await promisify(execFile)(process.execPath, [file, ...args], { env })).stdout;
+  return (await promisify(execFile)(process.execPath, [join(examples, name), ...args], { env })).stdout;
 }
+
+describe('examples a user can copy', () => {
+  it('import the package by its name (atomik-node, atomik-node/board, ...), never a path into it', () => {
+    for (const file of readdirSync(examples)) {
+      const imports = [...readFileSync(join(examples, file), 'utf8').matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1]!);
+      expect(
+        imports.filter((i) => !i.startsWith('node:') && !/^atomik-node(\/(board|serial|replicate|testing))?$/.test(i)),
+        file,
+      ).toEqual([]);
+    }
+  });
+
+  it('one copied into an app of its own runs as it does here', async () => {
+    const app = mkdtempSync(join(tmpdir(), 'atomik-app-'));
+    try {
+      mkdirSync(join(app, 'node_modules'));
+      symlinkSync(root, join(app, 'node_modules', 'atomik-node'));
+      copyFileSync(join(examples, 'counter.mjs'), join(app, 'counter.mjs'));
+      const { stdout } = await promisify(execFile)(process.execPath, [join(app, 'counter.mjs')], { cwd: app });
+      expect(stdout).toBe(await example('counter.mjs'));
+    } finally {
+      rmSync(app, { recursive: true, force: true });
+    }
+  });
+
+  it('speak of the patterns themselves, in the files and in what they print', async () => {
+    for (const file of readdirSync(examples)) expect(readFileSync(join(examples, file), 'utf8'), file).not.toMatch(/seed/i);
+    for (const name of ['counter.mjs', 'register.mjs', 'undo.mjs']) expect(await example(name), name).not.toMatch(/seed/i);
+  });
+});
 
 describe('examples', () => {
   it('counter: xor does not count, add does, rollback undoes', async () => {
     expect(await example('counter.mjs')).toBe(
       [
+        'three replicas count their own events and send each to the others, who hear them in different orders',
         'events: A +1 +1 +1 -1 | B +1 +1 | C -1 +1 +1 +1 +1  (true count 7)',
-        'group xor:                   A=1 B=1 C=1  <- the replicas agree, but XOR does not count',
-        'group add:                   A=7 B=7 C=7',
+        'group xor:                   A=1 B=1 C=1  <- the replicas agree, but XOR does not count (+1 twice is 0)',
+        'group add:                   A=7 B=7 C=7  <- every replica holds the true count',
         'after B rolls back one +1:   A=6 B=6 C=6',
         '',
       ].join('\n'),
@@ -30,9 +67,10 @@ describe('examples', () => {
   it('register: one writer converges, two writers mix, a context per writer does not', async () => {
     expect(await example('register.mjs')).toBe(
       [
-        'one writer, 10 -> 20 -> 30:        A=30 B=30 C=30',
-        'A writes 40 while B writes 50:      A=4 B=4 C=4  <- agreed, but 30^40^50 = 4: nobody wrote it',
-        'a context per writer (A/B/C -> rule): A=40/50/0 -> 50 B=40/50/0 -> 50 C=40/50/0 -> 50',
+        'one writer, 10 -> 20 -> 30, deltas heard in two orders: A=30 B=30 C=30',
+        'A writes 40 while B writes 50 (both over 30): A=4 B=4 C=4  <- agreed, but 30^40^50 = 4: nobody wrote it',
+        'a context per writer, every replica holds A 40, B 50, C nothing',
+        "  rule \"the last writer in A, B, C order that wrote wins\": A reads 50 (B's), B reads 50 (B's), C reads 50 (B's)",
         'Concurrent writers of one value need an owner per context, or a CRDT register with a real merge rule.',
         '',
       ].join('\n'),
@@ -73,11 +111,14 @@ describe('examples', () => {
     });
   });
 
-  itUnless(missing('make', 'cc'), 'hardware: the counter on a virtual board', async () => {
+  itUnless(missing('make', 'cc'), 'hardware: the counter on a virtual board; a bad port is one clear line and exit 1', async () => {
     expect(await example('hardware.mjs')).toBe(
       'virtual host board (framed dialect, add group): 11 events -> count 7\n' +
         'no real board given: pass its port (node examples/hardware.mjs /dev/ttyUSB0) or set ATOMIK_PORT\n',
     );
+    const bad = await runScript(join(examples, 'hardware.mjs'), ['/dev/nonexistent'], { ...process.env, ATOMIK_PORT: '' });
+    expect([bad.code, bad.stdout]).toEqual([1, 'virtual host board (framed dialect, add group): 11 events -> count 7\n']);
+    expect(bad.stderr).toMatch(/^board on \/dev\/nonexistent: ERR_ATOMIK_NO_DEVICE: cannot open \/dev\/nonexistent[^\n]*\n$/);
   });
 
   itUnless(redisSkipReason(), 'replicas: three processes through Redis, one killed and restarted, exact totals', async () => {
