@@ -10,23 +10,12 @@
 import { DeviceError, type Unconfirmed } from '../core/errors.js';
 import type { Op, OpResult } from '../core/operations.js';
 import type { ProgressListener } from '../core/progress.js';
-import {
-  FRAME,
-  FRAME_OVERHEAD,
-  FrameDecoder,
-  decodeError,
-  decodeHello,
-  decodeReplyResults,
-  encodeFrame,
-  encodeOpen,
-  encodeOps,
-  opBytes,
-  resultBytes,
-  type Frame,
-} from './frame.js';
+import { FRAME, FRAME_OVERHEAD, FrameDecoder, decodeError, decodeReplyResults, encodeFrame, encodeOps, opBytes, resultBytes, type Frame } from './frame.js';
 import { LinkEstimator } from './link.js';
 import { PendingCalls, type PendingCall } from './pending.js';
 import type { Transport } from './transport.js';
+import type { Retrying } from './framed/exchange.js';
+import { askHello, startSession } from './framed/session.js';
 import type { HelloInfo } from '../backend/device.js';
 import type { LinkStats } from '../backend/device.js';
 
@@ -206,6 +195,7 @@ export class FramedClient {
   private readonly link: LinkEstimator;
   private readonly retries: number;
   private window: number;
+  private readonly windowOption: number;
   private readonly maxBytes: number;
   private readonly onProgress: ProgressListener | undefined;
   private readonly reconnector: Reconnector | null;
@@ -241,7 +231,8 @@ export class FramedClient {
     const ceiling = options.timeoutMs ?? 1000;
     this.link = new LinkEstimator(Math.min(ceiling, 300), ceiling);
     this.retries = options.retries ?? 8;
-    this.window = options.window ?? Infinity;
+    this.windowOption = options.window ?? Infinity;
+    this.window = this.windowOption;
     this.maxBytes = options.maxBytesInFlight ?? 6144;
     this.onProgress = options.onProgress;
     this.reconnector = reconnector;
@@ -264,21 +255,15 @@ export class FramedClient {
     return this.counts.retransmissions;
   }
 
-  /** Asks the device who it is, then opens a session in the given group. */
-  async start(group: 'xor' | 'add'): Promise<HelloInfo> {
-    const reply = await this.raw(FRAME.hello, new Uint8Array(0));
+  /**
+   * Asks the device who it is, then opens a session in the given group;
+   * HELLO and OPEN are sent again with growing waits until `retrying`'s
+   * deadline (default: 10 s from now).
+   */
+  async start(group: 'xor' | 'add', retrying: Retrying = { deadline: performance.now() + 10_000, firstWaitMs: 200, maxWaitMs: 1600 }): Promise<HelloInfo> {
     try {
-      const hello = this.adopt(reply);
-      if (!hello.groups.includes(group))
-        throw new DeviceError(`the device does not support the '${group}' group (it has ${hello.groups.join(', ')})`, [], 'BAD_GROUP');
-      const session = (Math.floor(Math.random() * 0xfffffffe) + 1) >>> 0;
-      const opened = await this.raw(FRAME.open, encodeOpen(session, group));
-      if (opened.type === FRAME.error) {
-        const code = safe(() => decodeError(opened.payload).code) ?? 'BAD_REPLY';
-        throw new DeviceError(`OPEN refused: ${code}`, [], code);
-      }
-      if (opened.type !== FRAME.result || opened.payload.length !== 0)
-        throw new DeviceError(`unexpected reply type 0x${opened.type.toString(16)} to OPEN`, [], 'BAD_REPLY');
+      const { hello, session } = await startSession(this.transport, () => this.nextSeq(), group, retrying);
+      this.adopt(hello);
       this.session = session;
       return hello;
     } catch (err) {
@@ -330,15 +315,12 @@ export class FramedClient {
     else this.failLink(why, 'PORT_CLOSED');
   }
 
-  /** Reads HELLO_REPLY, bounded and checked (decodeHello), and keeps to the limits it advertises. */
-  private adopt(reply: Frame): HelloInfo {
-    if (reply.type !== FRAME.helloReply) throw new DeviceError(`unexpected reply type 0x${reply.type.toString(16)} to HELLO`, [], 'BAD_REPLY');
-    const hello = decodeHello(reply.payload);
+  /** Keeps to the limits a checked HELLO_REPLY advertises (at start and after every reconnect). */
+  private adopt(hello: HelloInfo): void {
     this.hello = hello;
     this.maxOps = hello.maxOps;
     this.maxPayload = hello.maxPayload;
-    this.window = Math.max(1, Math.min(this.window, Math.floor(hello.replayDepth / 2)));
-    return hello;
+    this.window = Math.max(1, Math.min(this.windowOption, Math.floor(hello.replayDepth / 2)));
   }
 
   // ---- packing -----------------------------------------------------------------
@@ -878,7 +860,13 @@ export class FramedClient {
         await transport.close().catch(() => {});
         return;
       }
-      const hello = await askHello(transport, this.nextSeq(), this.link.slackMs(1) + 300 * this.byteMs);
+      const wait = this.link.slackMs(1) + 300 * this.byteMs;
+      let hello: HelloInfo | Error | null;
+      try {
+        hello = await askHello(transport, this.nextSeq(), { deadline: performance.now() + 7 * wait, firstWaitMs: wait, maxWaitMs: 4 * wait });
+      } catch (err) {
+        hello = err as Error;
+      }
       if (!hello) {
         await transport.close().catch(() => {});
         continue;
@@ -906,6 +894,7 @@ export class FramedClient {
           'REBOOTED',
         );
       }
+      this.adopt(hello);
       this.counts.reconnects++;
       this.state = 'up';
       this.lineFreeAt = 0;
@@ -919,42 +908,6 @@ export class FramedClient {
     }
     this.failLink(`${why}, and it did not come back after ${policy.attempts} attempts`, 'PORT_CLOSED');
   }
-}
-
-/** Sends HELLO on a freshly opened port; its checked reply, an Error for a bad one, or null for silence. */
-async function askHello(transport: Transport, seq: number, waitMs: number): Promise<HelloInfo | Error | null> {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const decoder = new FrameDecoder();
-    let off = () => {};
-    let timer: NodeJS.Timeout | undefined;
-    const reply = new Promise<Frame | null>((resolve) => {
-      timer = setTimeout(() => resolve(null), waitMs);
-      off = transport.onData((data) => {
-        const found = decoder.push(data).find((f) => f.seq === seq);
-        if (found) {
-          clearTimeout(timer);
-          resolve(found);
-        }
-      });
-    });
-    try {
-      await transport.write(encodeFrame(seq, FRAME.hello));
-    } catch {
-      off(); // a port not ready yet: the next attempt reopens it
-      clearTimeout(timer);
-      return null;
-    }
-    const frame = await reply;
-    off();
-    if (!frame) continue;
-    if (frame.type !== FRAME.helloReply) return new DeviceError(`unexpected reply type 0x${frame.type.toString(16)} to HELLO`, [], 'BAD_REPLY');
-    try {
-      return decodeHello(frame.payload);
-    } catch (err) {
-      return err as Error;
-    }
-  }
-  return null;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

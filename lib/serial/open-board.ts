@@ -4,7 +4,7 @@
 // port again (same path, or the same USB VID:PID and serial number).
 import { existsSync } from 'node:fs';
 import type { Group } from '../core/group.js';
-import { AtomikError, AtomikTypeError } from '../core/errors.js';
+import { AtomikError, AtomikTypeError, DeviceError } from '../core/errors.js';
 import type { ProgressListener } from '../core/progress.js';
 import { FramedClient, type FramedClientOptions, type Reconnector, type ReconnectOptions } from './framed-client.js';
 import { LegacyClient } from './legacy-client.js';
@@ -24,8 +24,16 @@ export interface SerialOptions extends FramedClientOptions {
   dialect?: Dialect | 'auto';
   /** Exclusive lock on the port (default true). */
   lock?: boolean;
-  /** Probe timeout in ms (default 500). */
+  /** The first wait for an answer to the probe, HELLO and OPEN, doubled after each silent attempt up to 4 times (default 200 ms). */
   probeTimeoutMs?: number;
+  /**
+   * How long opening may take in all (default 10,000 ms): the probe, HELLO
+   * and OPEN are asked again until then, so a noisy line that damages one
+   * answer does not fail the open. Every failure to open is a DeviceError
+   * (code ERR_ATOMIK_DEVICE) with a deviceCode: NO_PORT, NO_ANSWER,
+   * BAD_REPLY, BAD_HELLO, BAD_GROUP.
+   */
+  openTimeoutMs?: number;
   /**
    * Legacy dialect only: read the state back after every write and compare
    * it with what the host expects, so a byte lost or corrupted on the
@@ -79,7 +87,8 @@ export function checkSerialOptions(options: SerialOptions): CheckedOptions {
     baudRate: given(o.baudRate, 115200, (v) => integer(v, 50, 20_000_000, 'options.baudRate')),
     dialect: given(o.dialect, 'auto' as const, (v) => oneOf(v, ['auto', 'framed', 'legacy'] as const, 'options.dialect')),
     lock: given(o.lock, true, (v) => boolean(v, 'options.lock')),
-    probeTimeoutMs: given(o.probeTimeoutMs, 500, (v) => number(v, 1, 60_000, 'options.probeTimeoutMs')),
+    probeTimeoutMs: given(o.probeTimeoutMs, 200, (v) => number(v, 1, 60_000, 'options.probeTimeoutMs')),
+    openTimeoutMs: given(o.openTimeoutMs, 10_000, (v) => number(v, 1, 600_000, 'options.openTimeoutMs')),
     verify: given(o.verify, false, (v) => boolean(v, 'options.verify')),
     timeoutMs: o.timeoutMs === undefined ? undefined : number(o.timeoutMs, 1, 60_000, 'options.timeoutMs'), // each dialect has its default
     retries: given(o.retries, 8, (v) => integer(v, 0, 1000, 'options.retries')),
@@ -115,16 +124,31 @@ async function identify(path: string): Promise<PortInfo | null> {
   }
 }
 
-/** Opens the board on `options.port`: probes its dialect and starts the backend of that dialect. */
+/** The port itself, or a DeviceError (NO_PORT) saying why it cannot be opened. */
+async function openPort(options: CheckedOptions): Promise<Transport> {
+  try {
+    return await openSerialTransport(options.port, { baudRate: options.baudRate, lock: options.lock });
+  } catch (err) {
+    throw new DeviceError((err as Error).message, [], 'NO_PORT', { cause: err });
+  }
+}
+
+/** Opens the board on `options.port`: probes its dialect and starts the backend of that dialect, all within `openTimeoutMs`. */
 export async function openSerialBackend(options: SerialOptions, group: Group): Promise<SerialBackend> {
   const checked = checkSerialOptions(options);
-  const transport = await openSerialTransport(checked.port, { baudRate: checked.baudRate, lock: checked.lock });
+  const deadline = performance.now() + checked.openTimeoutMs;
+  const transport = await openPort(checked);
   try {
-    const found = await probe(transport, { timeoutMs: checked.probeTimeoutMs, dialect: checked.dialect, onProgress: checked.onProgress });
+    const found = await probe(transport, {
+      timeoutMs: checked.probeTimeoutMs,
+      deadlineMs: deadline - performance.now(),
+      dialect: checked.dialect,
+      onProgress: checked.onProgress,
+    });
     if (found.dialect === 'framed') {
       const reconnector: Reconnector | null = checked.reconnect && { ...checked.reconnect, reopen: reopener(checked, await identify(checked.port)) };
       const client = new FramedClient(transport, checked, reconnector);
-      const hello = await client.start(group);
+      const hello = await client.start(group, { deadline, firstWaitMs: checked.probeTimeoutMs, maxWaitMs: 4 * checked.probeTimeoutMs });
       return new FramedBackend({ port: checked.port, dialect: 'framed', hello }, group, client);
     }
     if (checked.reconnect) {
