@@ -553,9 +553,9 @@ export class FramedClient {
   }
 
   private resend(f: InFlight, fast: boolean, why: string): void {
-    // A sign of damage counts toward the error rate; a first timeout may only be a busy host or board (see
-    // spuriousTimeouts), a second one in a row is taken as a loss, so silent losses shrink frames too.
-    if (fast || f.timedOut) this.link.outcome(f.roundBytes, false);
+    // Every sign of damage and every timeout counts toward the error rate, so a line that loses whole frames
+    // silently shrinks them too; a timeout found spurious later is taken back (LinkEstimator.spurious).
+    this.link.outcome(f.roundBytes, false);
     // Larger than the line now carries well (packed before it was measured): ask, then send it again smaller.
     // Twice the budget at the first loss, the budget itself from the second.
     const oversized = f.roundBytes - 2 * FRAME_OVERHEAD > (f.attempts >= 2 ? 1 : 2) * this.link.frameBudget(2 * this.maxPayload);
