@@ -56,14 +56,17 @@ describeUnless(noLine, 'opening through a line damaging 0.2% of bytes each way',
 describeUnless(noLine, 'every failure to open has a code and a deviceCode', () => {
   let framed: VirtualBoard;
   let legacy: VirtualBoard;
+  let behindDead: VirtualBoard;
   let dead: FaultLine;
   beforeAll(async () => {
     framed = await startBoard({ contexts: 4 });
     legacy = await startBoard({ legacy: true });
-    dead = await startFaultLine(framed.port, { drop: 1 });
+    behindDead = await startBoard({ contexts: 4 });
+    dead = await startFaultLine(behindDead.port, { drop: 1 });
   });
   afterAll(async () => {
     await dead?.stop();
+    await behindDead?.stop();
     await framed?.stop();
     await legacy?.stop();
   });

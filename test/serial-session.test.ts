@@ -5,7 +5,7 @@
 // in the link's error estimate.
 import { describe, expect, it } from 'vitest';
 import { DeviceError } from '../lib/index.js';
-import { FramedClient, type Reconnector } from '../lib/serial/framed-client.js';
+import { FramedClient, type Reconnector } from '../lib/serial/framed/client.js';
 import { createTransportPair } from '../lib/serial/memory-transport.js';
 import { startDeviceModel } from './helpers/device-model.js';
 

@@ -81,3 +81,86 @@ export async function startSession(
   await openSession(transport, nextSeq(), session, group, retrying);
   return { hello, session };
 }
+
+export interface ReconnectOptions {
+  /** Reopen attempts before giving up (default 20). */
+  attempts?: number;
+  /** First wait before reopening, doubled after each failed attempt (default 100 ms). */
+  initialDelayMs?: number;
+  /** Longest wait between attempts (default 2000 ms). */
+  maxDelayMs?: number;
+}
+
+/** What the client needs to come back after the port went away. */
+export interface Reconnector extends Required<ReconnectOptions> {
+  reopen(): Promise<Transport>;
+}
+
+/** What a reconnect needs of the client it serves. */
+export interface Reopening {
+  /** A wait between attempts that the client can cut short (close()). */
+  pause(ms: number): Promise<void>;
+  /** True once the client was closed meanwhile. */
+  gone(): boolean;
+  nextSeq(): number;
+  /** The session this host opened and the boot id the board had then. */
+  session: number;
+  bootId: number | null;
+  /** The first wait for the HELLO reply on the reopened port. */
+  waitMs: number;
+}
+
+/** The board is back in our session; or why not (failure null: closed meanwhile, or it never came back), with the port if one was opened. */
+export type Reopened = { transport: Transport; hello: HelloInfo } | { transport: Transport | null; failure: string | null; deviceCode: string };
+
+/**
+ * Reopens the port with backoff and asks the board who it is: it is ours
+ * only if it still has our session (and, when both are known, the same boot
+ * id). A board that rebooted or was opened by another host is reported as
+ * REBOOTED; a version-1 board cannot tell, so it is reported the same way.
+ */
+export async function reopenSession(policy: Reconnector, r: Reopening): Promise<Reopened> {
+  const closed = async (transport: Transport | null): Promise<Reopened> => {
+    await transport?.close().catch(() => {});
+    return { transport: null, failure: null, deviceCode: 'CLOSED' };
+  };
+  let delay = policy.initialDelayMs;
+  for (let attempt = 1; attempt <= policy.attempts; attempt++) {
+    await r.pause(delay);
+    delay = Math.min(policy.maxDelayMs, delay * 2);
+    if (r.gone()) return closed(null);
+    let transport: Transport;
+    try {
+      transport = await policy.reopen();
+    } catch {
+      continue;
+    }
+    if (r.gone()) return closed(transport);
+    let hello: HelloInfo | null;
+    try {
+      hello = await askHello(transport, r.nextSeq(), { deadline: performance.now() + 7 * r.waitMs, firstWaitMs: r.waitMs, maxWaitMs: 4 * r.waitMs });
+    } catch (err) {
+      return {
+        transport,
+        failure: `after reconnecting to ${transport.path}: ${(err as Error).message}`,
+        deviceCode: (err as DeviceError).deviceCode ?? 'BAD_HELLO',
+      };
+    }
+    if (r.gone()) return closed(transport);
+    if (!hello) {
+      await transport.close().catch(() => {});
+      continue;
+    }
+    const { session, bootId } = hello;
+    if (session === null) {
+      const failure = `${transport.path} came back, but its protocol version ${hello.protocol} cannot say whether the board rebooted: its contexts cannot be trusted`;
+      return { transport, failure, deviceCode: 'REBOOTED' };
+    }
+    if (session !== r.session || (r.bootId !== null && bootId !== r.bootId)) {
+      const failure = `the board at ${transport.path} rebooted or was opened by another host while the port was away (its session is ${session}, boot id ${bootId}): its contexts are gone`;
+      return { transport, failure, deviceCode: 'REBOOTED' };
+    }
+    return { transport, hello };
+  }
+  return { transport: null, failure: null, deviceCode: 'PORT_CLOSED' };
+}
