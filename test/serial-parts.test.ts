@@ -150,4 +150,16 @@ describe('the window, over the in-memory transport', () => {
     expect([window.queryRan(f, 8), window.queryRan(f, 0)]).toEqual([true, false]);
     window.clear();
   });
+
+  it('a reply after a timeout, before any round trip was measured, is not taken for a spurious timeout', async () => {
+    const { window, seen } = start({ timeoutMs: 30 });
+    const f = window.open(1, packed([accum(0, 1n)]));
+    await settle(60);
+    expect([seen, f.attempts, window.stats.timeouts]).toEqual([[1, 1], 2, 1]);
+    window.replied(f);
+    window.complete(f, true);
+    expect(window.stats.spuriousTimeouts).toBe(0);
+    expect(window.link.slackMs(1)).toBe(30); // still the unmeasured default, not the wait just seen
+    window.clear();
+  });
 });

@@ -44,6 +44,8 @@ export interface FramedClientOptions {
 /** A device that sends this many bytes without one frame for us is not speaking the protocol. */
 export const GARBAGE_LIMIT = 32_768;
 const PROGRESS_EVERY_MS = 100;
+/** Completes a frame that lost up to this many bytes on the way (see flush). */
+const FILLER = new Uint8Array(2);
 const START_RETRYING = { firstWaitMs: 200, maxWaitMs: 1600, totalMs: 10_000 };
 
 export class FramedClient {
@@ -181,11 +183,19 @@ export class FramedClient {
     if (this.outgoing.length === 1) queueMicrotask(() => this.flush());
   }
 
-  /** Writes the frames sent in one turn of the event loop with one write: one system call, one chunk for the line. */
+  /**
+   * Writes the frames sent in one turn of the event loop with one write: one
+   * system call, one chunk for the line. On a line that damages bytes, a few
+   * zero bytes follow: a frame that lost bytes on the way is then completed
+   * at once (and fails its CRC, which the device answers with BAD_CRC)
+   * instead of waiting for the next frame to fill it. Bytes between frames
+   * are skipped by every receiver (PROTOCOL.md, "Frames").
+   */
   private flush(): void {
     const frames = this.outgoing;
     this.outgoing = [];
     if (frames.length === 0 || this.state !== 'up') return;
+    if (this.window.link.errorRate > 0) frames.push(FILLER);
     const bytes = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
     const transport = this.transport;
     transport.write(bytes).catch((err: Error) => this.lost(transport, `write to ${transport.path} failed: ${err.message}`));

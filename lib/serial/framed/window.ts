@@ -27,6 +27,12 @@ export interface InFlight {
    */
   query: number | null;
   attempts: number;
+  /**
+   * Losses in a row the line's error rate explained when the frame was
+   * first sent (LinkEstimator.lossesExplained): fixed then, so a device that
+   * falls silent cannot make its own timeouts look like a noisy line.
+   */
+  explained: number;
   /** Copies sent that the device has not answered yet, as far as the host can tell (a copy whose header was lost is never answered). */
   unanswered: number;
   /** Transmission numbers (increasing over the link) of the first and latest send. */
@@ -129,6 +135,7 @@ export class Window {
       roundBytes: bytes.length + FRAME_OVERHEAD + packed.resultBytes,
       query: null,
       attempts: 0,
+      explained: 0,
       unanswered: 0,
       firstTx: 0,
       lastTx: 0,
@@ -161,9 +168,12 @@ export class Window {
     if (f.attempts === 1) {
       f.firstLineDoneAt = f.lineDoneAt;
       f.firstSentAt = now;
+      if (f.query === null) f.explained = this.link.lossesExplained(f.roundBytes);
     }
     f.deferrals = 0;
-    this.arm(f, f.lineDoneAt - now + this.link.slackMs(1 + f.backoff));
+    // Silence the line's error rate explains is no reason to wait longer: back off only beyond it.
+    const backoff = Math.max(0, f.backoff - f.explained);
+    this.arm(f, f.lineDoneAt - now + this.link.slackMs(1 + backoff));
     this.wire.write(f.bytes);
   }
 
@@ -192,8 +202,9 @@ export class Window {
       this.link.outcome(f.roundBytes, true);
       if (f.attempts === 1) {
         this.link.sample(now - f.lineDoneAt, now - f.sentAt); // Karn: only frames sent once say how late replies are
-      } else if (f.timedOut && f.query === null && now - f.sentAt < 0.75 * this.link.minRttMs) {
+      } else if (f.timedOut && f.query === null && Number.isFinite(this.link.minRttMs) && now - f.sentAt < 0.75 * this.link.minRttMs) {
         // Back sooner than any copy could have been: the reply to an earlier copy, and the timeout was too short.
+        // (Before any round trip was measured nothing can be judged so: a late sample would inflate every timeout.)
         this.link.spurious();
         this.link.sample(now - f.firstLineDoneAt, null);
         this.counts.spuriousTimeouts++;
@@ -213,8 +224,9 @@ export class Window {
     // Twice the budget at the first loss, the budget itself from the second.
     const oversized = f.roundBytes - 2 * FRAME_OVERHEAD > (f.attempts >= 2 ? 1 : 2) * this.budget();
     if (f.query === null && oversized && f.packed.parts.reduce((n, p) => n + p.units, 0) > 1) this.toQuery(f);
-    // A device that answers other frames is alive on a noisy line: the frame gets four times the resends.
-    else if (f.attempts > (this.lastReplyAt > f.firstSentAt ? 4 * this.options.retries : this.options.retries)) {
+    // A device that answers other frames is alive on a noisy line: the frame gets four times the resends;
+    // losses in a row that the line's error rate explains come on top.
+    else if (f.attempts > f.explained + (this.lastReplyAt > f.firstSentAt ? 4 : 1) * this.options.retries) {
       this.wire.fail(`no valid reply to frame ${f.seq} after ${f.attempts} attempts (${why})`, 'NO_REPLY');
       return;
     }
