@@ -1,4 +1,4 @@
-// ATOMiK against CRDT libraries on the seed's scenarios: N replicas (3, 16,
+// ATOMiK against CRDT libraries on two scenarios, a counter and a register: N replicas (3, 16,
 // 128) share 10,000 updates to one counter and one register, then converge
 // through a hub: every update goes to the hub (measured one by one), then
 // the hub sends its full state back to every replica.

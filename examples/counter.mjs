@@ -1,4 +1,4 @@
-// The seed's PN-counter pattern: replicas count +1 and -1 events and
+// The PN-counter pattern: replicas count +1 and -1 events and
 // exchange the deltas in any order. With the ATOMiK group (xor) the
 // replicas agree, but on a value that is not the count: +1 twice is 0.
 // With group 'add' (integers mod 2^64) they count, in any order, and any
@@ -34,7 +34,7 @@ function run(group) {
 
 const line = (replicas) => names.map((n) => `${n}=${show(replicas[n].read())}`).join(' ');
 console.log(`events: ${names.map((n) => `${n} ${events[n].map((e) => (e > 0 ? '+1' : '-1')).join(' ')}`).join(' | ')}  (true count ${truth})`);
-console.log(`group xor (the seed's code): ${line(run('xor'))}  <- the replicas agree, but XOR does not count`);
+console.log(`group xor:                   ${line(run('xor'))}  <- the replicas agree, but XOR does not count`);
 const counted = run('add');
 console.log(`group add:                   ${line(counted)}`);
 // Undo: B's last +1 was a mistake. B rolls it back and sends the inverse delta.

@@ -1,4 +1,4 @@
-// `npm start`: the seed's three patterns (counter, register, state sync) run
+// `npm start`: three patterns (PN-counter, LWW register, state sync) run
 // on the in-process engine and on a board. The board is the one ATOMIK_PORT
 // names, or else a virtual host board started here (nothing else is probed).
 import { open } from '../dist/index.js';

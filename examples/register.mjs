@@ -1,4 +1,4 @@
-// The seed's LWW-register pattern: a value updated with (new ^ old) deltas.
+// The last-writer-wins register pattern: a value updated with (new ^ old) deltas.
 // One writer at a time converges everywhere, in any delivery order. Two
 // writers at once also converge, but on the XOR of both writes: a value
 // neither wrote. The remedy shown: one context per writer, and a rule

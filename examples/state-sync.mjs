@@ -1,4 +1,4 @@
-// The seed's state-sync pattern, with real concurrency: worker threads each
+// The state-sync pattern, with real concurrency: worker threads each
 // own a replica of a 16-context table and exchange 16-byte DeltaMessages
 // through a channel (this thread) that reorders, delays and duplicates them.
 // Without protection a duplicate undoes a XOR delta (and counts twice with

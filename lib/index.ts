@@ -8,7 +8,7 @@ export { Fingerprint, positionalTerm, type FingerprintMode, type FingerprintOpti
 export type { BatchOp, BatchResult } from './table/batch.js';
 export { DeltaMessage, packSeq, unpackSeq } from './stream/message.js';
 export { DeltaStream, RECEIPT, type DeltaStreamOptions, type Receipt, type ReceiveSummary } from './stream/delta-stream.js';
-export { replicate, Replica, type ReplicateOptions, type ReplicaStats } from './replicate/replica.js';
+export { replicate, Replica, type ReplicateOptions, type ReplicaStats, type ReplicaHealth } from './replicate/replica.js';
 export { open, Accumulator, type OpenOptions, type BackendInfo, type BackendChoice } from './open.js';
 export { limits, type Limits } from './limits.js';
 export type { BackendName, ContextStatus } from './backend/types.js';

@@ -1,6 +1,6 @@
 // The public API, as the built package declares it: every name each entry
 // exports, with its kind, read from dist/*.d.ts by the TypeScript compiler.
-// `npm run api:report` writes api-report.json; test/api.test.ts fails when
+// `npm run api:report` writes api-report.json; test/package/api.test.ts fails when
 // the build and the checked-in report differ, so a change of the public
 // surface shows in review.
 import { readFileSync, writeFileSync } from 'node:fs';

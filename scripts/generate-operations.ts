@@ -1,7 +1,7 @@
 // Writes the copies of lib/core/operations.ts that other languages need: the
 // record opcodes in native/atomik.h, the wire opcodes and their sizes in
 // firmware/core/device.h, and the operations table of firmware/PROTOCOL.md.
-// `npm run generate` rewrites them; test/operations.test.ts fails when a
+// `npm run generate` rewrites them; test/core/operations.test.ts fails when a
 // checked-in copy differs from what this would write.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

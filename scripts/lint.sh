@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # House style. `lint.sh` checks (npm run lint) and fails on any violation;
 # `lint.sh --write` applies it (npm run format): Prettier and ESLint for the
-# TypeScript and JavaScript, clang-format for the C and C++ sources.
+# TypeScript and JavaScript, clang-format for the C and C++ sources. Both
+# also check the layering of lib/ (scripts/layers.ts: no import cycle, no
+# import against the layers), which only a code change can fix.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 write=0
@@ -28,4 +30,5 @@ else
   npx eslint . || status=1
   clang-format --dry-run -Werror "${c_sources[@]}" || { echo "clang-format: run npm run format" >&2; status=1; }
 fi
+npx vite-node scripts/layers.ts --check || status=1
 exit $status

@@ -31,6 +31,8 @@ export type ReplicationErrorCode =
   | 'ERR_ATOMIK_LOG_LOST'
   | 'ERR_ATOMIK_GAP'
   | 'ERR_ATOMIK_BAD_SNAPSHOT'
+  | 'ERR_ATOMIK_BAD_LOG_STATE'
+  | 'ERR_ATOMIK_CONNECT'
   | 'ERR_ATOMIK_LAYOUT_MISMATCH';
 
 export interface AtomikErrorOptions {

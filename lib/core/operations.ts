@@ -4,7 +4,7 @@
 // on the framed serial protocol, its operands and its result. The engines
 // and the wire codec import it; the C header, the firmware and
 // firmware/PROTOCOL.md carry generated copies (`npm run generate`), and
-// test/operations.test.ts fails when a copy drifts.
+// test/core/operations.test.ts fails when a copy drifts.
 
 export type OperandKind = 'none' | 'value' | 'deltas';
 export type ResultKind = 'none' | 'u64' | 'bool';

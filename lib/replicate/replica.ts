@@ -2,165 +2,35 @@
 // own updates at once, publishes them (coalesced, in columnar batches) to a
 // Redis stream per partition, and applies every other replica's batches
 // exactly once. Snapshots bound the log and let a replica catch up.
+//   options.ts          what replicate() accepts and reports
+//   connection.ts       the connections, from a URL, options, a client or a cluster
+//   keys.ts             key names, and checks of what is read back from them
+//   partition.ts        the state of one partition
+//   publisher.ts        own updates: coalesce, number, send, retry, flush()
+//   follower.ts         the log: apply, recognise own entries, notice trims, caughtUp()
+//   snapshot-writer.ts  snapshots and trimming
 import { EventEmitter } from 'node:events';
 import { types } from 'node:util';
-import type { Redis, RedisOptions } from 'ioredis';
 import { AtomikTable, tableCore } from '../table/table.js';
 import type { Group } from '../core/group.js';
-import { U64_MAX, describe, integer, index, object, u32Input, u64Input, sameLength } from '../core/validate.js';
-import {
-  ENTRY_STATUS,
-  ENTRY_STATUS_TEXT,
-  BATCH_VERSION,
-  MAX_BATCH_UPDATES,
-  logEntryColumns,
-  type LogEntryColumns,
-  encodeLogEntry,
-  readLogEntryHeader,
-} from '../engine/log-entry.js';
-import { comparePositions, decodeRecord, decodeSnapshot, encodeRecord, encodeSnapshot, type LogPosition } from './snapshot.js';
-import { PUBLISH_SCRIPT, SNAPSHOT_SCRIPT } from './scripts.js';
+import { U64_MAX, describe, index, u32Input, u64Input, sameLength } from '../core/validate.js';
+import { BATCH_VERSION } from '../engine/log-entry.js';
+import type { LogPosition } from '../table/snapshot.js';
 import { AtomikRangeError, AtomikTypeError, ReplicationError } from '../core/errors.js';
+import { checkTarget, connector, type Connection, type RedisTarget } from './connection.js';
+import { resolveOptions, type ReplicaHealth, type ReplicaStats, type ReplicateOptions, type ResolvedOptions } from './options.js';
+import { badState, partitionKeys, storedOrigin, tableKeys } from './keys.js';
+import { Partition } from './partition.js';
+import type { ReplicaContext } from './context.js';
+import { Publisher } from './publisher.js';
+import { BLOCK_MS, Follower } from './follower.js';
+import { SnapshotWriter } from './snapshot-writer.js';
+import { HEARTBEAT_MS, staleHeartbeats, type Heartbeat } from './heartbeat.js';
+import { prometheusText } from './metrics.js';
 
-export interface ReplicateOptions {
-  /** A redis:// URL, ioredis options, or an ioredis client (its options are reused for our own connections). */
-  redis: string | RedisOptions | Redis;
-  /** The table's name in Redis: keys are `<prefix>:{<name>:<partition>}:...`. */
-  name: string;
-  /** Key prefix (default 'atomik'). */
-  prefix?: string;
-  /** Contiguous ranges of the table, each with its own stream (default 1). */
-  partitions?: number;
-  /** Most updates in one published entry (default 4086: an entry then fits Redis's 48 KiB allocation class). */
-  maxBatch?: number;
-  /** Longest time a local update waits before it is published (default 5 ms). */
-  flushMs?: number;
-  /** Entries in flight to Redis per partition (default 16). */
-  window?: number;
-  /** Log bytes read between two snapshots (default 64 MiB). */
-  snapshotBytes?: number;
-  /** Snapshots kept per partition (default 2); the log is trimmed to what the oldest needs. */
-  keepSnapshots?: number;
-  /** Entries per read (default 64). */
-  readCount?: number;
-}
+export type { ReplicateOptions, ReplicaStats, ReplicaHealth } from './options.js';
 
-/** Counters of what a replica did, for monitoring and benchmarks. */
-export interface ReplicaStats {
-  localUpdates: number;
-  publishedEntries: number;
-  publishedUpdates: number;
-  publishedBytes: number;
-  appliedEntries: number;
-  appliedUpdates: number;
-  duplicates: number;
-  skipped: number;
-  resyncs: number;
-  snapshots: number;
-  retries: number;
-}
-
-type Client = Redis & {
-  atomikPublish(log: string, heads: string, origin: string, first: string, last: string, entry: Buffer): Promise<[number, string]>;
-  atomikSnapshot(
-    ids: string,
-    blobs: string,
-    records: string,
-    trim: string,
-    log: string,
-    position: string,
-    blob: Buffer,
-    record: Buffer,
-    keep: number,
-  ): Promise<number>;
-};
-
-interface Entry {
-  counter: bigint;
-  bytes: Uint8Array;
-  updates: number;
-  acked: boolean;
-  read: boolean;
-}
-
-const DEFAULTS = {
-  prefix: 'atomik',
-  partitions: 1,
-  maxBatch: 4086,
-  flushMs: 5,
-  window: 16,
-  snapshotBytes: 64 * 1024 * 1024,
-  keepSnapshots: 2,
-  readCount: 64,
-};
-const BLOCK_MS = 1000;
 const I64_MIN = -(1n << 63n);
-const SNAPSHOT_LOCK_MS = 5000;
-const MAX_BACKOFF_MS = 2000;
-
-/** ioredis sends Buffers as bytes but stringifies other views. */
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-function validName(value: unknown, name: string): string {
-  if (typeof value !== 'string' || !/^[A-Za-z0-9_.:-]{1,200}$/.test(value)) {
-    const code = typeof value === 'string' ? 'ERR_ATOMIK_INVALID_ARG_VALUE' : 'ERR_ATOMIK_INVALID_ARG_TYPE';
-    throw new AtomikTypeError(code, `${name} must be a string of 1-200 letters, digits, '_', '.', ':' or '-', got ${describe(value)}`);
-  }
-  return value;
-}
-
-/** One partition: a contiguous range of the table and its stream. */
-class Partition {
-  readonly keys: { log: string; heads: string; ids: string; blobs: string; records: string; trim: string; lock: string };
-  readonly ref: BigUint64Array;
-  readonly acc: BigUint64Array;
-  // Local updates not cut into an entry yet, coalesced per context.
-  readonly dirty: Uint32Array;
-  dirtyCount = 0;
-  // Own entries not yet read back from the log, by counter.
-  readonly entries = new Map<bigint, Entry>();
-  nextCounter = 1n;
-  ackedThrough = 0n;
-  nextToSend = 1n;
-  inflight = 0;
-  sendEpoch = 0;
-  backoffMs = 0;
-  /** Sending waits out a backoff after a failed publish. */
-  paused = false;
-  record = new Map<bigint, bigint>();
-  position: LogPosition = '0-0';
-  trimSeen: string | null = null;
-  gapAt: string | null = null;
-  /** A gap was seen: reload the newest snapshot before reading on. */
-  resyncDue = false;
-  bytesSinceSnapshot = 0;
-
-  constructor(
-    readonly index: number,
-    readonly start: number,
-    readonly size: number,
-    table: AtomikTable,
-    prefix: string,
-    name: string,
-  ) {
-    const tag = `${prefix}:{${name}:${index}}`;
-    this.keys = {
-      log: `${tag}:log`,
-      heads: `${tag}:heads`,
-      ids: `${tag}:snapshots`,
-      blobs: `${tag}:snapshot-blobs`,
-      records: `${tag}:snapshot-records`,
-      trim: `${tag}:trimmed-through`,
-      lock: `${tag}:snapshot-lock`,
-    };
-    const core = tableCore(table);
-    this.ref = core.ref.subarray(start, start + size);
-    this.acc = core.acc.subarray(start, start + size);
-    this.dirty = new Uint32Array(size);
-  }
-}
 
 /**
  * Keeps `table` in step with every other replica of the same name. Create
@@ -189,91 +59,187 @@ export class Replica extends EventEmitter {
   /** Set when the replica stopped on an error it cannot recover from. */
   failure: ReplicationError | null = null;
 
-  private readonly options: Required<Omit<ReplicateOptions, 'redis' | 'name'>>;
+  private readonly options: ResolvedOptions;
   private readonly parts: Partition[];
   private readonly chunk: number;
   private readonly additive: boolean;
   private readonly acc: BigUint64Array;
-  private readonly pend: BigUint64Array;
-  private readonly mark: Uint8Array;
-  private writer!: Client;
-  private readers: Redis[] = [];
-  private flushTimer: NodeJS.Timeout | null = null;
+  private readonly publisher: Publisher;
+  private readonly follower: Follower;
+  private readonly snapshots: SnapshotWriter;
+  private writer: Connection | null = null;
+  private readers: Connection[] = [];
+  private watchdog: NodeJS.Timeout | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private heartbeatKey = '';
+  private healthState: ReplicaHealth = { state: 'ok', unacknowledged: 0, lastError: null, since: Date.now() };
   private closed = false;
-  private flushWaiters: { targets: (bigint | null)[]; resolve: () => void; reject: (e: Error) => void }[] = [];
-  private loops: Promise<void>[] = [];
 
   /** @internal use replicate() */
   constructor(table: AtomikTable, options: ReplicateOptions) {
     super();
     if (!(table instanceof AtomikTable)) throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `table must be an AtomikTable, got ${describe(table)}`);
-    object(options, 'options');
+    this.options = resolveOptions(table, options);
     this.table = table;
     this.group = table.group;
     this.additive = table.group === 'add';
-    this.name = validName(options.name, 'options.name');
-    const o = { ...DEFAULTS };
-    o.prefix = options.prefix === undefined ? o.prefix : validName(options.prefix, 'options.prefix');
-    const opt = (key: keyof typeof DEFAULTS, min: number, max: number) => {
-      const v = options[key];
-      if (v !== undefined) (o as Record<string, unknown>)[key] = integer(v, min, max, `options.${key}`);
-    };
-    opt('partitions', 1, Math.max(1, Math.min(65536, table.size)));
-    opt('maxBatch', 1, MAX_BATCH_UPDATES);
-    opt('flushMs', 0, 3_600_000);
-    opt('window', 1, 1024);
-    opt('snapshotBytes', 1, Number.MAX_SAFE_INTEGER);
-    opt('keepSnapshots', 1, 1000);
-    opt('readCount', 1, 100_000);
-    this.options = o;
-    this.chunk = Math.max(1, Math.ceil(table.size / o.partitions));
+    this.name = this.options.name;
+    const { partitions, prefix } = this.options;
+    this.chunk = Math.max(1, Math.ceil(table.size / partitions));
     this.parts = [];
-    for (let p = 0; p < o.partitions; p++) {
+    for (let p = 0; p < partitions; p++) {
       const start = p * this.chunk;
-      this.parts.push(new Partition(p, start, Math.max(0, Math.min(this.chunk, table.size - start)), table, o.prefix, this.name));
+      const size = Math.max(0, Math.min(this.chunk, table.size - start));
+      this.parts.push(new Partition(p, start, size, partitionKeys(prefix, this.name, p), table, this.group));
     }
     this.acc = tableCore(table).acc;
-    this.pend = new BigUint64Array(table.size);
-    this.mark = new Uint8Array(table.size);
+    // The parts see the replica through this view; its getters read the fields as they are now.
+    const replica = () => this;
+    const ctx: ReplicaContext = {
+      table,
+      group: this.group,
+      options: this.options,
+      stats: this.stats,
+      parts: this.parts,
+      get writer() {
+        return replica().writer!;
+      },
+      get origin() {
+        return replica().origin;
+      },
+      get closed() {
+        return replica().closed;
+      },
+      get failure() {
+        return replica().failure;
+      },
+      emit: (event, ...args) => this.emit(event, ...args),
+      fail: (err) => this.fail(err),
+      noteError: (err) => {
+        this.healthState.lastError = err;
+      },
+    };
+    this.publisher = new Publisher(ctx);
+    this.snapshots = new SnapshotWriter(ctx);
+    this.follower = new Follower(ctx, this.publisher, this.snapshots);
   }
 
   /** @internal connects, takes an origin id, loads the newest snapshots and catches up with the log. */
-  async start(redis: ReplicateOptions['redis']): Promise<void> {
-    const { Redis: IORedis } = await import('ioredis');
-    const base: RedisOptions = typeof redis === 'string' ? {} : redis instanceof IORedis ? { ...redis.options } : { ...redis };
-    // Never give up on a command: a publish waits for Redis to come back.
-    const connOptions: RedisOptions = { ...base, maxRetriesPerRequest: null, enableOfflineQueue: true, lazyConnect: false };
-    const connect = () => (typeof redis === 'string' ? new IORedis(redis, connOptions) : new IORedis(connOptions));
-    const writer = connect() as Client;
-    writer.defineCommand('atomikPublish', { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
-    writer.defineCommand('atomikSnapshot', { numberOfKeys: 5, lua: SNAPSHOT_SCRIPT });
-    writer.on('error', () => {}); // reconnects are ioredis's job; failures reach the commands
-    this.writer = writer;
-    this.readers = this.parts.map(() => {
-      const r = connect();
-      r.on('error', () => {});
-      return r;
+  async start(redis: RedisTarget): Promise<void> {
+    // A start that fails leaves the caller's table as it was.
+    const core = tableCore(this.table);
+    const saved = [core.ref.slice(), core.acc.slice()] as const;
+    const { startTimeoutMs } = this.options;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const last = this.healthState.lastError;
+        const why = `could not reach Redis and catch up with '${this.name}' within ${startTimeoutMs} ms (options.startTimeoutMs)`;
+        reject(new ReplicationError('ERR_ATOMIK_CONNECT', last ? `${why}; last error: ${last.message}` : why));
+      }, startTimeoutMs);
     });
     try {
-      const layout = `group=${this.group} contexts=${this.table.size} partitions=${this.parts.length} format=${BATCH_VERSION}`;
-      const tag = `${this.options.prefix}:{${this.name}}`;
-      await writer.set(`${tag}:layout`, layout, 'NX');
-      const stored = await writer.get(`${tag}:layout`);
-      if (stored !== layout) {
-        throw new ReplicationError('ERR_ATOMIK_LAYOUT_MISMATCH', `'${this.name}' is stored as ${stored}; this table is ${layout}`);
-      }
-      this.origin = BigInt(await writer.incr(`${tag}:origins`));
-      const ends: string[] = [];
-      for (const part of this.parts) {
-        await this.loadNewestSnapshot(part, true);
-        ends.push(await this.logEnd(part));
-      }
-      this.loops = this.parts.map((part) => this.readLoop(part));
-      await Promise.all(this.parts.map((part, i) => this.waitForPosition(part, ends[i]!)));
+      await Promise.race([this.connectAndCatchUp(redis), deadline]);
     } catch (err) {
       await this.close();
-      throw err;
+      core.ref.set(saved[0]);
+      core.acc.set(saved[1]);
+      throw err instanceof ReplicationError
+        ? err
+        : new ReplicationError('ERR_ATOMIK_CONNECT', `starting the replica failed: ${(err as Error).message}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
     }
+    this.watchdog = setInterval(() => this.checkHealth(), Math.max(50, this.options.timeoutMs / 4));
+    this.watchdog.unref();
+    this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS);
+    this.heartbeat.unref();
+    this.beat();
+  }
+
+  /** Writes this replica's heartbeat (best effort: a failed one is simply missing until the next). */
+  private beat(): void {
+    if (this.closed || !this.writer) return;
+    const beat: Heartbeat = {
+      at: Date.now(),
+      positions: this.parts.map((p) => p.position),
+      unacknowledged: this.health.unacknowledged,
+      health: this.healthState.state,
+      stats: this.stats,
+    };
+    this.writer.hset(this.heartbeatKey, this.origin.toString(), JSON.stringify(beat)).catch(() => {});
+  }
+
+  private async connectAndCatchUp(redis: RedisTarget): Promise<void> {
+    const connect = await connector(redis, { timeoutMs: this.options.timeoutMs, blockMs: BLOCK_MS, connectTimeoutMs: this.options.startTimeoutMs });
+    if (this.closed) return;
+    const watch = (conn: Connection) => conn.on('error', (err: Error) => (this.healthState.lastError = err));
+    const writer = connect('commands');
+    this.writer = writer;
+    watch(writer);
+    this.readers = this.parts.map(() => watch(connect('reads')));
+    const keys = tableKeys(this.options.prefix, this.name);
+    const layout = `group=${this.group} contexts=${this.table.size} partitions=${this.parts.length} format=${BATCH_VERSION}`;
+    await writer.set(keys.layout, layout, 'NX');
+    const stored = await writer.get(keys.layout);
+    if (stored !== layout) {
+      throw new ReplicationError('ERR_ATOMIK_LAYOUT_MISMATCH', `'${this.name}' is stored as ${stored}; this table is ${layout}`);
+    }
+    let originText: string;
+    try {
+      // INCR and GET in one transaction: GET answers the new id as text, exact
+      // past 2^53 (an integer reply, in Lua or in JavaScript, is a double).
+      const replies = await writer.multi().incr(keys.origins).get(keys.origins).exec();
+      const failed = replies?.find(([err]) => err);
+      if (!replies || failed) throw failed?.[0] ?? new Error('the transaction was aborted');
+      originText = String(replies[1]![1]);
+    } catch (err) {
+      throw badState(`${keys.origins} cannot hand out an origin id: ${(err as Error).message}`);
+    }
+    this.origin = storedOrigin(originText, keys.origins);
+    this.heartbeatKey = keys.replicas;
+    const stale = staleHeartbeats(await writer.hgetall(keys.replicas), Date.now());
+    if (stale.length > 0) await writer.hdel(keys.replicas, ...stale);
+    const ends: LogPosition[] = [];
+    for (const part of this.parts) {
+      await this.follower.loadNewestSnapshot(part, true);
+      ends.push(await this.follower.logEnd(part));
+    }
+    this.follower.start(this.readers);
+    await Promise.all(this.parts.map((part, i) => this.follower.waitForPosition(part, ends[i]!)));
+  }
+
+  // ---- health --------------------------------------------------------------
+
+  /** What the replica is doing now: see ReplicaHealth. */
+  get health(): ReplicaHealth {
+    let unacknowledged = 0;
+    for (const part of this.parts) unacknowledged += part.unacknowledged;
+    return { ...this.healthState, unacknowledged };
+  }
+
+  private setHealth(state: ReplicaHealth['state']): void {
+    if (this.healthState.state === state) return;
+    this.healthState = { ...this.healthState, state, since: Date.now() };
+    this.emit('health', this.health);
+  }
+
+  /** Stalled: entries waiting on Redis, or reads failing, for longer than timeoutMs. */
+  private checkHealth(): void {
+    if (this.closed) return;
+    const now = Date.now();
+    const limit = this.options.timeoutMs;
+    const stalled = this.parts.some((p) => (p.unacknowledged > 0 && p.waitingSince > 0 && now - p.waitingSince > limit) || now - p.readOkAt > limit + BLOCK_MS);
+    this.setHealth(stalled ? 'stalled' : 'ok');
+  }
+
+  /**
+   * The replica's counters, health and unacknowledged entries in the
+   * Prometheus text format (serve it at /metrics, or hand it to any
+   * collector). Labels: table, origin.
+   */
+  metrics(): string {
+    return prometheusText({ table: this.name, origin: this.origin.toString() }, this.stats, this.health);
   }
 
   // ---- local updates -----------------------------------------------------
@@ -320,436 +286,41 @@ export class Replica extends EventEmitter {
 
   private apply(i: number, d: bigint): void {
     if (this.closed) throw new ReplicationError('ERR_ATOMIK_REPLICA_CLOSED', 'the replica is closed', { cause: this.failure ?? undefined });
-    const acc = this.acc;
-    const pend = this.pend;
-    if (this.additive) {
-      acc[i] = acc[i]! + d;
-      pend[i] = pend[i]! + d;
-    } else {
-      acc[i] = acc[i]! ^ d;
-      pend[i] = pend[i]! ^ d;
-    }
+    this.acc[i] = this.additive ? this.acc[i]! + d : this.acc[i]! ^ d;
     this.stats.localUpdates++;
-    if (this.mark[i] === 0) {
-      this.mark[i] = 1;
-      const part = this.parts[Math.floor(i / this.chunk)]!;
-      part.dirty[part.dirtyCount++] = i - part.start;
-      if (part.dirtyCount >= this.options.maxBatch) this.cut(part);
-      else if (this.flushTimer === null) {
-        this.flushTimer = setTimeout(() => this.flushAll(), this.options.flushMs);
-        this.flushTimer.unref();
-      }
-    }
+    const part = this.parts[Math.floor(i / this.chunk)]!;
+    this.publisher.queue(part, i - part.start, d);
   }
 
-  // ---- publishing --------------------------------------------------------
-
-  private flushAll(): void {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = null;
-    for (const part of this.parts) this.cut(part);
-  }
-
-  /** Entries waiting or in flight may hold this many; beyond it updates keep coalescing. */
-  private get entryLimit(): number {
-    return 4 * this.options.window;
-  }
-
-  /** Cuts the partition's coalesced updates into entries, while the outbox has room. */
-  private cut(part: Partition): void {
-    const max = this.options.maxBatch;
-    while (part.dirtyCount > 0 && part.entries.size < this.entryLimit) {
-      const n = Math.min(max, part.dirtyCount);
-      const from = part.dirtyCount - n;
-      const idx = new Uint32Array(n);
-      const deltas = new BigUint64Array(n);
-      let count = 0;
-      for (let k = from; k < part.dirtyCount; k++) {
-        const local = part.dirty[k]!;
-        const i = part.start + local;
-        const d = this.pend[i]!;
-        this.pend[i] = 0n;
-        this.mark[i] = 0;
-        if (d === 0n) continue; // updates that cancelled out
-        idx[count] = local;
-        deltas[count++] = d;
-      }
-      part.dirtyCount = from;
-      if (count === 0) continue;
-      const counter = part.nextCounter++;
-      const bytes = encodeLogEntry(this.group, part.index, this.origin, counter, counter, idx, deltas, count);
-      part.entries.set(counter, { counter, bytes, updates: count, acked: false, read: false });
-    }
-    this.pump(part);
-    this.settleFlushes();
-  }
-
-  private pump(part: Partition): void {
-    if (this.closed || part.paused) return;
-    while (part.inflight < this.options.window && part.nextToSend < part.nextCounter) {
-      const counter = part.nextToSend++;
-      const entry = part.entries.get(counter);
-      if (!entry || entry.acked) continue;
-      part.inflight++;
-      const epoch = part.sendEpoch;
-      const origin = this.origin.toString();
-      const c = counter.toString();
-      this.writer.atomikPublish(part.keys.log, part.keys.heads, origin, c, c, asBuffer(entry.bytes)).then(
-        ([status, detail]) => this.onPublished(part, epoch, entry, Number(status), String(detail)),
-        (err: Error) => this.onPublishFailed(part, epoch, err),
-      );
-    }
-  }
-
-  private onPublished(part: Partition, epoch: number, entry: Entry, status: number, detail: string): void {
-    if (epoch !== part.sendEpoch) return;
-    part.inflight--;
-    if (status === -1) {
-      // Redis lacks batches before this one (it lost acknowledged writes, or an
-      // earlier publish failed): send again from its head, if we still hold them.
-      const head = BigInt(detail);
-      for (let c = head + 1n; c < entry.counter; c++) {
-        if (!part.entries.has(c)) {
-          this.fail(
-            new ReplicationError(
-              'ERR_ATOMIK_LOG_LOST',
-              `Redis lost batch ${c} of origin ${this.origin} on partition ${part.index} after acknowledging it, and it is no longer held here; replicas may disagree`,
-            ),
-          );
-          return;
-        }
-        part.entries.get(c)!.acked = false;
-      }
-      this.rewind(part, head, 0);
-      return;
-    }
-    part.backoffMs = 0;
-    entry.acked = true;
-    if (status === 1) {
-      this.stats.publishedEntries++;
-      this.stats.publishedUpdates += entry.updates;
-      this.stats.publishedBytes += entry.bytes.length;
-    }
-    // Entries leave the map once acknowledged and read back, so a missing one is acknowledged.
-    while (part.ackedThrough + 1n < part.nextCounter) {
-      const next = part.entries.get(part.ackedThrough + 1n);
-      if (next && !next.acked) break;
-      part.ackedThrough++;
-    }
-    if (entry.read) part.entries.delete(entry.counter);
-    this.cut(part);
-  }
-
-  private onPublishFailed(part: Partition, epoch: number, err: Error): void {
-    if (epoch !== part.sendEpoch || this.closed) return;
-    part.inflight--;
-    this.stats.retries++;
-    this.emit('retry', new ReplicationError('ERR_ATOMIK_PUBLISH_RETRY', `publishing to ${part.keys.log} failed, retrying: ${err.message}`, { cause: err }));
-    this.rewind(part, part.ackedThrough, Math.min(MAX_BACKOFF_MS, Math.max(50, part.backoffMs * 2)));
-  }
-
-  /** Sends everything after `head` again, in order, after `delayMs`. */
-  private rewind(part: Partition, head: bigint, delayMs: number): void {
-    part.sendEpoch++;
-    part.inflight = 0;
-    part.ackedThrough = head < part.ackedThrough ? head : part.ackedThrough;
-    part.nextToSend = head + 1n;
-    part.backoffMs = delayMs;
-    if (delayMs === 0) return this.pump(part);
-    part.paused = true;
-    setTimeout(() => {
-      part.paused = false;
-      this.pump(part);
-    }, delayMs).unref();
-  }
+  // ---- publishing, following, snapshots ------------------------------------
 
   /**
    * Publishes everything accumulated so far and resolves when Redis has
-   * acknowledged it (appended to the log: see the README for what that
-   * guarantees under each fsync policy).
+   * acknowledged it (appended to the log, and with `waitReplicas` copied to
+   * that many Redis replicas: see the docs for what that guarantees).
    */
   flush(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new ReplicationError('ERR_ATOMIK_REPLICA_CLOSED', 'the replica is closed'));
-    this.flushAll();
-    // Updates still coalescing (the outbox was full) get their entries as
-    // acknowledgements make room: the flush then waits for those too.
-    return new Promise((resolve, reject) => {
-      this.flushWaiters.push({ targets: this.parts.map((p) => (p.dirtyCount > 0 ? null : p.nextCounter - 1n)), resolve, reject });
-      this.settleFlushes();
-    });
-  }
-
-  private settleFlushes(): void {
-    if (this.flushWaiters.length === 0) return;
-    this.flushWaiters = this.flushWaiters.filter((w) => {
-      let done = true;
-      this.parts.forEach((p, k) => {
-        if (w.targets[k] === null && p.dirtyCount === 0) w.targets[k] = p.nextCounter - 1n;
-        const target = w.targets[k];
-        if (target === null || p.ackedThrough < target!) done = false;
-      });
-      if (done) w.resolve();
-      return !done;
-    });
-  }
-
-  // ---- reading -----------------------------------------------------------
-
-  private async readLoop(part: Partition): Promise<void> {
-    const reader = this.readers[part.index]!;
-    while (!this.closed) {
-      type ReadReply = [Buffer, [Buffer, Buffer[]][]][] | null;
-      let result: ReadReply;
-      try {
-        result = await reader.xreadBuffer('COUNT', this.options.readCount, 'BLOCK', BLOCK_MS, 'STREAMS', part.keys.log, part.position);
-      } catch {
-        if (this.closed) return;
-        await new Promise((r) => setTimeout(r, 100).unref());
-        continue;
-      }
-      if (this.closed) return;
-      if (result) {
-        for (const [, entries] of result) {
-          for (const [id, fields] of entries) {
-            if (!this.onEntry(part, id.toString(), fields)) break;
-          }
-        }
-      }
-      try {
-        await this.checkTrim(part, reader);
-        if (part.bytesSinceSnapshot >= this.options.snapshotBytes) await this.maybeSnapshot(part);
-      } catch (err) {
-        if (this.closed) return;
-        if (err instanceof ReplicationError) return this.fail(err);
-      }
-    }
-  }
-
-  /** Applies one log entry; false when the partition must resynchronise first. */
-  private onEntry(part: Partition, id: string, fields: Buffer[]): boolean {
-    const data = fields.length === 2 && fields[0]!.toString() === 'd' ? fields[1]! : null;
-    const header = data ? readLogEntryHeader(data) : ENTRY_STATUS.format;
-    const skip = (why: string) => {
-      this.stats.skipped++;
-      this.emit('skipped', new ReplicationError('ERR_ATOMIK_BAD_BATCH', `log entry ${id} of ${part.keys.log} skipped: ${why}`), id);
-      part.position = id;
-      return true;
-    };
-    if (typeof header === 'number') return skip(ENTRY_STATUS_TEXT[header]!);
-    if (header.partition !== part.index) return skip(`it belongs to partition ${header.partition}`);
-    part.bytesSinceSnapshot += data!.length;
-    if (header.first > header.last || header.first === 0n) return skip('its counter range is empty');
-    if (header.origin === this.origin) {
-      const own = part.entries.get(header.first);
-      if (own) {
-        own.read = true;
-        if (own.acked) part.entries.delete(header.first);
-      } else if (header.first > (part.record.get(this.origin) ?? 0n)) {
-        // Read back after a snapshot reload that no longer held it locally: apply it like a peer's.
-        if (this.table.engine.applyBatch(this.group, part.ref, part.acc, part.index, data!) !== ENTRY_STATUS.ok) return skip('own batch failed its checks');
-      }
-      part.record.set(this.origin, header.last);
-      part.position = id;
-      return true;
-    }
-    const seen = part.record.get(header.origin) ?? 0n;
-    if (header.last <= seen) {
-      this.stats.duplicates++;
-      part.position = id;
-      return true;
-    }
-    if (header.first !== seen + 1n) {
-      if (header.first <= seen) return skip(`its counters ${header.first}..${header.last} overlap ones already applied (through ${seen})`);
-      // Batches of this origin are missing before this one: the log was trimmed
-      // past this replica. A snapshot covers them; if the same gap shows again
-      // after loading it, the log itself lacks them.
-      if (part.gapAt === id) {
-        this.fail(
-          new ReplicationError(
-            'ERR_ATOMIK_GAP',
-            `${part.keys.log} lacks batches ${seen + 1n}..${header.first - 1n} of origin ${header.origin} before entry ${id}, and no snapshot covers them`,
-          ),
-        );
-        return false;
-      }
-      part.gapAt = id;
-      part.resyncDue = true;
-      this.emit('resync', { partition: part.index, reason: `origin ${header.origin} jumps from ${seen} to ${header.first}` });
-      return false;
-    }
-    const status = this.table.engine.applyBatch(this.group, part.ref, part.acc, part.index, data!);
-    if (status !== ENTRY_STATUS.ok) return skip(ENTRY_STATUS_TEXT[status] ?? `status ${status}`);
-    part.record.set(header.origin, header.last);
-    part.position = id;
-    this.stats.appliedEntries++;
-    this.stats.appliedUpdates += header.count;
-    return true;
-  }
-
-  /**
-   * A trim past this replica's position may have removed entries it never
-   * read. It then holds less than the oldest retained snapshot, which
-   * contains everything up to the trim point: compare, and reload if behind.
-   */
-  private async checkTrim(part: Partition, reader: Redis): Promise<void> {
-    let behind = part.resyncDue;
-    part.resyncDue = false;
-    if (!behind) {
-      const trim = await reader.get(part.keys.trim);
-      if (trim === null || trim === part.trimSeen) return;
-      if (comparePositions(part.position, trim) < 0) behind = true;
-      else {
-        const record = await reader.hgetBuffer(part.keys.records, trim);
-        if (record === null) return; // superseded by a newer trim: checked next round
-        for (const [origin, counter] of decodeRecord(record)) {
-          if ((part.record.get(origin) ?? 0n) >= counter) continue;
-          if (origin !== this.origin) behind = true;
-          else this.ownTrimmed(part, counter);
-        }
-      }
-      part.trimSeen = trim;
-    }
-    if (behind) {
-      this.stats.resyncs++;
-      await this.loadNewestSnapshot(part, false);
-    }
-  }
-
-  /** Own entries trimmed before they were read back: they are in the log's past, and in the local state already. */
-  private ownTrimmed(part: Partition, through: bigint): void {
-    for (const entry of part.entries.values()) {
-      if (entry.counter > through) continue;
-      entry.read = true;
-      if (entry.acked) part.entries.delete(entry.counter);
-    }
-    part.record.set(this.origin, through);
-  }
-
-  /**
-   * Replaces the partition's state by the newest snapshot, then re-applies
-   * this replica's own updates that the snapshot does not contain yet.
-   */
-  private async loadNewestSnapshot(part: Partition, initial: boolean): Promise<void> {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const [newest] = await this.writer.lrange(part.keys.ids, 0, 0);
-      if (newest === undefined) {
-        if (!initial) throw new ReplicationError('ERR_ATOMIK_GAP', `${part.keys.log} misses entries and holds no snapshot to recover from`);
-        part.ref.fill(0n);
-        part.acc.fill(0n);
-        return;
-      }
-      const blob = await this.writer.hgetBuffer(part.keys.blobs, newest);
-      if (blob === null) continue; // replaced meanwhile
-      let snap;
-      try {
-        snap = decodeSnapshot(blob);
-      } catch (err) {
-        throw new ReplicationError('ERR_ATOMIK_BAD_SNAPSHOT', `snapshot ${newest} of ${part.keys.log} is unreadable: ${(err as Error).message}`, {
-          cause: err,
-        });
-      }
-      if (snap.group !== this.group || snap.states.length !== part.size || snap.partition !== part.index || snap.partitions !== this.parts.length) {
-        throw new ReplicationError(
-          'ERR_ATOMIK_LAYOUT_MISMATCH',
-          `snapshot ${newest} of ${part.keys.log} is for group '${snap.group}', partition ${snap.partition} of ${snap.partitions}, ${snap.states.length} contexts; this replica has '${this.group}', partition ${part.index} of ${this.parts.length}, ${part.size}`,
-        );
-      }
-      part.ref.set(snap.states);
-      part.acc.fill(0n);
-      const ownThrough = snap.record.get(this.origin) ?? 0n;
-      this.ownTrimmed(part, ownThrough);
-      for (const entry of part.entries.values()) {
-        if (entry.counter <= ownThrough) continue; // in the snapshot
-        entry.read = false;
-        this.table.engine.applyBatch(this.group, part.ref, part.acc, part.index, entry.bytes);
-      }
-      for (let k = 0; k < part.dirtyCount; k++) {
-        const local = part.dirty[k]!;
-        const d = this.pend[part.start + local]!;
-        part.acc[local] = this.additive ? part.acc[local]! + d : part.acc[local]! ^ d;
-      }
-      part.record = snap.record;
-      part.record.set(this.origin, ownThrough);
-      part.position = snap.position;
-      part.bytesSinceSnapshot = 0;
-      if (!initial) this.emit('resync', { partition: part.index, reason: `loaded snapshot ${newest}` });
-      return;
-    }
-    throw new ReplicationError('ERR_ATOMIK_GAP', `could not read a stable snapshot of ${part.keys.log}`);
-  }
-
-  private async waitForPosition(part: Partition, target: LogPosition): Promise<void> {
-    while (!this.closed && comparePositions(part.position, target) < 0) await new Promise((r) => setTimeout(r, 2));
-    if (this.failure) throw this.failure;
-  }
-
-  /**
-   * The position a replica must reach to hold everything logged so far: the
-   * last entry, or the trim point when trimming emptied the log (the entries
-   * up to it are then only in the snapshots).
-   */
-  private async logEnd(part: Partition): Promise<LogPosition> {
-    const [[, last], [, trim]] = (await this.writer.multi().xrevrange(part.keys.log, '+', '-', 'COUNT', 1).get(part.keys.trim).exec()) as [
-      [null, [string, string[]][]],
-      [null, string | null],
-    ];
-    const end = last[0]?.[0] ?? '0-0';
-    return trim !== null && comparePositions(trim, end) > 0 ? trim : end;
+    return this.publisher.flush();
   }
 
   /** Resolves once every entry in the log when it is called has been applied here. */
   async caughtUp(): Promise<void> {
-    const ends = await Promise.all(this.parts.map((p) => this.logEnd(p)));
-    await Promise.all(this.parts.map((p, i) => this.waitForPosition(p, ends[i]!)));
-  }
-
-  // ---- snapshots ---------------------------------------------------------
-
-  private async maybeSnapshot(part: Partition): Promise<void> {
-    part.bytesSinceSnapshot = 0;
-    const locked = await this.writer.set(part.keys.lock, this.origin.toString(), 'PX', SNAPSHOT_LOCK_MS, 'NX');
-    if (locked === null) return;
+    if (this.failure) throw this.failure;
+    if (this.closed) throw new ReplicationError('ERR_ATOMIK_REPLICA_CLOSED', 'the replica is closed');
+    let ends: LogPosition[];
     try {
-      await this.writeSnapshot(part);
-    } finally {
-      await this.writer.del(part.keys.lock);
+      ends = await Promise.all(this.parts.map((p) => this.follower.logEnd(p)));
+    } catch (err) {
+      throw this.failure ?? (this.closed ? new ReplicationError('ERR_ATOMIK_REPLICA_CLOSED', 'the replica was closed', { cause: err }) : err);
     }
+    await Promise.all(this.parts.map((p, i) => this.follower.waitForPosition(p, ends[i]!)));
   }
 
   /** Takes a snapshot of every partition now (any replica may; the newest wins). */
   async snapshot(): Promise<void> {
-    for (const part of this.parts) await this.writeSnapshot(part);
-  }
-
-  /** The partition as the log has it at part.position: own updates not read back yet are taken out. */
-  private async writeSnapshot(part: Partition): Promise<boolean> {
-    const states = new BigUint64Array(part.size);
-    this.table.engine.states(this.group, part.ref, part.acc, states);
-    const undo = (local: number, d: bigint) => {
-      states[local] = this.additive ? states[local]! - d : states[local]! ^ d;
-    };
-    for (const entry of part.entries.values()) {
-      if (entry.read) continue;
-      const { indices, deltas } = logEntryColumns(entry.bytes, this.group, part.index) as LogEntryColumns; // our own, valid
-      for (let k = 0; k < indices.length; k++) undo(indices[k]!, deltas[k]!);
-    }
-    for (let k = 0; k < part.dirtyCount; k++) undo(part.dirty[k]!, this.pend[part.start + part.dirty[k]!]!);
-    const record = new Map(part.record);
-    const blob = encodeSnapshot({ group: this.group, partition: part.index, partitions: this.parts.length, position: part.position, record, states });
-    const stored = await this.writer.atomikSnapshot(
-      part.keys.ids,
-      part.keys.blobs,
-      part.keys.records,
-      part.keys.trim,
-      part.keys.log,
-      part.position,
-      asBuffer(blob),
-      asBuffer(encodeRecord(record)),
-      this.options.keepSnapshots,
-    );
-    if (stored === 1) this.stats.snapshots++;
-    return stored === 1;
+    for (const part of this.parts) await this.snapshots.write(part);
   }
 
   // ---- shutdown ----------------------------------------------------------
@@ -757,6 +328,7 @@ export class Replica extends EventEmitter {
   private fail(err: ReplicationError): void {
     if (this.failure) return;
     this.failure = err;
+    this.setHealth('failed');
     if (this.listenerCount('error') > 0) this.emit('error', err);
     void this.close();
   }
@@ -765,25 +337,25 @@ export class Replica extends EventEmitter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.watchdog) clearInterval(this.watchdog);
+    if (this.heartbeat) {
+      clearInterval(this.heartbeat);
+      // A clean close says goodbye; a crash leaves the heartbeat to age.
+      await Promise.race([this.writer?.hdel(this.heartbeatKey, this.origin.toString()).catch(() => {}), new Promise((r) => setTimeout(r, 200).unref())]);
+    }
+    if (!this.failure) this.setHealth('closed');
     const err = this.failure ?? new ReplicationError('ERR_ATOMIK_REPLICA_CLOSED', 'the replica was closed before the flush completed');
-    for (const w of this.flushWaiters) w.reject(err);
-    this.flushWaiters = [];
+    this.publisher.close(err);
+    this.follower.close(err);
     for (const r of this.readers) r.disconnect();
     this.writer?.disconnect();
-    await Promise.allSettled(this.loops);
+    await this.follower.stopped();
   }
 }
 
 /** Starts replicating `table` under `options.name`; resolves once it has caught up with the log. */
 export async function replicate(table: AtomikTable, options: ReplicateOptions): Promise<Replica> {
   const replica = new Replica(table, options);
-  if (typeof options.redis !== 'string' && (typeof options.redis !== 'object' || options.redis === null)) {
-    throw new AtomikTypeError(
-      'ERR_ATOMIK_INVALID_ARG_TYPE',
-      `options.redis must be a redis:// URL, ioredis options or an ioredis client, got ${describe(options.redis)}`,
-    );
-  }
-  await replica.start(options.redis);
+  await replica.start(checkTarget(options.redis));
   return replica;
 }

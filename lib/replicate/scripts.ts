@@ -7,18 +7,20 @@
  * after a lost reply finds its counters already in `heads` and is answered
  * as a duplicate instead of being appended twice; a batch whose
  * predecessors are missing (the server lost them) is refused with the head
- * it has, so the publisher can send them again first.
- * KEYS: log, heads. ARGV: origin, first, last, entry.
+ * it has, so the publisher can send them again first. Counters are 64-bit:
+ * they travel and are compared as decimal strings (Lua numbers are doubles),
+ * and the publisher sends `prev` = first - 1 so no arithmetic is needed here.
+ * KEYS: log, heads. ARGV: origin, prev, last, entry.
  * Returns {1, id} appended, {0, head} already there, {-1, head} gap.
  */
 export const PUBLISH_SCRIPT = `
-local head = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
-local first = tonumber(ARGV[2])
-local last = tonumber(ARGV[3])
-if last <= head then return {0, tostring(head)} end
-if first ~= head + 1 then return {-1, tostring(head)} end
+local head = redis.call('HGET', KEYS[2], ARGV[1]) or '0'
+if not string.match(head, '^%d+$') then return redis.error_reply('ATOMIK heads holds a counter that is not a number') end
+local last = ARGV[3]
+if #last < #head or (#last == #head and last <= head) then return {0, head} end
+if head ~= ARGV[2] then return {-1, head} end
 local id = redis.call('XADD', KEYS[1], '*', 'd', ARGV[4])
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[1], last)
 return {1, id}
 `;
 

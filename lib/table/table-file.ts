@@ -3,7 +3,7 @@
 // delivery record, written atomically.
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { AtomikTable, tableCore, type TableOptions } from './table.js';
-import { decodeSnapshot, encodeSnapshot } from '../replicate/snapshot.js';
+import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
 
 function pathArg(path: unknown): string {
   if (typeof path !== 'string' || path.length === 0) throw new TypeError(`path must be a non-empty string, got ${typeof path}`);

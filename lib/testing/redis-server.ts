@@ -12,6 +12,10 @@ export interface RedisServerOptions {
   fsync?: 'always' | 'everysec' | 'no';
   /** Path of the redis-server binary (default: found on PATH). */
   binary?: string;
+  /** Further redis-server arguments, e.g. ['--cluster-enabled', 'yes']. */
+  args?: readonly string[];
+  /** The port (default: a free one). */
+  port?: number;
 }
 
 export interface LocalRedisServer {
@@ -36,7 +40,7 @@ export function redisServerMissing(binary = 'redis-server'): string | null {
   }
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
@@ -65,7 +69,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const binary = options.binary ?? 'redis-server';
   const why = redisServerMissing(binary);
   if (why) throw new Error(why);
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'atomik-redis-'));
   const args = [
     '--port',
@@ -84,6 +88,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     'no',
     '--logfile',
     join(dir, 'redis.log'),
+    ...(options.args ?? []),
   ];
   let child: ChildProcess | null = null;
 

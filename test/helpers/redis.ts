@@ -98,6 +98,11 @@ export interface RedisProxy {
   url: string;
   armLoseReply(marker: string): void;
   pause(): void;
+  /**
+   * Holds the traffic, both ways, of connections that send `marker` (any
+   * case; e.g. 'XREAD': a replica's readers) from that command on.
+   */
+  pauseWhere(marker: string): void;
   resume(): void;
   /** Connections cut so far. */
   readonly cuts: number;
@@ -108,13 +113,21 @@ export async function startRedisProxy(redisPort: number): Promise<RedisProxy> {
   let armed: string | null = null;
   let cuts = 0;
   let paused = false;
+  let pausedMarker: string | null = null;
   const held: (() => void)[] = [];
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
     const upstream = connect(redisPort, '127.0.0.1');
     sockets.add(client).add(upstream);
     let losing = false;
+    let marked = false;
     client.on('data', (chunk) => {
+      if (pausedMarker && (marked || chunk.toString('latin1').toLowerCase().includes(pausedMarker))) {
+        marked = true;
+        held.push(() => upstream.write(chunk));
+        return;
+      }
+      marked = false;
       upstream.write(chunk);
       if (armed && chunk.includes(armed)) {
         armed = null;
@@ -129,7 +142,7 @@ export async function startRedisProxy(redisPort: number): Promise<RedisProxy> {
     });
     upstream.on('data', (chunk) => {
       if (losing) return;
-      if (paused) held.push(() => client.write(chunk));
+      if (paused || (marked && pausedMarker)) held.push(() => client.write(chunk));
       else client.write(chunk);
     });
     const close = () => {
@@ -145,8 +158,10 @@ export async function startRedisProxy(redisPort: number): Promise<RedisProxy> {
     url: `redis://127.0.0.1:${port}`,
     armLoseReply: (marker) => (armed = marker),
     pause: () => (paused = true),
+    pauseWhere: (marker) => (pausedMarker = marker.toLowerCase()),
     resume: () => {
       paused = false;
+      pausedMarker = null;
       for (const send of held.splice(0)) send();
     },
     get cuts() {

@@ -14,15 +14,40 @@ export function words(n: number, seed = 1n): BigUint64Array {
   return out;
 }
 
-export function indices(n: number, size: number, seed = 7): Uint32Array {
-  const out = new Uint32Array(n);
+/** A seeded 32-bit linear congruential generator: the same seed, the same numbers, on every run. */
+export function lcg(seed: number) {
   let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s % size;
-  }
-  return out;
+  const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0);
+  return {
+    next,
+    /** An integer in [0, n). */
+    int: (n: number) => next() % n,
+    /** A number in [0, 1). */
+    unit: () => next() / 2 ** 32,
+    u64: () => (BigInt(next()) << 32n) | BigInt(next()),
+  };
 }
+
+/** Seeded Fisher-Yates shuffle of `items` in place; returns `items`. */
+export function shuffle<T>(items: T[], seed: number): T[] {
+  const { next } = lcg(seed);
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = next() % (i + 1);
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
+}
+
+/** `n` indices in [0, size). */
+export function indices(n: number, size: number, seed = 7): Uint32Array {
+  const { int } = lcg(seed);
+  return Uint32Array.from({ length: n }, () => int(size));
+}
+
+/** Lower-case hex of the bytes. */
+export const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+/** The bytes of a hex string. */
+export const fromHex = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
 
 export const xorAll = (values: Iterable<bigint>) => [...values].reduce((a, b) => a ^ b, 0n);
 export const addAll = (values: Iterable<bigint>) =>

@@ -23,8 +23,8 @@ echo "sanitizer build: $addon"
 # The suites that drive the addon; the serial ones spawn compilers, QEMU and
 # socat, which must not run with the ASan runtime preloaded.
 if [ $# -eq 0 ]; then
-  set -- test/conformance.test.ts test/properties.test.ts test/errors.test.ts test/binding.test.ts test/hostile-input.test.ts \
-    test/golden.test.ts test/loader.test.ts test/exactly-once.test.ts
+  set -- test/core/conformance.test.ts test/core/properties.test.ts test/core/errors.test.ts test/native/binding.test.ts test/core/hostile-input.test.ts \
+    test/core/golden.test.ts test/native/loader.test.ts test/core/exactly-once.test.ts
 fi
 # Node keeps some allocations until exit on purpose: leak reports would be noise.
 ATOMIK_NATIVE_PATH="$addon" ATOMIK_REQUIRE_NATIVE=1 \

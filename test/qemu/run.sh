@@ -15,9 +15,9 @@ node_line=20
 if [ $# -eq 0 ]; then
   # In-process only: qemu cannot start child processes of another architecture
   # without binfmt_misc, and serialport-backed files crash under --pool=threads.
-  set -- test/binding.test.ts test/conformance.test.ts test/error-codes.test.ts test/errors.test.ts \
-    test/exactly-once.test.ts test/golden.test.ts test/hostile-input.test.ts test/operations.test.ts \
-    test/properties.test.ts test/replication-format.test.ts test/serial-protocol.test.ts
+  set -- test/native/binding.test.ts test/core/conformance.test.ts test/core/error-codes.test.ts test/core/errors.test.ts \
+    test/core/exactly-once.test.ts test/core/golden.test.ts test/core/hostile-input.test.ts test/core/operations.test.ts \
+    test/core/properties.test.ts test/replicate/replication-format.test.ts test/serial/serial-protocol.test.ts
 fi
 [ -f dist/index.js ] || { echo "dist/ is missing: run npm run build:ts" >&2; exit 1; }
 host_arch=$(node -p process.arch)

@@ -1,0 +1,135 @@
+// The replica's connections to Redis: one for commands and one per
+// partition for blocking reads, made from what the caller handed over (a
+// URL, ioredis options, an ioredis client, a Cluster client or a list of
+// cluster nodes). Every connection gives up on a silent socket after a
+// bounded time and reconnects, so no command waits forever on a dead peer.
+import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import { describe } from '../core/validate.js';
+import { AtomikTypeError } from '../core/errors.js';
+import { PUBLISH_SCRIPT, SNAPSHOT_SCRIPT } from './scripts.js';
+
+/** What `replicate({ redis })` accepts. */
+export type RedisTarget = string | RedisOptions | Redis | Cluster | readonly (string | ClusterNode)[];
+
+/** A connection: one server or a whole cluster, with the replica's scripts defined. */
+export type Connection = (Redis | Cluster) & {
+  atomikPublish(log: string, heads: string, origin: string, prev: string, last: string, entry: Buffer): Promise<[number, Buffer | string]>;
+  atomikSnapshot(
+    ids: string,
+    blobs: string,
+    records: string,
+    trim: string,
+    log: string,
+    position: string,
+    blob: Buffer,
+    record: Buffer,
+    keep: number,
+  ): Promise<number>;
+};
+
+export interface ConnectionTimes {
+  /** A command with no answer for this long drops the connection; it is sent again after the reconnect. */
+  timeoutMs: number;
+  /** Blocking reads wait this long on the server, so their sockets may be silent for as long. */
+  blockMs: number;
+  connectTimeoutMs: number;
+}
+
+/** Makes connections of one kind; `role` decides how long a socket may stay silent. */
+export type Connector = (role: 'commands' | 'reads') => Connection;
+
+function isCluster(value: object): value is Cluster {
+  return typeof (value as { nodes?: unknown }).nodes === 'function' && 'slots' in value;
+}
+
+function isClient(value: object): value is Redis {
+  return typeof (value as { duplicate?: unknown }).duplicate === 'function' && typeof (value as { sendCommand?: unknown }).sendCommand === 'function';
+}
+
+export function checkTarget(target: unknown): RedisTarget {
+  if (typeof target === 'string' || Array.isArray(target) || (typeof target === 'object' && target !== null)) return target;
+  throw new AtomikTypeError(
+    'ERR_ATOMIK_INVALID_ARG_TYPE',
+    `options.redis must be a redis:// URL, ioredis options, an ioredis client or Cluster, or a list of cluster nodes, got ${describe(target)}`,
+  );
+}
+
+/** Whether the target is a Redis Cluster (commands are routed by slot). */
+export function targetIsCluster(target: RedisTarget): boolean {
+  return Array.isArray(target) || (typeof target === 'object' && target !== null && !Array.isArray(target) && isCluster(target));
+}
+
+/**
+ * Makes the replica's connections to `target`. A single node that turns
+ * out to be part of a Redis Cluster (INFO says cluster_enabled:1) is used
+ * as the cluster's entry point, so its keys reach the nodes that own them.
+ */
+export async function connector(target: RedisTarget, times: ConnectionTimes): Promise<Connector> {
+  const io = await import('ioredis');
+  if (!targetIsCluster(target)) {
+    const probe = makeConnector(target, {}, times, io)('commands') as Redis;
+    let timer: NodeJS.Timeout | undefined;
+    const silent = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer to INFO within ${times.connectTimeoutMs} ms`)), times.connectTimeoutMs);
+    });
+    try {
+      if (/^cluster_enabled:1\b/m.test(await Promise.race([probe.info('cluster'), silent]))) {
+        const { host = '127.0.0.1', port = 6379, username, password, tls, db: _db, ...unused } = probe.options;
+        void unused;
+        return makeConnector([{ host, port }], { redisOptions: { username, password, tls } }, times, io);
+      }
+    } finally {
+      clearTimeout(timer);
+      probe.disconnect();
+    }
+  }
+  return makeConnector(target, {}, times, io);
+}
+
+function makeConnector(
+  target: RedisTarget,
+  clusterBase: ClusterOptions,
+  times: ConnectionTimes,
+  io: { Redis: typeof Redis; Cluster: typeof Cluster },
+): Connector {
+  const socketTimeout = (role: 'commands' | 'reads') => (role === 'reads' ? times.blockMs + times.timeoutMs : times.timeoutMs);
+  // Never give up on a command: a publish waits for Redis to come back, and is retried with the same identity.
+  const nodeOptions = (role: 'commands' | 'reads'): RedisOptions => ({
+    maxRetriesPerRequest: null,
+    enableOfflineQueue: true,
+    lazyConnect: false,
+    connectTimeout: times.connectTimeoutMs,
+    socketTimeout: socketTimeout(role),
+  });
+  const clusterOptions = (role: 'commands' | 'reads', base: ClusterOptions): ClusterOptions => ({
+    ...base,
+    enableOfflineQueue: true,
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    maxRedirections: 32,
+    clusterRetryStrategy: (attempt: number) => Math.min(100 * attempt, 2000),
+    redisOptions: { ...base.redisOptions, ...nodeOptions(role) },
+  });
+  let make: (role: 'commands' | 'reads') => Redis | Cluster;
+  if (Array.isArray(target)) {
+    const nodes = [...(target as (string | ClusterNode)[])];
+    make = (role) => new io.Cluster(nodes, clusterOptions(role, clusterBase));
+  } else if (typeof target === 'string') {
+    make = (role) => new io.Redis(target, nodeOptions(role));
+  } else if (isCluster(target)) {
+    make = (role) => target.duplicate([], clusterOptions(role, target.options));
+  } else if (isClient(target)) {
+    make = (role) => target.duplicate(nodeOptions(role));
+  } else {
+    const options = target as RedisOptions;
+    make = (role) => new io.Redis({ ...options, ...nodeOptions(role) });
+  }
+  return (role) => {
+    const conn = make(role) as Connection;
+    conn.defineCommand('atomikPublish', { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
+    conn.defineCommand('atomikSnapshot', { numberOfKeys: 5, lua: SNAPSHOT_SCRIPT });
+    conn.on('error', () => {}); // reconnects are ioredis's job; failures reach the commands
+    return conn;
+  };
+}

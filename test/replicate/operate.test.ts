@@ -1,0 +1,74 @@
+// What an operator sees of a replicated table: inspectTable() (and its text
+// form, printed by `atomik-node inspect`), the replicas' heartbeats, and
+// replica.metrics() in the Prometheus text format.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { AtomikTable, replicate } from '../../lib/index.js';
+import { formatReport, inspectTable } from '../../lib/replicate/index.js';
+import { startRedisServer, type LocalRedisServer } from '../../lib/testing/index.js';
+import { redisSkipReason } from '../helpers/redis.js';
+import { describeUnless } from '../helpers/skip.js';
+
+const skip = redisSkipReason();
+let server: LocalRedisServer;
+
+beforeAll(async () => {
+  if (skip) return;
+  server = await startRedisServer();
+});
+afterAll(async () => {
+  await server?.dispose();
+});
+
+describeUnless(skip, 'operating replicated tables', () => {
+  it('inspectTable reports partitions, snapshots and every live replica with its lag; a closed replica leaves the list', async () => {
+    const name = `inspect-${process.pid}`;
+    const opts = { redis: server.url, name, partitions: 2 };
+    const a = await replicate(new AtomikTable(100, { group: 'add' }), opts);
+    const b = await replicate(new AtomikTable(100, { group: 'add' }), opts);
+    for (let i = 0; i < 100; i++) a.accum(i, 1n);
+    await a.flush();
+    b.accum(99, 5n);
+    await b.flush();
+    await Promise.all([a.caughtUp(), b.caughtUp()]);
+    await a.snapshot();
+    await new Promise((r) => setTimeout(r, 1200)); // one heartbeat after catching up
+    const report = await inspectTable(server.url, name);
+    expect(report.layout).toBe('group=add contexts=100 partitions=2 format=1');
+    expect(report.originsHandedOut).toBe('2');
+    expect(report.partitions.map((p) => [p.partition, p.entries, p.origins, p.snapshots.length])).toEqual([
+      [0, 0, 1, 1],
+      [1, 0, 2, 1],
+    ]); // the snapshot trimmed every entry it holds
+    expect(report.partitions[1]!.snapshots[0]!.position).toBe(report.partitions[1]!.trimmedThrough);
+    expect(report.replicas.map((r) => [r.origin, r.health, r.unacknowledged, r.behindMs]).sort()).toEqual([
+      ['1', 'ok', 0, [0, 0]],
+      ['2', 'ok', 0, [0, 0]],
+    ]);
+    expect(report.replicas.find((r) => r.origin === '1')!.stats.publishedUpdates).toBe(100);
+    const text = formatReport(report);
+    expect(text.split('\n')[0]).toBe(`table ${name} (prefix atomik): group=add contexts=100 partitions=2 format=1; 2 replica starts`);
+    expect(text).toMatch(/^partition 1: 0 entries, .* 2 origins; snapshots: \d+-\d+ \(/m);
+    expect(text).toMatch(/^replica 2: ok, seen \d+ ms ago, 0 unacknowledged, behind by 0 ms\/0 ms of log; published 1, applied 100,/m);
+    await b.close();
+    expect((await inspectTable(server.url, name)).replicas.map((r) => r.origin)).toEqual(['1']);
+    await a.close();
+    expect(formatReport(await inspectTable(server.url, 'no-such-table'))).toBe("no replicated table 'no-such-table' under prefix 'atomik'\n");
+  });
+
+  it('metrics() gives the counters and health in the Prometheus text format', async () => {
+    const r = await replicate(new AtomikTable(4, { group: 'add' }), { redis: server.url, name: `metrics-${process.pid}` });
+    r.accum(1, 1n);
+    r.accum(1, 1n);
+    await r.flush();
+    const text = r.metrics();
+    const labels = `{table="metrics-${process.pid}",origin="${r.origin}"}`;
+    expect(text).toContain(`# TYPE atomik_replica_local_updates_total counter\natomik_replica_local_updates_total${labels} 2\n`);
+    expect(text).toContain(`atomik_replica_published_updates_total${labels} 1\n`);
+    expect(text).toContain(`atomik_replica_unacknowledged_entries${labels} 0\n`);
+    expect(text).toContain(`atomik_replica_health{table="metrics-${process.pid}",origin="${r.origin}",state="ok"} 1\n`);
+    expect(text).toContain(`atomik_replica_health{table="metrics-${process.pid}",origin="${r.origin}",state="stalled"} 0\n`);
+    expect(text.split('\n').filter((l) => l.startsWith('# TYPE')).length).toBe(13);
+    await r.close();
+    expect(r.metrics()).toContain(`state="closed"} 1\n`);
+  });
+});
