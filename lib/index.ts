@@ -13,7 +13,7 @@ export { open, Accumulator, type OpenOptions, type BackendInfo, type BackendChoi
 export { limits, type Limits } from './limits.js';
 export type { BackendName, ContextStatus } from './backend/types.js';
 export type { SerialInfo, LinkStats, HelloInfo } from './backend/device.js';
-export type { ReconnectOptions } from './serial/framed-client.js';
+export type { ReconnectOptions } from './serial/framed/session.js';
 export type { Progress, ProgressListener } from './core/progress.js';
 export { GROUPS, combine, inverse, type Group } from './core/group.js';
 export type { EngineChoice } from './engine/select.js';

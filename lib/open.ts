@@ -2,15 +2,13 @@
 // one validation layer in front of every backend.
 import { validateBatch, type BatchOp, type BatchResult } from './table/batch.js';
 import { LocalBackend } from './backend/local.js';
-import { openSerialBackend, type SerialOptions } from './serial/open-board.js';
-import { FramedBackend } from './backend/framed.js';
-import { KNOWN_BOARDS, findBoards } from './serial/discover.js';
+import { discoverBoard, openBoard, type FoundBoard, type SerialOptions } from './serial/open-board.js';
 import type { Backend, BackendName, ContextStatus } from './backend/types.js';
 import { selectEngine, type EngineChoice } from './engine/select.js';
 import { groupOption, type Group } from './core/group.js';
 import type { AtomikTable } from './table/table.js';
 import { MAX_TABLE_SIZE } from './table/table.js';
-import { AtomikError, AtomikRangeError, AtomikTypeError } from './core/errors.js';
+import { AtomikError, AtomikTypeError } from './core/errors.js';
 import { apart, bigU64Array, groupDelta, index, integer, knownKeys, object, oneOf, optionKeys, sameLength, u32Input, u64, u64Input } from './core/validate.js';
 import type { LinkStats } from './backend/device.js';
 import type { SerialInfo } from './backend/device.js';
@@ -77,12 +75,12 @@ export class Accumulator {
 
   /** What a framed serial link measured and did (resends by cause, reconnects, error rate, frame budget); null on other backends. */
   get link(): LinkStats | null {
-    return this.backend instanceof FramedBackend ? this.backend.link : null;
+    return this.backend.link ?? null;
   }
 
   /** Synchronous access to the same contexts when they live in this process (null on a device). */
   get table(): AtomikTable | null {
-    return this.backend instanceof LocalBackend ? this.backend.table : null;
+    return this.backend.table ?? null;
   }
 
   get isClosed(): boolean {
@@ -168,49 +166,10 @@ function envBackend(): BackendChoice | undefined {
   return (BACKEND_CHOICES as readonly string[]).includes(env ?? '') ? (env as BackendChoice) : undefined;
 }
 
-const usbIdList = (options: OpenOptions) => (options.usbIds ?? Object.keys(KNOWN_BOARDS)).join(', ');
-
-/** Opens the device on `port` as the accumulator's backend. */
-async function serialAccumulator(options: OpenOptions, group: Group, port: string, reason: string, why: string): Promise<Accumulator> {
-  const backend = await openSerialBackend({ ...options, port }, group);
-  if (options.contexts !== undefined && options.contexts > backend.contexts) {
-    await backend.close();
-    throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `options.contexts is ${options.contexts}, but the device on ${port} has ${backend.contexts}`);
-  }
+/** An accumulator on the board serial/ found. */
+function onBoard(found: FoundBoard, why: string): Accumulator {
   const rejected = { js: `${why}: a serial device was chosen`, native: `${why}: a serial device was chosen` };
-  return new Accumulator(backend, { backend: 'serial', reason: `${reason} (${backend.serial.dialect} dialect)`, rejected, serial: backend.serial });
-}
-
-async function openSerial(options: OpenOptions, group: Group, why: string): Promise<Accumulator> {
-  const port = options.port ?? process.env.ATOMIK_PORT;
-  if (port) return serialAccumulator(options, group, port, port === options.port ? `serial: options.port=${port}` : `serial: ATOMIK_PORT=${port}`, why);
-  const boards = await findBoards(options.usbIds);
-  if (boards.length === 0)
-    throw new AtomikError(
-      'ERR_ATOMIK_NO_DEVICE',
-      `${why}: no port given (options.port or ATOMIK_PORT) and no board found by USB VID:PID (${usbIdList(options)})`,
-    );
-  const board = boards[0]!;
-  return serialAccumulator(options, group, board.path, `serial: ${board.path} identified by USB ${board.vendorId}:${board.productId}`, why);
-}
-
-/**
- * 'auto' with discovery: the first board found by VID:PID that opens with
- * the requested contexts and group, or why none was used.
- */
-async function discoverSerial(options: OpenOptions, group: Group): Promise<Accumulator | string> {
-  const boards = await findBoards(options.usbIds);
-  if (boards.length === 0) return `auto: no board found by USB VID:PID (${usbIdList(options)})`;
-  const skipped: string[] = [];
-  for (const board of boards) {
-    const id = `${board.vendorId}:${board.productId}`;
-    try {
-      return await serialAccumulator(options, group, board.path, `serial: ${board.path} identified by USB ${id}`, 'auto');
-    } catch (err) {
-      skipped.push(`${board.path} (${id}): ${(err as Error).message}`);
-    }
-  }
-  return `auto: skipped ${skipped.join('; ')}`;
+  return new Accumulator(found.backend, { backend: 'serial', reason: found.reason, rejected, serial: found.backend.serial });
 }
 
 const OPEN_OPTION_KEYS = optionKeys<OpenOptions>({
@@ -224,6 +183,7 @@ const OPEN_OPTION_KEYS = optionKeys<OpenOptions>({
   dialect: true,
   lock: true,
   probeTimeoutMs: true,
+  openTimeoutMs: true,
   verify: true,
   reconnect: true,
   onProgress: true,
@@ -244,14 +204,16 @@ export async function open(options: OpenOptions = {}): Promise<Accumulator> {
   if (options.discover !== undefined && typeof options.discover !== 'boolean')
     throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', 'options.discover must be a boolean');
   const fromEnv = choice === 'auto' ? envBackend() : undefined;
-  if (choice === 'serial' || fromEnv === 'serial')
-    return openSerial(options, group, choice === 'serial' ? "options.backend='serial'" : 'ATOMIK_BACKEND=serial');
+  if (choice === 'serial' || fromEnv === 'serial') {
+    const why = choice === 'serial' ? "options.backend='serial'" : 'ATOMIK_BACKEND=serial';
+    return onBoard(await openBoard(options, group, why), why);
+  }
   const auto = choice === 'auto' && (fromEnv === undefined || fromEnv === 'auto');
-  if (auto && (options.port ?? process.env.ATOMIK_PORT)) return openSerial(options, group, 'auto');
+  if (auto && (options.port ?? process.env.ATOMIK_PORT)) return onBoard(await openBoard(options, group, 'auto'), 'auto');
   let serial = auto ? 'no port given (options.port or ATOMIK_PORT), and discovery is off (options.discover)' : 'not requested';
   if (auto && (options.discover ?? process.env.ATOMIK_DISCOVER === '1')) {
-    const found = await discoverSerial(options, group);
-    if (found instanceof Accumulator) return found;
+    const found = await discoverBoard(options, group);
+    if (typeof found !== 'string') return onBoard(found, 'auto');
     serial = found;
   }
   const selection = selectEngine(choice, 'options.backend');

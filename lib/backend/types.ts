@@ -1,5 +1,7 @@
 import type { Op, OpResult } from '../core/operations.js';
 import type { Group } from '../core/group.js';
+import type { AtomikTable } from '../table/table.js';
+import type { LinkStats } from './device.js';
 
 export type BackendName = 'js' | 'native' | 'serial';
 
@@ -19,6 +21,10 @@ export interface Backend {
   readonly name: BackendName;
   readonly contexts: number;
   readonly group: Group;
+  /** The same contexts without promises, when they live in this process. */
+  readonly table?: AtomikTable;
+  /** What a framed serial link measured and did. */
+  readonly link?: LinkStats;
   load(index: number, value: bigint): Promise<void>;
   accum(index: number, delta: bigint): Promise<void>;
   accumMany(index: number, deltas: BigUint64Array): Promise<void>;

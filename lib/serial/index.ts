@@ -4,7 +4,7 @@ export { openSerialBackend, checkSerialOptions, type SerialBackend, type SerialO
 export { FramedBackend } from '../backend/framed.js';
 export { LegacyBackend } from '../backend/legacy.js';
 export type { SerialInfo, LinkStats, HelloInfo, Dialect } from '../backend/device.js';
-export type { ReconnectOptions } from './framed-client.js';
+export type { ReconnectOptions } from './framed/session.js';
 export { createTransportPair, type TransportPair, type MemoryTransportOptions } from './memory-transport.js';
 export { probe, type ProbeResult, type ProbeOptions } from './probe.js';
 export { listPorts, findBoards, KNOWN_BOARDS, type ListedPort } from './discover.js';

@@ -14,6 +14,8 @@ const PRIOR_FRAMES = 8;
 const PRIOR_BYTES = 2048;
 /** Above this share of damaged frames the per-byte estimate stops growing (the logarithm would). */
 const MAX_FAILURE_SHARE = 0.95;
+/** The most losses in a row ever put down to the line rather than to the device. */
+const MAX_EXPLAINED = 24;
 
 export class LinkEstimator {
   /** Smoothed lateness of replies beyond their line time, and its mean deviation (ms); null until measured. */
@@ -77,6 +79,19 @@ export class LinkEstimator {
   get errorRate(): number {
     const share = Math.min(MAX_FAILURE_SHARE, this.failures / this.frames);
     return -Math.log1p(-share) / (this.bytes / this.frames);
+  }
+
+  /**
+   * Losses in a row of a frame of `bytes` (request plus reply) that the
+   * measured error rate explains: more than this many would happen less than
+   * once in a hundred times on such a line, so only beyond them is silence
+   * taken for a device that stopped answering (timeouts back off, retries
+   * run out). 0 on a clean line.
+   */
+  lossesExplained(bytes: number): number {
+    const lost = -Math.expm1(-this.errorRate * bytes); // a frame of that size is lost with this probability
+    if (lost <= 0) return 0;
+    return Math.min(MAX_EXPLAINED, Math.ceil(Math.log(0.01) / Math.log(Math.min(lost, MAX_FAILURE_SHARE))) - 1);
   }
 
   /**

@@ -1,12 +1,16 @@
 // Which dialect answers on a port: our framed firmware (hello probe) or the
 // official FPGA protocol (S command). Only bytes an idle official board
-// ignores are sent before the S.
+// ignores are sent before the S. On a noisy line either question or its
+// answer may be lost, so the probe asks again, in rounds with growing
+// waits, until its deadline; every failure is a DeviceError with a
+// deviceCode (NO_ANSWER, BAD_REPLY, BAD_HELLO).
 import { DeviceError } from '../core/errors.js';
-import { FRAME, FrameDecoder, HELLO_PROBE, RESYNC, decodeHello } from './frame.js';
+import { RESYNC } from './frame.js';
 import type { Transport } from './transport.js';
 import type { ProgressListener } from '../core/progress.js';
 import type { HelloInfo } from '../backend/device.js';
 import type { Dialect } from '../backend/device.js';
+import { probeHello } from './framed/session.js';
 
 export interface ProbeResult {
   dialect: Dialect;
@@ -16,82 +20,86 @@ export interface ProbeResult {
   clean?: boolean;
 }
 
-/** Listens (beside any other listener) until `take` finds something or `ms` pass. */
-function waitFor<T>(transport: Transport, ms: number, take: (data: Uint8Array) => T | null): Promise<T | null> {
-  return new Promise((resolve) => {
-    let off = () => {};
-    const timer = setTimeout(() => {
-      off();
-      resolve(null);
-    }, ms);
-    off = transport.onData((data) => {
-      const found = take(data);
-      if (found !== null) {
-        clearTimeout(timer);
-        off();
-        resolve(found);
-      }
-    });
-  });
-}
-
 export interface ProbeOptions {
-  /** How long each probe waits for an answer (default 500 ms). */
+  /** The first wait for an answer, doubled after each silent round up to 4 times (default 200 ms). */
   timeoutMs?: number;
+  /** Ask until this long has passed (default 10,000 ms). */
+  deadlineMs?: number;
   /** 'auto' (default) tries the framed protocol, then the official one. */
   dialect?: Dialect | 'auto';
   /** Told each step: the hello probe, then the S command. */
   onProgress?: ProgressListener;
 }
 
+/** How long a lone answer to S must stay alone: a second byte means something else is talking. */
+const QUIET_MS = 20;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Sends S and collects what comes back within `ms`, then `QUIET_MS` more: the official board's one status byte, or anything else. */
+async function askStatus(transport: Transport, ms: number, resync: boolean): Promise<number[]> {
+  const received: number[] = [];
+  let wake = () => {};
+  const off = transport.onData((data) => {
+    received.push(...data);
+    wake();
+  });
+  try {
+    if (resync) await transport.write(RESYNC);
+    await transport.write(Uint8Array.of(0x53)); // 'S'
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    if (received.length > 0) await sleep(QUIET_MS);
+    return received;
+  } finally {
+    off();
+  }
+}
+
 export async function probe(transport: Transport, options: ProbeOptions = {}): Promise<ProbeResult> {
-  const timeoutMs = options.timeoutMs ?? 500;
+  const firstWaitMs = options.timeoutMs ?? 200;
+  const deadline = performance.now() + (options.deadlineMs ?? 10_000);
   const wanted = options.dialect ?? 'auto';
   const steps = wanted === 'auto' ? 2 : 1;
-  let step = 0;
-  const progress = (message: string) => options.onProgress?.({ task: 'probe', done: step++, total: steps, message });
-  if (wanted !== 'legacy') {
-    const decoder = new FrameDecoder();
-    const waiting = waitFor(transport, timeoutMs, (data) => {
-      const hello = decoder.push(data).find((f) => f.type === FRAME.helloReply && f.seq === 0);
-      if (!hello) return null;
-      try {
-        return decodeHello(hello.payload);
-      } catch (err) {
-        return err as Error; // a HELLO out of bounds: said, not thrown from the data listener
+  const progress = (done: number, message: string) => options.onProgress?.({ task: 'probe', done, total: steps, message });
+  const path = transport.path;
+  if (wanted === 'framed') {
+    progress(0, `hello probe on ${path}`);
+    const hello = await probeHello(transport, { deadline, firstWaitMs, maxWaitMs: 4 * firstWaitMs });
+    if (!hello) throw new DeviceError(`no framed-protocol device answered the hello probe on ${path}`, [], 'NO_ANSWER');
+    progress(steps, 'framed protocol');
+    return { dialect: 'framed', hello };
+  }
+  let odd: number[] | null = null; // the last answer to S that was not the official board's
+  for (let wait = firstWaitMs, round = 0; performance.now() < deadline; wait = Math.min(4 * firstWaitMs, wait * 2), round++) {
+    if (wanted === 'auto') {
+      if (round === 0) progress(0, `hello probe on ${path}`);
+      // One attempt a round: the S question comes between.
+      const hello = await probeHello(transport, { deadline: Math.min(deadline, performance.now() + wait), firstWaitMs: wait, maxWaitMs: wait });
+      if (hello) {
+        progress(steps, 'framed protocol');
+        return { dialect: 'framed', hello };
       }
-    });
-    const probeBytes = new Uint8Array(16);
-    probeBytes.set(RESYNC);
-    probeBytes.set(HELLO_PROBE, 8);
-    progress(`hello probe on ${transport.path}`);
-    await transport.write(probeBytes);
-    const hello = await waiting;
-    if (hello instanceof Error) throw hello;
-    if (hello) {
-      options.onProgress?.({ task: 'probe', done: steps, total: steps, message: 'framed protocol' });
-      return { dialect: 'framed', hello };
     }
-    if (wanted === 'framed') throw new DeviceError(`no framed-protocol device answered the hello probe on ${transport.path}`, [], 'NO_ANSWER');
+    if (round === 0) progress(steps - 1, `official S command on ${path}`);
+    const answer = await askStatus(transport, Math.max(1, Math.min(wait, deadline - performance.now())), wanted === 'legacy');
+    if (answer.length === 1 && (answer[0] === 0x80 || answer[0] === 0x00)) {
+      progress(steps, 'official protocol');
+      return { dialect: 'legacy', clean: answer[0] === 0x80 };
+    }
+    if (answer.length > 0) odd = answer;
   }
-  const received: number[] = [];
-  const waiting = waitFor(transport, timeoutMs, (data) => {
-    received.push(...data);
-    return received.length >= 1 ? received[0]! : null;
-  });
-  progress(`official S command on ${transport.path}`);
-  if (wanted === 'legacy') await transport.write(RESYNC);
-  await transport.write(Uint8Array.of(0x53)); // 'S'
-  const status = await waiting;
-  if (status === 0x80 || status === 0x00) {
-    // A late second byte would mean something else is talking: let it drain.
-    await new Promise((r) => setTimeout(r, 20));
-    options.onProgress?.({ task: 'probe', done: steps, total: steps, message: 'official protocol' });
-    return { dialect: 'legacy', clean: status === 0x80 };
+  if (odd) {
+    const shown = odd
+      .slice(0, 8)
+      .map((b) => b.toString(16).padStart(2, '0'))
+      .join(' ');
+    throw new DeviceError(`unexpected answer ${shown}${odd.length > 8 ? ' ...' : ''} to S on ${path}`, [], 'BAD_REPLY');
   }
-  throw new DeviceError(
-    status === null
-      ? `no ATOMiK device answered on ${transport.path} (tried the framed hello probe and the official S command)`
-      : `unexpected answer 0x${status.toString(16)} to S on ${transport.path}`,
-  );
+  const tried = wanted === 'auto' ? 'the framed hello probe and the official S command' : 'the official S command';
+  throw new DeviceError(`no ATOMiK device answered on ${path} (tried ${tried})`, [], 'NO_ANSWER');
 }

@@ -18,6 +18,8 @@ export interface ModelOptions {
   refuse?: number[];
   /** Extra bytes appended to every RESULT (a device that answers the wrong size). */
   resultPadding?: number;
+  /** Frames of any type (by order of arrival, 1-based, copies included) taken off the line unseen: no effect, no answer. */
+  swallow?: (arrival: number) => boolean;
 }
 
 export interface DeviceModel {
@@ -30,6 +32,12 @@ export interface DeviceModel {
   mute(): void;
   /** Serves another transport (a replugged cable), keeping its state and session. */
   attach(transport: Transport): void;
+  /** Advertises other limits in later HELLO replies (a firmware update under the same session). */
+  setLimits(limits: { maxOps?: number; maxPayload?: number; replayDepth?: number }): void;
+  /** The largest BATCH payload and the most operations in one BATCH received since the last setLimits. */
+  readonly largest: { payload: number; ops: number };
+  /** Frames received so far, copies included. */
+  readonly arrivals: number;
 }
 
 export function helloPayload(o: { contexts: number; maxOps: number; maxPayload: number; replayDepth: number; session?: number; bootId?: number }): Uint8Array {
@@ -60,6 +68,8 @@ export function startDeviceModel(first: Transport, options: ModelOptions = {}): 
   const refuse = new Set(options.refuse ?? []);
   let session = 0;
   let frames = 0;
+  let arrivals = 0;
+  const largest = { payload: 0, ops: 0 };
   let muted = false;
   let decoder = new FrameDecoder();
   const reply = (seq: number, type: number, payload: Uint8Array, keep: boolean) => {
@@ -73,6 +83,7 @@ export function startDeviceModel(first: Transport, options: ModelOptions = {}): 
   const serve = (data: Uint8Array) => {
     if (muted) return;
     for (const f of decoder.push(data)) {
+      if (options.swallow?.(++arrivals)) continue;
       if (f.type === FRAME.hello) {
         reply(f.seq, FRAME.helloReply, options.hello ?? helloPayload({ ...limits, session }), false);
         continue;
@@ -88,13 +99,15 @@ export function startDeviceModel(first: Transport, options: ModelOptions = {}): 
         continue;
       }
       frames++;
+      largest.payload = Math.max(largest.payload, f.payload.length);
       if (refuse.has(frames)) {
         reply(f.seq, FRAME.error, Uint8Array.of(0x04, 0, 0), true);
         continue;
       }
       // Accumulates only (ACCUM, ACCUM_RUN): what the tests send.
       const view = new DataView(f.payload.buffer, f.payload.byteOffset, f.payload.byteLength);
-      for (let at = 0; at < f.payload.length;) {
+      let ops = 0;
+      for (let at = 0; at < f.payload.length; ops++) {
         const op = f.payload[at]!;
         const index = view.getUint16(at + 1);
         if (op === WIRE_OP.accum) {
@@ -108,6 +121,7 @@ export function startDeviceModel(first: Transport, options: ModelOptions = {}): 
           throw new Error(`the device model does not do op ${op}`);
         }
       }
+      largest.ops = Math.max(largest.ops, ops);
       applied.push(f.seq);
       reply(f.seq, FRAME.result, new Uint8Array(options.resultPadding ?? 0), true);
     }
@@ -122,6 +136,15 @@ export function startDeviceModel(first: Transport, options: ModelOptions = {}): 
     },
     mute: () => {
       muted = true;
+    },
+    setLimits(next) {
+      Object.assign(limits, next);
+      largest.payload = 0;
+      largest.ops = 0;
+    },
+    largest,
+    get arrivals() {
+      return arrivals;
     },
     attach(next) {
       transport = next;

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceError, open, type Accumulator } from '../../lib/index.js';
 import { FRAME_OVERHEAD, FrameDecoder, MAX_PAYLOAD } from '../../lib/serial/frame.js';
-import { FramedClient, GARBAGE_LIMIT, type Reconnector } from '../../lib/serial/framed-client.js';
+import { FramedClient, GARBAGE_LIMIT, type Reconnector } from '../../lib/serial/framed/client.js';
 import { LegacyClient } from '../../lib/serial/legacy-client.js';
 import { createTransportPair } from '../../lib/serial/memory-transport.js';
 import type { Transport } from '../../lib/serial/transport.js';
