@@ -139,8 +139,20 @@ function probes(n, k, replicas) {
   return probe;
 }
 
+/** The measured span in the CPU profile's clock (microseconds of the monotonic clock), for bench/profile-summary.mjs. */
+function profileWindow(cfg, t0, done) {
+  const mono = Number(process.hrtime.bigint() / 1000n) - (now() - t0) * 1000;
+  const file = `${process.env.ATOMIK_BENCH_PROFILE}/${profileName(cfg)}.window.json`;
+  writeFileSync(file, JSON.stringify({ start: mono, end: mono + (done - t0) * 1000 }));
+}
+
+function profileName(cfg) {
+  return `${cfg.variant}${cfg.rate ? '-paced' : ''}-${cfg.workload}-${cfg.n}-${cfg.k}`;
+}
+
 const variants = {
-  async atomik({ updates, url, name, idx, ready, rate, probe, n }) {
+  async atomik(cfg) {
+    const { updates, url, name, idx, ready, rate, probe, n } = cfg;
     const table = new AtomikTable(n + PROBES, { group: 'add' });
     const replica = await replicate(table, { redis: url, name });
     const read = (i) => table.read(i);
@@ -168,6 +180,7 @@ const variants = {
     // Keep probing while the others finish, so visibility is measured under load.
     await replica.caughtUp();
     const done = now();
+    if (process.env.ATOMIK_BENCH_PROFILE) profileWindow(cfg, t0, done);
     const states = table.states().subarray(0, n);
     const s = replica.stats;
     await replica.close();
@@ -311,7 +324,11 @@ const variants = {
 
 function runChild(cfg) {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // ATOMIK_BENCH_PROFILE=<dir>: every process writes a V8 CPU profile there (see bench/profile-summary.mjs).
+    const profile = process.env.ATOMIK_BENCH_PROFILE
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ATOMIK_BENCH_PROFILE}`, `--cpu-prof-name=${profileName(cfg)}.cpuprofile`]
+      : [];
+    const p = spawn(process.execPath, [...profile, fileURLToPath(import.meta.url), '--child', JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`${cfg.variant} replica ${cfg.k} exited with ${code}`))));
@@ -410,8 +427,25 @@ async function main() {
     );
     if (!r.exact) process.exitCode = 1;
   }
+  // --only=a,b runs just those variants, --updates=N makes each writer do N (for profiling one design).
+  const only = process.argv
+    .find((a) => a.startsWith('--only='))
+    ?.slice(7)
+    .split(',');
   const run = async (variant, workload, updates, rate = 0, n = KEYS) => {
+    if (only && !only.includes(variant)) return;
+    const fixed = process.argv.find((a) => a.startsWith('--updates='));
+    if (fixed && !rate) updates = Number(fixed.slice(10));
+    await admin.config('RESETSTAT');
     const r = await runVariant(server, admin, variant, workload, replicas, updates, rate, n);
+    // Where Redis spent its time: microseconds per command kind over the run.
+    r.redisCommands = Object.fromEntries(
+      [...(await admin.info('commandstats')).matchAll(/cmdstat_(\w+):calls=(\d+),usec=(\d+)/g)].map(([, c, calls, usec]) => [
+        c,
+        { calls: Number(calls), usec: Number(usec) },
+      ]),
+    );
+    if (only) console.log(JSON.stringify(r.redisCommands));
     await admin.flushall();
     report(r);
   };
