@@ -55,7 +55,9 @@ export function renderChart(doc) {
 }
 
 export function renderReplicationChart(doc) {
-  const rows = doc.runs.filter((r) => !r.pacedUpdatesPerSecond).map((r) => ({ ...r, mups: r.updatesPerSecondPerReplica / 1e6 }));
+  const rows = doc.runs
+    .filter((r) => !r.pacedUpdatesPerSecond && (r.counters ?? 65536) === 65536)
+    .map((r) => ({ ...r, mups: r.updatesPerSecondPerReplica / 1e6 }));
   const by = {
     groupKey: 'workload',
     seriesKey: 'variant',

@@ -5,7 +5,10 @@
 //   stream      the per-message path: DeltaStream's 16-byte messages (4,096 per XADD), receive() one by one
 //   yjs         Yjs updates in the stream: one Y.Map of per-replica counts (key/replica -> n, a G-counter), one transaction per 4,096 updates
 //   hincrby     the Redis-native way: pipelined HINCRBY from every process, HGETALL to read
-// Workloads: uniform over 64K keys, and Zipf(1.1) over 64K keys.
+//   hincrby-coalesced, lua-coalesced, bitfield-coalesced, lua-hash-stream, xadd-stream:
+//               what a Redis user builds with coalescing (bench/replication-native.mjs)
+// Workloads: uniform and Zipf(1.1) over 64K keys; atomik and the stream designs
+// also over 16,777,216 keys (not in --quick).
 // Also: applying one received batch (4,086 updates into 64K contexts) on
 // each engine, beside a plain JS loop over the same columns.
 //   npm run bench:replication [-- --quick]   writes bench/results/replication.json and replication.svg (not in quick mode)
@@ -20,6 +23,7 @@ import { encodeLogEntry } from '../dist/replicate.js';
 import { startRedisServer } from '../dist/testing.js';
 import { createEngines, machine } from './harness.mjs';
 import { renderReplicationChart } from './chart.mjs';
+import { nativeVariants } from './replication-native.mjs';
 
 const require = createRequire(import.meta.url);
 const KEYS = 65536;
@@ -40,20 +44,20 @@ function rng(seed) {
 }
 
 /** The keys process `k` updates, in order. */
-function keys(workload, k, count) {
+function keys(workload, k, count, n = KEYS) {
   const random = rng(0x9e3779b1 * (k + 1) + (workload === 'zipf' ? 7 : 0));
   const out = new Uint32Array(count);
   if (workload === 'uniform') {
-    for (let i = 0; i < count; i++) out[i] = Math.floor(random() * KEYS);
+    for (let i = 0; i < count; i++) out[i] = Math.floor(random() * n);
     return out;
   }
-  const cdf = new Float64Array(KEYS);
+  const cdf = new Float64Array(n);
   let total = 0;
-  for (let r = 0; r < KEYS; r++) cdf[r] = total += 1 / (r + 1) ** 1.1;
+  for (let r = 0; r < n; r++) cdf[r] = total += 1 / (r + 1) ** 1.1;
   for (let i = 0; i < count; i++) {
     const u = random() * total;
     let lo = 0;
-    let hi = KEYS - 1;
+    let hi = n - 1;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       if (cdf[mid] < u) lo = mid + 1;
@@ -71,49 +75,87 @@ function percentile(sorted, p) {
 // ---- one process of one variant ------------------------------------------------
 
 async function child(cfg) {
-  const { variant, workload, k, replicas, updates, url, name } = cfg;
-  const idx = keys(workload, k, updates);
+  const { variant, workload, k, replicas, updates, url, name, n } = cfg;
+  const idx = keys(workload, k, updates, n);
   const admin = new Redis(url);
   const ready = async (stage) => {
     await admin.incr(`${name}:${stage}`);
     while (Number(await admin.get(`${name}:${stage}`)) < replicas) await new Promise((r) => setTimeout(r, 1));
   };
-  const result = await variants[variant]({ ...cfg, idx, admin, ready });
+  const probe = probes(n, k, replicas);
+  const run = variants[variant] ?? nativeVariants[variant];
+  const { states, ...result } = await run({ ...cfg, idx, admin, ready, probe, now, probes: PROBES });
   admin.disconnect();
-  // Exit only once the (large) result has reached the pipe.
-  process.stdout.write(JSON.stringify(result) + '\n', () => process.exit(0));
+  // Only a digest of the states crosses the pipe: 16M of them would not.
+  process.stdout.write(JSON.stringify({ ...result, digest: digest(states, n) }) + '\n', () => process.exit(0));
 }
 
-/** Visibility probes: every 10 ms a replica stamps its probe context with its clock; the others note the age of what they read. */
-function probes(read, k, replicas) {
+/** An order-free digest of the first n states (the sum, and a sum of mixed index/value pairs). */
+function digest(states, n) {
+  let sum = 0;
+  let mixed = 0;
+  for (let i = 0; i < n; i++) {
+    const v = Number(states[i]);
+    if (v === 0) continue;
+    sum += v;
+    mixed = (mixed + (Math.imul(i + 1, 0x9e3779b1) ^ Math.imul(v, 0x85ebca6b))) >>> 0;
+  }
+  return `${sum}/${mixed}`;
+}
+
+/**
+ * Visibility probes: every 10 ms a replica stamps its probe context (after the
+ * n counters) with its clock; the others note the age of what they read.
+ */
+function probes(n, k, replicas) {
   const seen = new Array(replicas).fill(0);
   const ages = [];
   let next = 0;
-  return {
+  const probe = {
     ages,
-    step(stamp) {
+    stamp(stamp) {
       const t = now();
       if (t >= next) {
-        stamp(KEYS + k, BigInt(Math.round(t * 1000)));
+        stamp(n + k, BigInt(Math.round(t * 1000)));
         next = t + 10;
       }
+    },
+    observe(read) {
+      const t = now();
       for (let j = 0; j < replicas; j++) {
         if (j === k) continue;
-        const v = Number(read(KEYS + j)) / 1000;
+        const v = Number(read(n + j)) / 1000;
         if (v > seen[j]) {
           if (seen[j] !== 0) ages.push(t - v);
           seen[j] = v;
         }
       }
     },
+    step(stamp, read) {
+      probe.stamp(stamp);
+      probe.observe(read);
+    },
   };
+  return probe;
+}
+
+/** The measured span in the CPU profile's clock (microseconds of the monotonic clock), for bench/profile-summary.mjs. */
+function profileWindow(cfg, t0, done) {
+  const mono = Number(process.hrtime.bigint() / 1000n) - (now() - t0) * 1000;
+  const file = `${process.env.ATOMIK_BENCH_PROFILE}/${profileName(cfg)}.window.json`;
+  writeFileSync(file, JSON.stringify({ start: mono, end: mono + (done - t0) * 1000 }));
+}
+
+function profileName(cfg) {
+  return `${cfg.variant}${cfg.rate ? '-paced' : ''}-${cfg.workload}-${cfg.n}-${cfg.k}`;
 }
 
 const variants = {
-  async atomik({ k, replicas, updates, url, name, idx, ready, rate }) {
-    const table = new AtomikTable(KEYS + PROBES, { group: 'add' });
+  async atomik(cfg) {
+    const { updates, url, name, idx, ready, rate, probe, n } = cfg;
+    const table = new AtomikTable(n + PROBES, { group: 'add' });
     const replica = await replicate(table, { redis: url, name });
-    const probe = probes((i) => table.read(i), k, replicas);
+    const read = (i) => table.read(i);
     let last = 0n;
     const stamp = (i, v) => {
       replica.accum(i, BigInt.asUintN(64, v - last));
@@ -126,7 +168,7 @@ const variants = {
     for (let off = 0; off < updates; off += chunk) {
       const end = Math.min(updates, off + chunk);
       for (let i = off; i < end; i++) replica.accum(idx[i], 1n);
-      probe.step(stamp);
+      probe.step(stamp, read);
       // Paced runs wait for the next chunk's time; unpaced ones only yield.
       const due = rate ? t0 + (end / rate) * 1000 : 0;
       if (due > now()) await new Promise((r) => setTimeout(r, due - now()));
@@ -138,7 +180,8 @@ const variants = {
     // Keep probing while the others finish, so visibility is measured under load.
     await replica.caughtUp();
     const done = now();
-    const states = table.states().subarray(0, KEYS);
+    if (process.env.ATOMIK_BENCH_PROFILE) profileWindow(cfg, t0, done);
+    const states = table.states().subarray(0, n);
     const s = replica.stats;
     await replica.close();
     return {
@@ -146,7 +189,7 @@ const variants = {
       published,
       done,
       ages: probe.ages,
-      states: Array.from(states, Number),
+      states,
       bytes: s.publishedBytes,
       entries: s.publishedUpdates,
       local: s.localUpdates,
@@ -196,7 +239,7 @@ const variants = {
     while (received < expected) await drain(true);
     const done = now();
     reader.disconnect();
-    const states = Array.from({ length: KEYS }, (_, i) => Number(receiver.read(i)));
+    const states = Array.from({ length: KEYS }, (_, i) => receiver.read(i));
     return { t0, published, done, ages: [], states, bytes, entries: updates, local: updates };
   },
 
@@ -281,21 +324,26 @@ const variants = {
 
 function runChild(cfg) {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // ATOMIK_BENCH_PROFILE=<dir>: every process writes a V8 CPU profile there (see bench/profile-summary.mjs).
+    const profile = process.env.ATOMIK_BENCH_PROFILE
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ATOMIK_BENCH_PROFILE}`, `--cpu-prof-name=${profileName(cfg)}.cpuprofile`]
+      : [];
+    const p = spawn(process.execPath, [...profile, fileURLToPath(import.meta.url), '--child', JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`${cfg.variant} replica ${cfg.k} exited with ${code}`))));
   });
 }
 
-async function runVariant(server, admin, variant, workload, replicas, updates, rate = 0) {
+async function runVariant(server, admin, variant, workload, replicas, updates, rate = 0, n = KEYS) {
   const name = `bench-${variant}-${workload}-${Date.now()}`;
   const results = await Promise.all(
-    Array.from({ length: replicas }, (_, k) => runChild({ variant, workload, k, replicas, updates, url: server.url, name, rate })),
+    Array.from({ length: replicas }, (_, k) => runChild({ variant, workload, k, replicas, updates, url: server.url, name, rate, n })),
   );
-  const expected = new Array(KEYS).fill(0);
-  for (let k = 0; k < replicas; k++) for (const i of keys(workload, k, updates)) expected[i]++;
-  const exact = results.every((r) => r.states.every((v, i) => v === expected[i]));
+  const expected = new Float64Array(n);
+  for (let k = 0; k < replicas; k++) for (const i of keys(workload, k, updates, n)) expected[i]++;
+  const want = digest(expected, n);
+  const exact = results.every((r) => r.digest === want);
   const t0 = Math.min(...results.map((r) => r.t0));
   const total = updates * replicas;
   const perReplica = results.map((r) => total / ((r.done - t0) / 1000));
@@ -306,6 +354,7 @@ async function runVariant(server, admin, variant, workload, replicas, updates, r
   return {
     variant: rate ? `${variant} paced at ${rate / 1e6} M/s` : variant,
     workload,
+    counters: n,
     replicas,
     pacedUpdatesPerSecond: rate || null,
     updatesPerReplica: updates,
@@ -360,31 +409,57 @@ async function main() {
   const replicas = 3;
   const server = await startRedisServer({ fsync: 'everysec' });
   const admin = new Redis(server.url);
+  // Updates per writer process, per variant; the Redis-native designs are the coalesced ones.
   const sizes = quick
-    ? { atomik: 300_000, stream: 100_000, yjs: 5_000, hincrby: 20_000 }
-    : { atomik: 6_000_000, stream: 1_000_000, yjs: 40_000, hincrby: 200_000 };
+    ? { atomik: 300_000, stream: 100_000, yjs: 5_000, hincrby: 20_000, coalesced: 40_000, huge: 100_000 }
+    : { atomik: 6_000_000, stream: 1_000_000, yjs: 40_000, hincrby: 200_000, coalesced: 1_000_000, huge: 1_000_000 };
+  const NATIVE_SMALL = ['hincrby-coalesced', 'lua-coalesced', 'bitfield-coalesced', 'lua-hash-stream', 'xadd-stream'];
+  const NATIVE_HUGE = ['lua-hash-stream', 'xadd-stream'];
+  const HUGE = 16_777_216;
   const runs = [];
   function report(r) {
     runs.push(r);
     const f = (v, d = 1) => (v === null ? '-' : v.toFixed(d));
     console.log(
-      `${r.workload.padEnd(8)} ${r.variant.padEnd(24)} ${(r.updatesPerSecondPerReplica / 1e6).toFixed(3).padStart(8)} M updates/s per replica  ` +
+      `${r.workload.padEnd(8)} ${String(r.counters).padStart(8)} ${r.variant.padEnd(24)} ${(r.updatesPerSecondPerReplica / 1e6).toFixed(3).padStart(8)} M updates/s per replica  ` +
         `${f(r.bytesPerUpdate, 2).padStart(6)} B/update  ${f(r.bytesPerEntry, 2).padStart(6)} B/entry  ` +
         `visibility p50 ${f(r.visibilityP50Ms)} ms p99 ${f(r.visibilityP99Ms)} ms  ${r.exact ? 'exact' : 'NOT EXACT'}`,
     );
     if (!r.exact) process.exitCode = 1;
   }
+  // --only=a,b runs just those variants, --updates=N makes each writer do N (for profiling one design).
+  const only = process.argv
+    .find((a) => a.startsWith('--only='))
+    ?.slice(7)
+    .split(',');
+  const run = async (variant, workload, updates, rate = 0, n = KEYS) => {
+    if (only && !only.includes(variant)) return;
+    const fixed = process.argv.find((a) => a.startsWith('--updates='));
+    if (fixed && !rate) updates = Number(fixed.slice(10));
+    await admin.config('RESETSTAT');
+    const r = await runVariant(server, admin, variant, workload, replicas, updates, rate, n);
+    // Where Redis spent its time: microseconds per command kind over the run.
+    r.redisCommands = Object.fromEntries(
+      [...(await admin.info('commandstats')).matchAll(/cmdstat_(\w+):calls=(\d+),usec=(\d+)/g)].map(([, c, calls, usec]) => [
+        c,
+        { calls: Number(calls), usec: Number(usec) },
+      ]),
+    );
+    if (only) console.log(JSON.stringify(r.redisCommands));
+    await admin.flushall();
+    report(r);
+  };
   try {
     for (const workload of ['uniform', 'zipf']) {
-      for (const variant of ['atomik', 'stream', 'yjs', 'hincrby']) {
-        const r = await runVariant(server, admin, variant, workload, replicas, sizes[variant]);
-        await admin.flushall();
-        report(r);
-      }
+      for (const variant of ['atomik', 'stream', 'yjs', 'hincrby']) await run(variant, workload, sizes[variant]);
+      // --quick stays a short smoke test: one poll design and the two stream designs, on the uniform workload.
+      const natives = quick ? ['bitfield-coalesced', 'lua-hash-stream', 'xadd-stream'] : NATIVE_SMALL;
+      if (!quick || workload === 'uniform') for (const variant of natives) await run(variant, workload, sizes.coalesced);
       // Visibility below saturation: the same replicas paced at a fixed rate each.
       const paced = quick ? 500_000 : 1_000_000;
-      report(await runVariant(server, admin, 'atomik', workload, replicas, paced * (quick ? 1 : 3), paced));
-      await admin.flushall();
+      await run('atomik', workload, paced * (quick ? 1 : 3), paced);
+      // 16,777,216 counters: only designs that never read the whole table (not in --quick).
+      if (!quick && !process.argv.includes('--small')) for (const variant of ['atomik', ...NATIVE_HUGE]) await run(variant, workload, sizes.huge, 0, HUGE);
     }
   } finally {
     admin.disconnect();
@@ -392,11 +467,25 @@ async function main() {
   }
   const ratios = {};
   for (const workload of ['uniform', 'zipf']) {
-    const rate = (v) => runs.find((r) => r.workload === workload && r.variant === v).updatesPerSecondPerReplica;
-    ratios[workload] = { vsHincrby: rate('atomik') / rate('hincrby'), vsYjs: rate('atomik') / rate('yjs'), vsStream: rate('atomik') / rate('stream') };
-    console.log(
-      `${workload}: atomik is ${ratios[workload].vsHincrby.toFixed(0)}x pipelined HINCRBY, ${ratios[workload].vsYjs.toFixed(0)}x Yjs, ${ratios[workload].vsStream.toFixed(1)}x the per-message DeltaStream path`,
-    );
+    ratios[workload] = {};
+    for (const n of [KEYS, HUGE]) {
+      const at = runs.filter((r) => r.workload === workload && r.counters === n && !r.pacedUpdatesPerSecond);
+      const ours = at.find((r) => r.variant === 'atomik');
+      const natives = at.filter((r) => nativeVariants[r.variant] || r.variant === 'hincrby');
+      if (!ours || natives.length === 0) continue;
+      const strongest = natives.reduce((a, r) => (r.updatesPerSecondPerReplica > a.updatesPerSecondPerReplica ? r : a));
+      const rate = (v) => at.find((r) => r.variant === v)?.updatesPerSecondPerReplica;
+      const row = { strongest: strongest.variant, vsStrongest: ours.updatesPerSecondPerReplica / strongest.updatesPerSecondPerReplica };
+      for (const r of at) if (r !== ours) row[`vs ${r.variant}`] = ours.updatesPerSecondPerReplica / rate(r.variant);
+      ratios[workload][n] = row;
+      console.log(
+        `${workload}, ${n} counters: atomik is ${row.vsStrongest.toFixed(2)}x the strongest Redis-native design (${strongest.variant}); ` +
+          Object.entries(row)
+            .filter(([key]) => key.startsWith('vs '))
+            .map(([key, v]) => `${v.toFixed(v < 10 ? 2 : 0)}x ${key.slice(3)}`)
+            .join(', '),
+      );
+    }
   }
   const apply = applyMicro(quick);
   for (const row of apply) console.log(`apply one entry: ${row.label}: ${(row.updatesPerSecond / 1e6).toFixed(0)} M updates/s`);
