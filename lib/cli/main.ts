@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// atomik-node (also installed as `atomik`): find, probe and emulate ATOMiK boards.
+// atomik-node (also installed as `atomik`): find, probe and emulate ATOMiK
+// boards, and inspect replicated tables in Redis.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BOARD_KINDS, BOARD_LIMITS, startBoard, type BoardKind } from '../board/emulate.js';
@@ -12,6 +13,7 @@ import { openSerialTransport } from '../serial/transport.js';
 import { integerFlag, parseArgs, positionals, usageError, type FlagSpec } from './args.js';
 import { createProgressBar } from './progress-bar.js';
 import { listSysPorts } from './sys-ports.js';
+import { formatReport, inspectTable } from '../replicate/inspect.js';
 
 const NAME = 'atomik-node';
 
@@ -57,6 +59,14 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
       '--sram loads it until power-off only; --dry-run prints the command without running it.',
     flags: { '--board': 'value', '--sram': 'switch', '--dry-run': 'switch' },
     run: flashCommandLine,
+  },
+  inspect: {
+    usage: `${NAME} inspect --redis URL --name NAME [--prefix P] [--json]`,
+    help:
+      "show a replicated table as Redis holds it (read-only): each partition's stream, snapshots and trim\n" +
+      "point, and every live replica's health and lag from its heartbeat; --json prints the whole report.",
+    flags: { '--redis': 'value', '--name': 'value', '--prefix': 'value', '--json': 'switch' },
+    run: inspectCommand,
   },
 };
 
@@ -164,6 +174,16 @@ async function flashCommandLine(args: string[]): Promise<void> {
   const command = flashCommand({ board: board as FlashBoard, bitstream, sram: parsed.switches.has('--sram') });
   console.log(shellLine(command.command, command.args));
   if (!parsed.switches.has('--dry-run')) await runFlash(command);
+}
+
+async function inspectCommand(args: string[]): Promise<void> {
+  const parsed = parseArgs('inspect', args, COMMANDS.inspect!.flags);
+  positionals(parsed, 0);
+  const redis = parsed.values.get('--redis');
+  const name = parsed.values.get('--name');
+  if (redis === undefined || name === undefined) throw usageError('inspect needs --redis URL and --name NAME');
+  const report = await inspectTable(redis, name, { prefix: parsed.values.get('--prefix') });
+  process.stdout.write(parsed.switches.has('--json') ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -83,7 +83,12 @@ export async function openSerialTransport(path: string, options: SerialTransport
   const baudRate = options.baudRate ?? 115200;
   const port = new loaded.SerialPort({ path, baudRate, autoOpen: false, lock: options.lock ?? true });
   await new Promise<void>((resolve, reject) =>
-    port.open((err) => (err ? reject(new AtomikError('ERR_ATOMIK_NO_DEVICE', `cannot open ${path}: ${err.message}`)) : resolve())),
+    port.open((err) => {
+      if (!err) return resolve();
+      // serialport words it "Error: <why>, cannot open <path>": say it once.
+      const why = err.message.replace(/^Error: /, '').replace(`, cannot open ${path}`, '');
+      reject(new AtomikError('ERR_ATOMIK_NO_DEVICE', `cannot open ${path}: ${why}`, { cause: err }));
+    }),
   );
   const data = new Listeners<Uint8Array>();
   const closing = new Listeners<Error | null>();

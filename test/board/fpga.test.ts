@@ -78,7 +78,7 @@ describeUnless(noTools, 'FPGA builds with open tools (Debian)', () => {
 
 describe('npm run fpga:build from npm alone (@yowasp/yosys, @yowasp/nextpnr-ice40)', () => {
   it('builds the iCEBreaker bitstream and reports which toolchain did', async () => {
-    const script = fileURLToPath(new URL('../firmware/rtl/synth/fpga.mjs', import.meta.url));
+    const script = fileURLToPath(new URL('../../firmware/rtl/synth/fpga.mjs', import.meta.url));
     const dir = join(out, 'npm-alone');
     const { stdout } = await promisify(execFile)(
       process.execPath,

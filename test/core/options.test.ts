@@ -45,7 +45,7 @@ describe('unknown option keys', () => {
 
   it('open() refuses a misspelt option before choosing a backend', async () => {
     const all =
-      'backend, port, usbIds, discover, contexts, group, baudRate, dialect, lock, probeTimeoutMs, verify, reconnect, onProgress, timeoutMs, retries, window, maxBytesInFlight';
+      'backend, port, usbIds, discover, contexts, group, baudRate, dialect, lock, probeTimeoutMs, openTimeoutMs, verify, reconnect, onProgress, timeoutMs, retries, window, maxBytesInFlight';
     expect(await failure(() => open({ contxts: 4 } as object))).toEqual(refused('contxts', 'contexts', all));
     expect(await failure(() => open({ backend: 'js', baudrate: 9600 } as object))).toEqual(refused('baudrate', 'baudRate', all));
     const acc = await open({ backend: 'js', contexts: 4, group: 'add' });

@@ -29,6 +29,6 @@ it('with ATOMIK_PORT naming no board, the in-process half still runs in process,
   expect(r.stdout).toContain('counter:  five +1 -> xor group reads 1 (XOR cannot count); add group reads 4 after one decrement\n');
   expect(r.stdout).not.toContain('Same operations');
   expect(r.stderr).toMatch(
-    /^board \/dev\/nonexistent: ERR_ATOMIK_NO_DEVICE: cannot open \/dev\/nonexistent.* \(ATOMIK_PORT names it: set it to a board, or unset it for a virtual one\)\n$/,
+    /^board \/dev\/nonexistent: ERR_ATOMIK_DEVICE: cannot open \/dev\/nonexistent: No such file or directory \(ATOMIK_PORT names it: set it to a board, or unset it for a virtual one\)\n$/,
   );
 });

@@ -118,7 +118,7 @@ describe('examples', () => {
     );
     const bad = await runScript(join(examples, 'hardware.mjs'), ['/dev/nonexistent'], { ...process.env, ATOMIK_PORT: '' });
     expect([bad.code, bad.stdout]).toEqual([1, 'virtual host board (framed dialect, add group): 11 events -> count 7\n']);
-    expect(bad.stderr).toMatch(/^board on \/dev\/nonexistent: ERR_ATOMIK_NO_DEVICE: cannot open \/dev\/nonexistent[^\n]*\n$/);
+    expect(bad.stderr).toMatch(/^board on \/dev\/nonexistent: ERR_ATOMIK_DEVICE: cannot open \/dev\/nonexistent: No such file or directory\n$/);
   });
 
   itUnless(redisSkipReason(), 'replicas: three processes through Redis, one killed and restarted, exact totals', async () => {

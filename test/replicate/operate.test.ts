@@ -1,6 +1,9 @@
 // What an operator sees of a replicated table: inspectTable() (and its text
 // form, printed by `atomik-node inspect`), the replicas' heartbeats, and
 // replica.metrics() in the Prometheus text format.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AtomikTable, replicate } from '../../lib/index.js';
@@ -12,6 +15,7 @@ import { PUBLISH_SCRIPT } from '../../lib/replicate/scripts.js';
 import { describeUnless } from '../helpers/skip.js';
 
 const skip = redisSkipReason();
+const run = async (file: string, args: string[]) => (await promisify(execFile)(file, args)).stdout;
 let server: LocalRedisServer;
 
 beforeAll(async () => {
@@ -108,5 +112,21 @@ describeUnless(skip, 'operating replicated tables', () => {
     expect(published).toEqual([-1, '0']);
     await Promise.all([long.close(), writer.close(), late.close()]);
     admin.disconnect();
+  });
+
+  it('atomik-node inspect prints the report, or the whole of it as JSON; missing flags are a usage error', async () => {
+    const name = `cli-inspect-${process.pid}`;
+    const r = await replicate(new AtomikTable(4, { group: 'add' }), { redis: server.url, name });
+    r.accum(0, 1n);
+    await r.flush();
+    const cli = fileURLToPath(new URL('../../dist/cli.cjs', import.meta.url));
+    const text = await run(process.execPath, [cli, 'inspect', '--redis', server.url, '--name', name]);
+    expect(text.split('\n')[0]).toBe(`table ${name} (prefix atomik): group=add contexts=4 partitions=1 format=1; 1 replica starts`);
+    const json = JSON.parse(await run(process.execPath, [cli, 'inspect', '--redis', server.url, '--name', name, '--json'])) as {
+      partitions: { entries: number }[];
+    };
+    expect(json.partitions.map((p) => p.entries)).toEqual([1]);
+    await expect(run(process.execPath, [cli, 'inspect', '--name', name])).rejects.toThrow(/atomik-node: ERR_ATOMIK_INVALID_ARG_VALUE: inspect needs --redis URL and --name NAME/);
+    await r.close();
   });
 });
