@@ -126,7 +126,9 @@ describeUnless(skip, 'operating replicated tables', () => {
       partitions: { entries: number }[];
     };
     expect(json.partitions.map((p) => p.entries)).toEqual([1]);
-    await expect(run(process.execPath, [cli, 'inspect', '--name', name])).rejects.toThrow(/atomik-node: ERR_ATOMIK_INVALID_ARG_VALUE: inspect needs --redis URL and --name NAME/);
+    await expect(run(process.execPath, [cli, 'inspect', '--name', name])).rejects.toThrow(
+      /atomik-node: ERR_ATOMIK_INVALID_ARG_VALUE: inspect needs --redis URL and --name NAME/,
+    );
     await r.close();
   });
 });
