@@ -1,74 +1,23 @@
 // DeltaStream: a sender and exactly-once receiver of DeltaMessages over a
 // context store or an AtomikTable, with its delivery record saved and restored.
-import { randomInt } from 'node:crypto';
 import { types } from 'node:util';
 import { GROUP_CODE, arithmetic, groupOption, type Group, type GroupArithmetic } from '../core/group.js';
-import { resolveEngine, type EngineChoice } from '../engine/select.js';
+import { resolveEngine } from '../engine/select.js';
 import type { Engine } from '../engine/types.js';
 import { NATIVE_LE } from '../engine/ops.js';
 import { AtomikTable, tableCore } from '../table/table.js';
 import { AtomikError, AtomikRangeError, AtomikTypeError } from '../core/errors.js';
-import { apart, bytes, integer, knownKeys, object, optionKeys, u64, u8Array } from '../core/validate.js';
+import { apart, bytes, integer, knownKeys, object, u64, u8Array } from '../core/validate.js';
 import { COUNTER_BITS, DeliveryRecords, RECEIPT, RECEIPT_NAMES, wireCounter, type Receipt, type ReceiveSummary } from './delivery.js';
 import { NATIVE_THRESHOLD } from '../engine/native.js';
 import { streamBinding, type StreamBinding } from './native-receive.js';
 import { DELTA_MESSAGE_BYTES, DeltaMessage, MAX_COUNTER, isSessionMessage, MAX_ORIGIN, MIN_ORIGIN, SESSION_ADDR, U32_MAX, trustedMessage } from './message.js';
 import { decodeStreamState, encodeStreamState } from './stream-state.js';
+import { DEFAULT_WINDOW, MAX_OUTBOX, MAX_WINDOW, MIN_WINDOW, STREAM_KEYS, newSession, type DeltaStreamOptions } from './stream-options.js';
 
 export { RECEIPT, type Receipt, type ReceiveSummary };
 
-/** Receiver window: how many counters per origin a receiver tracks (see receive()). */
-export const DEFAULT_WINDOW = 4096;
-export const MIN_WINDOW = 32;
-export const MAX_WINDOW = 2 ** 20;
-/** Largest outbox (messages queued for pending()). */
-const MAX_OUTBOX = 2 ** 24;
-
-export interface DeltaStreamOptions {
-  /** 'xor' (default) or 'add'; with `table`, the table's group (giving another one is an error). */
-  group?: Group;
-  /**
-   * This sender's origin id (1..255). With it, accum() numbers messages as
-   * origin + counter (see packSeq), so that receivers can use receive() to
-   * apply each message exactly once. Without it, messages carry the
-   * reference numbering (origin 0), which receive() refuses.
-   */
-  origin?: number;
-  /** Messages this sender numbered before (resume after a restart); the next one is counter + 1. Default 0. */
-  counter?: number;
-  /**
-   * This sender's session (a bigint in [1, 2^64)): receivers take a later
-   * session from the same origin for a sender that started again from
-   * counter 1 (see sessionMessage()). Default: a new one from the clock
-   * (milliseconds since 1970 times 2^20, plus 20 random bits) when the
-   * stream has an origin and no `counter`; none otherwise.
-   */
-  session?: bigint;
-  /** Counters tracked per origin by receive(): a power of two in [32, 2^20], default 4096. */
-  window?: number;
-  /** Capacity of the queue that pending() drains; 0 (default) keeps no queue. accum() refuses a message when it is full. */
-  outbox?: number;
-  /** Apply to this table's contexts (addr = table index) instead of the stream's own. */
-  table?: AtomikTable;
-  /** Batch kernels for the stream's own contexts ('auto', 'js', 'native' or an Engine); a table brings its own. */
-  engine?: EngineChoice | Engine;
-}
-
-/** A new session: ordered by start time (ms since 1970 in the high bits), 20 random bits below. */
-function newSession(): bigint {
-  return (BigInt(Date.now()) << 20n) | BigInt(randomInt(1, 2 ** 20));
-}
-
-const STREAM_KEYS = optionKeys<DeltaStreamOptions>({
-  group: true,
-  origin: true,
-  counter: true,
-  session: true,
-  window: true,
-  outbox: true,
-  table: true,
-  engine: true,
-});
+export { DEFAULT_WINDOW, MIN_WINDOW, MAX_WINDOW, type DeltaStreamOptions };
 
 /**
  * Produces and consumes DeltaMessages. With the reference semantics,
