@@ -22,7 +22,7 @@ describe('atomik-node CLI', () => {
       const r = await run(args);
       return [r.code, r.stdout, r.stderr];
     };
-    const commands = 'the commands are devices, probe, emulate, flash';
+    const commands = 'the commands are devices, probe, emulate, flash, inspect';
     expect(await err(['frobnicate'])).toEqual([1, '', `atomik-node: ERR_ATOMIK_INVALID_ARG_VALUE: unknown command 'frobnicate'; ${commands}\n`]);
     // names inherited from Object.prototype are not commands
     for (const name of ['toString', 'constructor', '__proto__', 'hasOwnProperty'])
