@@ -116,8 +116,13 @@ export class Follower {
       // Own updates are in the local state already; an entry under this
       // origin that is not byte for byte one this replica published is forged.
       const own = part.entries.get(header.first);
-      if (!own || header.last !== header.first || Buffer.compare(asBuffer(own.bytes), asBuffer(data!)) !== 0)
+      if (!own && header.last <= part.ownReplayThrough && header.first === part.ownRead(ctx.origin) + 1n) {
+        // Read back before a reload whose snapshot lacks it: the state lacks it too.
+        const status = ctx.table.engine.applyBatch(ctx.group, part.ref, part.acc, part.index, data!);
+        if (status !== ENTRY_STATUS.ok) return skip(ENTRY_STATUS_TEXT[status] ?? `status ${status}`);
+      } else if (!own || header.last !== header.first || Buffer.compare(asBuffer(own.bytes), asBuffer(data!)) !== 0) {
         return skip("it carries this replica's origin but is not an entry it published");
+      }
       part.position = id;
       this.publisher.ownReadThrough(part, header.last);
       return true;
@@ -234,6 +239,9 @@ export class Follower {
       part.acc.fill(0n);
       const ownThrough = snap.record.get(ctx.origin) ?? 0n;
       part.reapplyOwnPending(ctx.table, ownThrough);
+      // Own batches read back here (and let go) that the snapshot does not hold come again after its position.
+      const ownRead = part.ownRead(ctx.origin);
+      if (ownRead > ownThrough && ownRead > part.ownReplayThrough) part.ownReplayThrough = ownRead;
       part.record = snap.record;
       part.record.delete(ctx.origin);
       this.publisher.ownReadThrough(part, ownThrough);

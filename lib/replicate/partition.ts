@@ -63,6 +63,12 @@ export class Partition {
   position: LogPosition = '0-0';
   trimSeen: string | null = null;
   gapAt: string | null = null;
+  /**
+   * After a snapshot reload that lacks own batches this replica had read
+   * back already (and so no longer holds): they are applied when read again,
+   * up to this counter.
+   */
+  ownReplayThrough = 0n;
   /** A gap was seen: reload the newest snapshot before reading on. */
   resyncDue = false;
   bytesSinceSnapshot = 0;
