@@ -33,24 +33,27 @@ export class SnapshotWriter {
     const states = new BigUint64Array(part.size);
     table.engine.states(group, part.ref, part.acc, states);
     part.withoutOwnPending(states, origin);
+    // States, record and position are taken together, before anything is awaited: reads go on meanwhile.
     const record = new Map(part.record);
+    const position = part.position;
     // Origins that publish no more are left out of the snapshot once it holds all of their batches:
     // nothing of theirs is after this position, so no reader starting here needs to know them.
-    // Retired ones are in `retired`; once forgotten there, they are in neither hash.
+    // Retired ones are in `retired`; once forgotten there, they are in neither hash. (Read after the
+    // record was taken: an origin in it has published, so it is in `heads` unless it was retired.)
     const [retired, heads] = await Promise.all([this.ctx.writer.hgetall(part.keys.retired), this.ctx.writer.hgetall(part.keys.heads)]);
-    for (const [id, last] of part.record) {
+    for (const [id, last] of record) {
       if (id === origin || id.toString() in heads) continue;
       const text = retired[id.toString()];
       if (text === undefined || storedRetirement(text, `${part.keys.retired}[${id}]`).last === last) record.delete(id);
     }
-    const blob = encodeSnapshot({ group, partition: part.index, partitions: this.ctx.parts.length, position: part.position, record, states });
+    const blob = encodeSnapshot({ group, partition: part.index, partitions: this.ctx.parts.length, position, record, states });
     const stored = await this.ctx.writer.atomikSnapshot(
       part.keys.ids,
       part.keys.blobs,
       part.keys.records,
       part.keys.trim,
       part.keys.log,
-      part.position,
+      position,
       this.ctx.auth ? Buffer.concat([blob, this.ctx.auth.tag('snapshot', blob)]) : asBuffer(blob),
       asBuffer(encodeRecord(record)),
       options.keepSnapshots,
