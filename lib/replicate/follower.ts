@@ -207,16 +207,16 @@ export class Follower {
   async loadNewestSnapshot(part: Partition, initial: boolean): Promise<void> {
     const { ctx } = this;
     for (let attempt = 0; attempt < 5; attempt++) {
-      const [listed] = await ctx.writer.lrange(part.keys.ids, 0, 0);
-      const newest = listed === undefined ? undefined : storedPosition(listed, part.keys.ids);
+      const found = await ctx.writer.atomikNewestSnapshotBuffer(part.keys.ids, part.keys.blobs);
+      const newest = found === null ? undefined : storedPosition(found[0].toString(), part.keys.ids);
       if (newest === undefined) {
         if (!initial) throw new ReplicationError('ERR_ATOMIK_GAP', `${part.keys.log} misses entries and holds no snapshot to recover from`);
         part.ref.fill(0n);
         part.acc.fill(0n);
         return;
       }
-      const blob = await ctx.writer.hgetBuffer(part.keys.blobs, newest);
-      if (blob === null) continue; // replaced meanwhile
+      const blob = found![1];
+      if (blob === null) continue; // listed, but its blob is missing: another writer is between its two steps
       let snap;
       try {
         if (ctx.auth && !(blob.length >= TAG_BYTES && ctx.auth.verify('snapshot', blob.subarray(0, -TAG_BYTES), blob.subarray(-TAG_BYTES)))) {

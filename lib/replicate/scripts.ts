@@ -79,3 +79,14 @@ if head then
 end
 return head
 `;
+
+/**
+ * Reads the newest snapshot's position and blob in one step (a snapshot
+ * stored between two separate reads would replace the one listed).
+ * KEYS: snapshot positions, snapshot blobs. Returns {position, blob} or nil.
+ */
+export const NEWEST_SNAPSHOT_SCRIPT = `
+local position = redis.call('LINDEX', KEYS[1], 0)
+if not position then return nil end
+return {position, redis.call('HGET', KEYS[2], position)}
+`;
