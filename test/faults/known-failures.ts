@@ -16,8 +16,7 @@ export const KNOWN_FAILURES: Record<string, string> = {};
  */
 export const KNOWN_INTERMITTENT: Record<string, string> = {
   // Not seen in 6 small-scale runs since flushes stopped waiting on the coalescing buffer; kept until a full-scale run is clean.
-  'writer-reads-lag':
-    'a writer (window 1, maxBatch 1) whose reads were held while it kept writing left a flush() unsettled past the bound after the heal',
+  'writer-reads-lag': 'a writer (window 1, maxBatch 1) whose reads were held while it kept writing left a flush() unsettled past the bound after the heal',
   // Not seen in 6 small-scale runs since own batches read back before a snapshot reload are applied again and
   // snapshots take their states and position in one step; kept until a full-scale run is clean.
   'trim-past-partitioned':
