@@ -82,8 +82,14 @@ async function randomWorkload(acc: Accumulator, group: Group, count: number, see
   expect([...(await acc.gather(all))]).toEqual([...mirror.states()]);
 }
 
+// A board's protocol does not depend on the addon: CI runs these long fault-line runs in its
+// source-build pass only, not again in the prebuild and no-addon passes.
+const laterPass = ['prebuild', 'none'].includes(process.env.ATOMIK_EXPECT_NATIVE ?? '')
+  ? 'the fault-line runs on boards run in the source-build pass of CI'
+  : null;
+
 for (const { name, skip: noBoardHere, start, baudRate } of FRAMED_BOARDS) {
-  const skip = noProxy ?? noBoardHere;
+  const skip = noProxy ?? noBoardHere ?? laterPass;
   describeUnless(skip, `framed protocol through a faulty line, ${name}`, () => {
     let board: VirtualBoard;
     let proxy: FaultLine;
@@ -113,7 +119,7 @@ for (const { name, skip: noBoardHere, start, baudRate } of FRAMED_BOARDS) {
         const backend = (acc as unknown as { backend: { retransmissions: number } }).backend;
         expect(backend.retransmissions).toBeGreaterThan(0);
         await acc.close();
-      }, 120_000);
+      }, 240_000); // a hang guard: the simulated rtl board can fall far behind the line on a loaded machine
     }
   });
 }
