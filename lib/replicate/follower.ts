@@ -178,13 +178,14 @@ export class Follower {
     let behind = part.resyncDue;
     part.resyncDue = false;
     if (!behind) {
-      const stored = await reader.get(part.keys.trim);
-      if (stored === null || stored === part.trimSeen) return;
-      const trim = storedPosition(stored, part.keys.trim);
+      // The trim point and its record in one read: apart, a newer snapshot could replace the record in between.
+      const found = await reader.atomikTrimPointBuffer(part.keys.trim, part.keys.records, part.trimSeen ?? '');
+      if (found === null || found.length === 1) return;
+      const [stored, record] = found;
+      const trim = storedPosition(stored.toString(), part.keys.trim);
       if (comparePositions(part.position, trim) < 0) behind = true;
       else {
-        const record = await reader.hgetBuffer(part.keys.records, trim);
-        if (record === null) return; // superseded by a newer trim: checked next round
+        if (!record) throw badState(`${part.keys.records} lacks the record of the trim point ${trim}`);
         if (record.length % 16 !== 0) throw badState(`${part.keys.records}[${trim}] is ${record.length} bytes, not a delivery record`);
         for (const [origin, counter] of decodeRecord(record)) {
           if ((part.record.get(origin) ?? 0n) >= counter) continue;

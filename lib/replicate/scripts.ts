@@ -90,3 +90,18 @@ local position = redis.call('LINDEX', KEYS[1], 0)
 if not position then return nil end
 return {position, redis.call('HGET', KEYS[2], position)}
 `;
+
+/**
+ * Reads the trim point and the delivery record stored with it in one step:
+ * read apart, a snapshot stored between the two reads replaces the record
+ * and a replica could not tell what the trim removed.
+ * KEYS: trim point, delivery records. ARGV: the trim point the caller
+ * checked last ('' for none).
+ * Returns nil (never trimmed), {trim} (unchanged) or {trim, record|false}.
+ */
+export const TRIM_POINT_SCRIPT = `
+local trim = redis.call('GET', KEYS[1])
+if not trim then return nil end
+if trim == ARGV[1] then return {trim} end
+return {trim, redis.call('HGET', KEYS[2], trim)}
+`;

@@ -153,4 +153,49 @@ describeUnless(skip, 'reproductions of replication faults (real redis-server, fa
     },
     60_000,
   );
+
+  itScenario(
+    'trim-superseded-mid-check',
+    "a replica's trim check raced by a newer snapshot: it still notices the entries trimmed past it before it counts as caught up",
+    async () => {
+      const name = fresh('trim-race');
+      const p = await proxy();
+      const [lag, rl] = await start(4, { redis: p.url, name, keepSnapshots: 1 });
+      await holdReads(p);
+      // X publishes five +1 on context 0 and snapshots: the log is trimmed past the lagging replica.
+      const [, x] = await start(4, { redis: server.url, name, keepSnapshots: 1 });
+      for (let k = 0; k < 5; k++) {
+        x.accum(0, 1n);
+        await x.flush();
+      }
+      await x.caughtUp();
+      await x.snapshot();
+      // Y's entry is after the trim point: reading it moves the lagging replica past the trim without a gap.
+      const [, y] = await start(4, { redis: server.url, name, keepSnapshots: 1 });
+      y.accum(1, 1n);
+      await y.flush();
+      const caughtUp = rl.caughtUp();
+      await new Promise((r) => setTimeout(r, 500)); // its log-end query is answered
+      // Its read goes through; the read of the trim point's record is held while Y stores a newer snapshot.
+      p.resume();
+      p.holdCommands('snapshot-records');
+      const deadline = Date.now() + 5000;
+      while (p.heldConnections === 0) {
+        if (Date.now() > deadline) throw new Error('the trim check did not reach the proxy within 5 s');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await y.caughtUp();
+      await y.snapshot();
+      let seen: { context0: bigint; context1: bigint } | null = null;
+      const done = caughtUp.then(() => {
+        seen = { context0: lag.read(0), context1: lag.read(1) };
+      });
+      p.resume();
+      await settlesWithin(done, 10_000, 'caughtUp() of the replica whose trim check was raced');
+      exact(seen, { context0: 5n, context1: 1n }, 'the replica when its caughtUp() resolved');
+      const [late] = await start(4, { redis: server.url, name, keepSnapshots: 1 });
+      exact({ context0: late.read(0), context1: late.read(1) }, { context0: 5n, context1: 1n }, 'a fresh replica');
+    },
+    60_000,
+  );
 });
