@@ -6,7 +6,7 @@
 import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { describe } from '../core/validate.js';
 import { AtomikTypeError } from '../core/errors.js';
-import { NEWEST_SNAPSHOT_SCRIPT, PUBLISH_SCRIPT, RETIRE_SCRIPT, SNAPSHOT_SCRIPT, TRIM_POINT_SCRIPT } from './scripts.js';
+import { CLAIM_ORIGIN_SCRIPT, NEWEST_SNAPSHOT_SCRIPT, PUBLISH_SCRIPT, RETIRE_SCRIPT, SNAPSHOT_SCRIPT, TRIM_POINT_SCRIPT } from './scripts.js';
 
 /** What `replicate({ redis })` accepts. */
 export type RedisTarget = string | RedisOptions | Redis | Cluster | readonly (string | ClusterNode)[];
@@ -27,6 +27,7 @@ export type Connection = (Redis | Cluster) & {
   ): Promise<number>;
   atomikRetire(heads: string, retired: string, origin: string): Promise<string | null>;
   atomikNewestSnapshotBuffer(ids: string, blobs: string): Promise<[Buffer, Buffer | null] | null>;
+  atomikClaimOrigin(origins: string, heartbeats: string, beat: string): Promise<string>;
   atomikTrimPointBuffer(trim: string, records: string, seen: string): Promise<[Buffer, (Buffer | null)?] | null>;
 };
 
@@ -134,6 +135,7 @@ function makeConnector(
     conn.defineCommand('atomikSnapshot', { numberOfKeys: 5, lua: SNAPSHOT_SCRIPT });
     conn.defineCommand('atomikRetire', { numberOfKeys: 2, lua: RETIRE_SCRIPT });
     conn.defineCommand('atomikNewestSnapshot', { numberOfKeys: 2, lua: NEWEST_SNAPSHOT_SCRIPT });
+    conn.defineCommand('atomikClaimOrigin', { numberOfKeys: 2, lua: CLAIM_ORIGIN_SCRIPT });
     conn.defineCommand('atomikTrimPoint', { numberOfKeys: 2, lua: TRIM_POINT_SCRIPT });
     conn.on('error', () => {}); // reconnects are ioredis's job; failures reach the commands
     return conn;

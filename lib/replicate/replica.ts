@@ -170,6 +170,10 @@ export class Replica extends EventEmitter {
   /** Writes this replica's heartbeat (best effort: a failed one is simply missing until the next). */
   private beat(): void {
     if (this.closed || !this.writer) return;
+    this.writer.hset(this.heartbeatKey, this.origin.toString(), this.heartbeatText()).catch(() => {});
+  }
+
+  private heartbeatText(): string {
     const beat: Heartbeat = {
       at: Date.now(),
       positions: this.parts.map((p) => p.position),
@@ -177,7 +181,36 @@ export class Replica extends EventEmitter {
       health: this.healthState.state,
       stats: this.stats,
     };
-    this.writer.hset(this.heartbeatKey, this.origin.toString(), JSON.stringify(beat)).catch(() => {});
+    return JSON.stringify(beat);
+  }
+
+  /**
+   * Takes the next origin id no live replica holds (see CLAIM_ORIGIN_SCRIPT);
+   * with waitReplicas, only once that many Redis replicas hold the claim, so
+   * a failover cannot hand the same id out again.
+   */
+  private async claimOrigin(writer: Connection, origins: string, heartbeats: string): Promise<string> {
+    type Queue = {
+      atomikClaimOrigin(o: string, h: string, b: string): Queue;
+      wait(n: number, ms: number): Queue;
+      exec(): Promise<[Error | null, unknown][] | null>;
+    };
+    const wanted = this.options.waitReplicas;
+    const waitMs = Math.max(1, Math.floor(this.options.timeoutMs / 2));
+    // One pipeline: the script and WAIT reach the node that owns the keys' slot, on one connection.
+    const queue = (writer.pipeline() as unknown as Queue).atomikClaimOrigin(origins, heartbeats, this.heartbeatText());
+    if (wanted > 0) queue.wait(wanted, waitMs);
+    const replies = await queue.exec();
+    const failed = replies?.find(([err]) => err);
+    if (!replies || failed) throw failed?.[0] ?? new Error('the pipeline was aborted');
+    const reached = wanted > 0 ? Number(replies[1]![1]) : 0;
+    if (reached < wanted) {
+      throw new ReplicationError(
+        'ERR_ATOMIK_CONNECT',
+        `the origin id this replica took reached ${reached} of ${wanted} Redis replicas within ${waitMs} ms (options.waitReplicas)`,
+      );
+    }
+    return String(replies[0]![1]);
   }
 
   private async connectAndCatchUp(redis: RedisTarget): Promise<void> {
@@ -197,13 +230,9 @@ export class Replica extends EventEmitter {
     }
     let originText: string;
     try {
-      // INCR and GET in one transaction: GET answers the new id as text, exact
-      // past 2^53 (an integer reply, in Lua or in JavaScript, is a double).
-      const replies = await writer.multi().incr(keys.origins).get(keys.origins).exec();
-      const failed = replies?.find(([err]) => err);
-      if (!replies || failed) throw failed?.[0] ?? new Error('the transaction was aborted');
-      originText = String(replies[1]![1]);
+      originText = await this.claimOrigin(writer, keys.origins, keys.replicas);
     } catch (err) {
+      if (err instanceof ReplicationError) throw err;
       throw badState(`${keys.origins} cannot hand out an origin id: ${(err as Error).message}`);
     }
     this.origin = storedOrigin(originText, keys.origins);
@@ -352,8 +381,8 @@ export class Replica extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     if (this.watchdog) clearInterval(this.watchdog);
-    if (this.heartbeat) {
-      clearInterval(this.heartbeat);
+    if (this.heartbeatKey) {
+      if (this.heartbeat) clearInterval(this.heartbeat);
       // A clean close retires the origin and says goodbye (best effort, briefly); a crash leaves the heartbeat to age.
       const goodbye = async () => {
         if (!this.failure) await this.retire([this.origin.toString()]);

@@ -109,6 +109,27 @@ describeUnless(skip, 'replicated tables against hostile log content and dead pee
     expect(Array.from(table.states())).toEqual([0n, 0n, 0n, 42n]);
   });
 
+  it("an origin counter that went back (a failover lost its increments) never hands a live replica's id to another", async () => {
+    const name = fresh('origin-rewound');
+    const a = await replicate(new AtomikTable(4, { group: 'add' }), { redis: server.url, name });
+    const b = await replicate(new AtomikTable(4, { group: 'add' }), { redis: server.url, name });
+    expect([a.origin, b.origin]).toEqual([1n, 2n]);
+    await admin.del(`atomik:{${name}}:origins`);
+    const c = await replicate(new AtomikTable(4, { group: 'add' }), { redis: server.url, name });
+    expect(c.origin).toBe(3n);
+    for (const [r, k] of [
+      [a, 0],
+      [b, 1],
+      [c, 2],
+    ] as const) {
+      r.accum(k, 1n);
+      await r.flush();
+    }
+    await Promise.all([a, b, c].map((r) => r.caughtUp()));
+    for (const r of [a, b, c]) expect(Array.from(r.table.states())).toEqual([1n, 1n, 1n, 0n]);
+    await Promise.all([a.close(), b.close(), c.close()]);
+  });
+
   it('a damaged trim point or snapshot list is a coded error at start, and the table is left as it was', async () => {
     const table = new AtomikTable(4, { group: 'add' });
     table.load(0, 7n);
