@@ -85,6 +85,8 @@ export interface ReplicaHealth {
   state: 'ok' | 'stalled' | 'failed' | 'closed';
   /** Entries published but not acknowledged yet, over all partitions. */
   unacknowledged: number;
+  /** Origins held in the delivery records, over all partitions (16 bytes each in memory; retired ones leave at the next snapshot). */
+  origins: number;
   /** The last error a command met (retried since), or null. */
   lastError: Error | null;
   /** Date.now() of the last change of state. */

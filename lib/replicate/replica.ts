@@ -74,7 +74,7 @@ export class Replica extends EventEmitter {
   private watchdog: NodeJS.Timeout | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private heartbeatKey = '';
-  private healthState: ReplicaHealth = { state: 'ok', unacknowledged: 0, lastError: null, since: Date.now() };
+  private healthState: ReplicaHealth = { state: 'ok', unacknowledged: 0, origins: 0, lastError: null, since: Date.now() };
   private closed = false;
 
   /** @internal use replicate() */
@@ -257,8 +257,12 @@ export class Replica extends EventEmitter {
   /** What the replica is doing now: see ReplicaHealth. */
   get health(): ReplicaHealth {
     let unacknowledged = 0;
-    for (const part of this.parts) unacknowledged += part.unacknowledged;
-    return { ...this.healthState, unacknowledged };
+    let origins = 0;
+    for (const part of this.parts) {
+      unacknowledged += part.unacknowledged;
+      origins += part.record.size;
+    }
+    return { ...this.healthState, unacknowledged, origins };
   }
 
   private setHealth(state: ReplicaHealth['state']): void {

@@ -74,7 +74,7 @@ describeUnless(skip, 'operating replicated tables', () => {
     expect(text).toContain(`atomik_replica_unacknowledged_entries${labels} 0\n`);
     expect(text).toContain(`atomik_replica_health{table="metrics-${process.pid}",origin="${r.origin}",state="ok"} 1\n`);
     expect(text).toContain(`atomik_replica_health{table="metrics-${process.pid}",origin="${r.origin}",state="stalled"} 0\n`);
-    expect(text.split('\n').filter((l) => l.startsWith('# TYPE')).length).toBe(13);
+    expect(text.split('\n').filter((l) => l.startsWith('# TYPE')).length).toBe(14);
     await r.close();
     expect(r.metrics()).toContain(`state="closed"} 1\n`);
   });
@@ -101,6 +101,11 @@ describeUnless(skip, 'operating replicated tables', () => {
     const record = decodeRecord((await admin.hgetBuffer(`atomik:{${name}:0}:snapshot-records`, position!))!);
     expect([...record.keys()].map(String)).toEqual([long.origin.toString()]);
     const want = [102n, 2n, 2n, 2n, 1n, 1n, 1n, 1n];
+    // The long-lived replica read all 13 origins; once it sees the new trim point it keeps only its own.
+    const deadline = Date.now() + 10_000;
+    while (long.health.origins !== 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(long.health.origins).toBe(1);
+    expect(long.metrics()).toContain(`atomik_replica_origins{table="${name}",origin="${long.origin}"} 1\n`);
     const late = await replicate(new AtomikTable(8, { group: 'add' }), opts);
     for (const r of [long, writer, late]) expect(Array.from(r.table.states())).toEqual(want);
     // A retired origin cannot publish again: the publish script answers it as a gap.
