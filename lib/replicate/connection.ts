@@ -5,7 +5,7 @@
 // bounded time and reconnects, so no command waits forever on a dead peer.
 import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { describe } from '../core/validate.js';
-import { AtomikTypeError } from '../core/errors.js';
+import { AtomikTypeError, ReplicationError } from '../core/errors.js';
 import { CLAIM_ORIGIN_SCRIPT, NEWEST_SNAPSHOT_SCRIPT, PUBLISH_SCRIPT, RETIRE_SCRIPT, SNAPSHOT_SCRIPT, TRIM_POINT_SCRIPT } from './scripts.js';
 
 /** What `replicate({ redis })` accepts. */
@@ -30,6 +30,9 @@ export type Connection = (Redis | Cluster) & {
   atomikClaimOrigin(origins: string, heartbeats: string, beat: string): Promise<string>;
   atomikTrimPointBuffer(trim: string, records: string, seen: string): Promise<[Buffer, (Buffer | null)?] | null>;
 };
+
+/** Where blocking reads of the log go: the primary, or a Redis replica (see ReplicateOptions.readFrom). */
+export type ReadFrom = 'primary' | 'replica';
 
 export interface ConnectionTimes {
   /** A command with no answer for this long drops the connection; it is sent again after the reconnect. */
@@ -68,7 +71,7 @@ export function targetIsCluster(target: RedisTarget): boolean {
  * out to be part of a Redis Cluster (INFO says cluster_enabled:1) is used
  * as the cluster's entry point, so its keys reach the nodes that own them.
  */
-export async function connector(target: RedisTarget, times: ConnectionTimes): Promise<Connector> {
+export async function connector(target: RedisTarget, times: ConnectionTimes, readFrom: ReadFrom = 'primary'): Promise<Connector> {
   const io = await import('ioredis');
   if (!targetIsCluster(target)) {
     const probe = makeConnector(target, {}, times, io)('commands') as Redis;
@@ -80,14 +83,26 @@ export async function connector(target: RedisTarget, times: ConnectionTimes): Pr
       if (/^cluster_enabled:1\b/m.test(await Promise.race([probe.info('cluster'), silent]))) {
         const { host = '127.0.0.1', port = 6379, username, password, tls, db: _db, ...unused } = probe.options;
         void unused;
-        return makeConnector([{ host, port }], { redisOptions: { username, password, tls } }, times, io);
+        return makeConnector([{ host, port }], { redisOptions: { username, password, tls } }, times, io, readFrom);
+      }
+      if (readFrom === 'replica') {
+        // One primary: its first online replica (INFO replication) serves the blocking reads.
+        const info = await Promise.race([probe.info('replication'), silent]);
+        const found = /^slave\d+:ip=([^,\s]+),port=(\d+),state=online/m.exec(info);
+        if (!found) {
+          throw new ReplicationError('ERR_ATOMIK_CONNECT', "options.readFrom is 'replica', but the Redis server has no online replica (INFO replication)");
+        }
+        const { host: _h, port: _p, path: _path, ...shared } = probe.options;
+        const reads = makeConnector({ ...shared, host: found[1]!, port: Number(found[2]) }, {}, times, io);
+        const commands = makeConnector(target, {}, times, io);
+        return (role) => (role === 'reads' ? reads(role) : commands(role));
       }
     } finally {
       clearTimeout(timer);
       probe.disconnect();
     }
   }
-  return makeConnector(target, {}, times, io);
+  return makeConnector(target, {}, times, io, readFrom);
 }
 
 function makeConnector(
@@ -95,6 +110,7 @@ function makeConnector(
   clusterBase: ClusterOptions,
   times: ConnectionTimes,
   io: { Redis: typeof Redis; Cluster: typeof Cluster },
+  readFrom: ReadFrom = 'primary',
 ): Connector {
   const socketTimeout = (role: 'commands' | 'reads') => (role === 'reads' ? times.blockMs + times.timeoutMs : times.timeoutMs);
   // Never give up on a command: a publish waits for Redis to come back, and is retried with the same identity.
@@ -113,6 +129,8 @@ function makeConnector(
     retryDelayOnTryAgain: 100,
     maxRedirections: 32,
     clusterRetryStrategy: (attempt: number) => Math.min(100 * attempt, 2000),
+    // Read-only commands of the reading connections (XREAD) go to the slot's replicas; scripts always go to its primary.
+    scaleReads: role === 'reads' && readFrom === 'replica' ? 'slave' : 'master',
     redisOptions: { ...base.redisOptions, ...nodeOptions(role) },
   });
   let make: (role: 'commands' | 'reads') => Redis | Cluster;

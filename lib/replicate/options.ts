@@ -1,10 +1,10 @@
 // What replicate() accepts and reports: its options with their defaults and
 // checks, the counters a replica keeps, and its health.
 import type { AtomikTable } from '../table/table.js';
-import { describe, integer, knownKeys, object, optionKeys } from '../core/validate.js';
+import { describe, integer, knownKeys, object, oneOf, optionKeys } from '../core/validate.js';
 import { AtomikTypeError } from '../core/errors.js';
 import { MAX_BATCH_UPDATES } from '../engine/log-entry.js';
-import type { RedisTarget } from './connection.js';
+import type { ReadFrom, RedisTarget } from './connection.js';
 import { authKeyOption } from './auth.js';
 
 export interface ReplicateOptions {
@@ -48,6 +48,15 @@ export interface ReplicateOptions {
    * failover.
    */
   waitReplicas?: number;
+  /**
+   * Where the replica reads the log (default 'primary'). 'replica' spreads
+   * the fan-out: on a Redis Cluster each partition is read from a replica
+   * of its slot; on one primary, from its first online replica. Reads then
+   * lag by the Redis replication delay; publishing and snapshots stay on
+   * the primary, and caughtUp() still waits for everything the primary
+   * holds.
+   */
+  readFrom?: ReadFrom;
   /**
    * A shared secret (at least 16 bytes) that authenticates the table's
    * entries and snapshots: a replica skips entries, and refuses snapshots,
@@ -93,6 +102,8 @@ export interface ReplicaHealth {
   since: number;
 }
 
+const READ_FROM: readonly ReadFrom[] = ['primary', 'replica'];
+
 const DEFAULTS = {
   prefix: 'atomik',
   partitions: 1,
@@ -129,6 +140,7 @@ const OPTION_KEYS = optionKeys<ReplicateOptions>({
   timeoutMs: true,
   startTimeoutMs: true,
   waitReplicas: true,
+  readFrom: true,
   authKey: true,
 });
 
@@ -136,7 +148,12 @@ const OPTION_KEYS = optionKeys<ReplicateOptions>({
 export function resolveOptions(table: AtomikTable, options: ReplicateOptions): ResolvedOptions {
   object(options, 'options');
   knownKeys(options, OPTION_KEYS, 'options');
-  const o = { ...DEFAULTS, name: validName(options.name, 'options.name'), authKey: authKeyOption(options.authKey) };
+  const o = {
+    ...DEFAULTS,
+    name: validName(options.name, 'options.name'),
+    authKey: authKeyOption(options.authKey),
+    readFrom: options.readFrom === undefined ? ('primary' as const) : oneOf(options.readFrom, READ_FROM, 'options.readFrom'),
+  };
   if (options.prefix !== undefined) o.prefix = validName(options.prefix, 'options.prefix');
   const opt = (key: Exclude<keyof typeof DEFAULTS, 'prefix'>, min: number, max: number) => {
     const v = options[key];

@@ -214,7 +214,8 @@ export class Replica extends EventEmitter {
   }
 
   private async connectAndCatchUp(redis: RedisTarget): Promise<void> {
-    const connect = await connector(redis, { timeoutMs: this.options.timeoutMs, blockMs: BLOCK_MS, connectTimeoutMs: this.options.startTimeoutMs });
+    const times = { timeoutMs: this.options.timeoutMs, blockMs: BLOCK_MS, connectTimeoutMs: this.options.startTimeoutMs };
+    const connect = await connector(redis, times, this.options.readFrom);
     if (this.closed) return;
     const watch = (conn: Connection) => conn.on('error', (err: Error) => (this.healthState.lastError = err));
     const writer = connect('commands');
