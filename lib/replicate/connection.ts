@@ -6,6 +6,7 @@
 import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { describe } from '../core/validate.js';
 import { AtomikTypeError, ReplicationError } from '../core/errors.js';
+import { guardSocket, type ReplyLimits } from './reply-guard.js';
 import { CLAIM_ORIGIN_SCRIPT, NEWEST_SNAPSHOT_SCRIPT, PUBLISH_SCRIPT, RETIRE_SCRIPT, SNAPSHOT_SCRIPT, TRIM_POINT_SCRIPT } from './scripts.js';
 
 /** What `replicate({ redis })` accepts. */
@@ -34,12 +35,16 @@ export type Connection = (Redis | Cluster) & {
 /** Where blocking reads of the log go: the primary, or a Redis replica (see ReplicateOptions.readFrom). */
 export type ReadFrom = 'primary' | 'replica';
 
-export interface ConnectionTimes {
+export interface ConnectionSettings {
   /** A command with no answer for this long drops the connection; it is sent again after the reconnect. */
   timeoutMs: number;
   /** Blocking reads wait this long on the server, so their sockets may be silent for as long. */
   blockMs: number;
   connectTimeoutMs: number;
+  /** The largest reply a connection accepts (a server that announces more is cut off). */
+  replyLimits: ReplyLimits;
+  /** Told of every connection's errors (they are retried; this is for reporting). */
+  onError?: (err: Error) => void;
 }
 
 /** Makes connections of one kind; `role` decides how long a socket may stay silent. */
@@ -71,13 +76,18 @@ export function targetIsCluster(target: RedisTarget): boolean {
  * out to be part of a Redis Cluster (INFO says cluster_enabled:1) is used
  * as the cluster's entry point, so its keys reach the nodes that own them.
  */
-export async function connector(target: RedisTarget, times: ConnectionTimes, readFrom: ReadFrom = 'primary'): Promise<Connector> {
+export async function connector(target: RedisTarget, times: ConnectionSettings, readFrom: ReadFrom = 'primary'): Promise<Connector> {
   const io = await import('ioredis');
   if (!targetIsCluster(target)) {
     const probe = makeConnector(target, {}, times, io)('commands') as Redis;
+    let lastError: Error | null = null;
+    probe.on('error', (err: Error) => (lastError = err));
     let timer: NodeJS.Timeout | undefined;
     const silent = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer to INFO within ${times.connectTimeoutMs} ms`)), times.connectTimeoutMs);
+      timer = setTimeout(() => {
+        const why = `no answer to INFO within ${times.connectTimeoutMs} ms`;
+        reject(new Error(lastError ? `${why}; last error: ${lastError.message}` : why));
+      }, times.connectTimeoutMs);
     });
     try {
       if (/^cluster_enabled:1\b/m.test(await Promise.race([probe.info('cluster'), silent]))) {
@@ -108,7 +118,7 @@ export async function connector(target: RedisTarget, times: ConnectionTimes, rea
 function makeConnector(
   target: RedisTarget,
   clusterBase: ClusterOptions,
-  times: ConnectionTimes,
+  times: ConnectionSettings,
   io: { Redis: typeof Redis; Cluster: typeof Cluster },
   readFrom: ReadFrom = 'primary',
 ): Connector {
@@ -155,7 +165,15 @@ function makeConnector(
     conn.defineCommand('atomikNewestSnapshot', { numberOfKeys: 2, lua: NEWEST_SNAPSHOT_SCRIPT });
     conn.defineCommand('atomikClaimOrigin', { numberOfKeys: 2, lua: CLAIM_ORIGIN_SCRIPT });
     conn.defineCommand('atomikTrimPoint', { numberOfKeys: 2, lua: TRIM_POINT_SCRIPT });
-    conn.on('error', () => {}); // reconnects are ioredis's job; failures reach the commands
+    conn.on('error', times.onError ?? (() => {})); // reconnects are ioredis's job; failures reach the commands
+    guardReplies(conn, times.replyLimits);
     return conn;
   };
+}
+
+/** Bounds what every socket of `conn` (each node's, for a cluster) may receive, on every reconnect. */
+function guardReplies(conn: Redis | Cluster, limits: ReplyLimits): void {
+  const watch = (node: Redis) => node.on('connect', () => guardSocket(node.stream, limits));
+  if (isCluster(conn)) conn.on('+node', watch);
+  else watch(conn);
 }

@@ -17,6 +17,7 @@ import { U64_MAX, describe, index, u32Input, u64Input, sameLength } from '../cor
 import { BATCH_VERSION } from '../engine/log-entry.js';
 import type { LogPosition } from '../table/snapshot.js';
 import { AtomikRangeError, AtomikTypeError, ReplicationError } from '../core/errors.js';
+import { replyLimits } from './reply-guard.js';
 import { checkTarget, connector, type Connection, type RedisTarget } from './connection.js';
 import { resolveOptions, type ReplicaHealth, type ReplicaStats, type ReplicateOptions, type ResolvedOptions } from './options.js';
 import { badState, partitionKeys, storedOrigin, tableKeys } from './keys.js';
@@ -214,14 +215,18 @@ export class Replica extends EventEmitter {
   }
 
   private async connectAndCatchUp(redis: RedisTarget): Promise<void> {
-    const times = { timeoutMs: this.options.timeoutMs, blockMs: BLOCK_MS, connectTimeoutMs: this.options.startTimeoutMs };
-    const connect = await connector(redis, times, this.options.readFrom);
+    const settings = {
+      timeoutMs: this.options.timeoutMs,
+      blockMs: BLOCK_MS,
+      connectTimeoutMs: this.options.startTimeoutMs,
+      replyLimits: replyLimits(Math.max(...this.parts.map((p) => p.size)), this.options.readCount),
+      onError: (err: Error) => (this.healthState.lastError = err),
+    };
+    const connect = await connector(redis, settings, this.options.readFrom);
     if (this.closed) return;
-    const watch = (conn: Connection) => conn.on('error', (err: Error) => (this.healthState.lastError = err));
     const writer = connect('commands');
     this.writer = writer;
-    watch(writer);
-    this.readers = this.parts.map(() => watch(connect('reads')));
+    this.readers = this.parts.map(() => connect('reads'));
     const keys = tableKeys(this.options.prefix, this.name);
     const layout = `group=${this.group} contexts=${this.table.size} partitions=${this.parts.length} format=${BATCH_VERSION}`;
     await writer.set(keys.layout, layout, 'NX');

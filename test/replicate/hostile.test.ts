@@ -176,6 +176,35 @@ describeUnless(skip, 'replicated tables against hostile log content and dead pee
     await new Promise((r) => http.close(r));
   });
 
+  it('a server that announces a 2 GiB reply and streams it is cut off: the start fails naming the reply, and the process never buffers it', async () => {
+    const zeros = Buffer.alloc(1 << 20);
+    let sent = 0;
+    const flood: Server = createServer((socket) => {
+      socket.on('error', () => {});
+      socket.once('data', () => {
+        socket.write('$2147483648\r\n');
+        const pump = () => {
+          while (!socket.destroyed && sent < 2 ** 31) {
+            sent += zeros.length;
+            if (!socket.write(zeros)) return void socket.once('drain', pump);
+          }
+        };
+        pump();
+      });
+    });
+    await new Promise<void>((r) => flood.listen(0, '127.0.0.1', r));
+    const { port } = flood.address() as { port: number };
+    const table = new AtomikTable(4, { group: 'add' });
+    const before = process.memoryUsage().rss;
+    await expect(replicate(table, { redis: `redis://127.0.0.1:${port}`, name: fresh('flood'), startTimeoutMs: 1500 })).rejects.toMatchObject({
+      code: 'ERR_ATOMIK_CONNECT',
+      message: expect.stringContaining('the server sent a reply of 2147483648 bytes (at most 67108912 are expected)'),
+    });
+    // Each attempt is cut at the reply's first bytes: far less than 2 GiB ever reached the process.
+    expect(process.memoryUsage().rss - before).toBeLessThan(256 * 2 ** 20);
+    await new Promise((r) => flood.close(r));
+  });
+
   it('a network pause (traffic held, no reset) longer than timeoutMs: health says stalled, then every promise settles after the heal', async () => {
     const name = fresh('pause');
     const proxy = await startRedisProxy(server.port);
