@@ -13,10 +13,10 @@ import { EventEmitter } from 'node:events';
 import { types } from 'node:util';
 import { AtomikTable, tableCore } from '../table/table.js';
 import { arithmetic, type Group, type GroupArithmetic } from '../core/group.js';
-import { U64_MAX, describe, index, u32Input, u64Input, sameLength } from '../core/validate.js';
+import { describe, groupDelta, index, u32Input, u64Input, sameLength } from '../core/validate.js';
 import { BATCH_VERSION } from '../engine/log-entry.js';
 import type { LogPosition } from '../table/snapshot.js';
-import { AtomikRangeError, AtomikTypeError, ReplicationError } from '../core/errors.js';
+import { AtomikTypeError, ReplicationError } from '../core/errors.js';
 import { replyLimits } from './reply-guard.js';
 import { checkTarget, connector, type Connection, type RedisTarget } from './connection.js';
 import { resolveOptions, type ReplicaHealth, type ReplicaStats, type ReplicateOptions, type ResolvedOptions } from './options.js';
@@ -31,8 +31,6 @@ import { prometheusText } from './metrics.js';
 import { Authenticator } from './auth.js';
 
 export type { ReplicateOptions, ReplicaStats, ReplicaHealth } from './options.js';
-
-const I64_MIN = -(1n << 63n);
 
 /**
  * Keeps `table` in step with every other replica of the same name. Create
@@ -303,7 +301,7 @@ export class Replica extends EventEmitter {
    */
   accum(i: number, delta: bigint): void {
     if (typeof i !== 'number' || !(i >= 0 && i < this.table.size) || !Number.isInteger(i)) index(i, this.table.size, 'index');
-    this.apply(i, this.word(delta, 'delta'));
+    this.apply(i, groupDelta(delta, this.additive, 'delta'));
   }
 
   /** Applies deltas[k] to context indices[k] for every k, validated as a whole first. */
@@ -325,16 +323,6 @@ export class Replica extends EventEmitter {
   /** The state of context i as a signed 64-bit integer (a counter that went below zero reads negative). */
   readSigned(i: number): bigint {
     return BigInt.asIntN(64, this.table.read(i));
-  }
-
-  private word(delta: unknown, name: string): bigint {
-    if (typeof delta === 'bigint') {
-      if (delta >= 0n && delta <= U64_MAX) return delta;
-      if (this.additive && delta < 0n && delta >= I64_MIN) return BigInt.asUintN(64, delta);
-    }
-    const range = this.additive ? '[-2^63, 2^64)' : '[0, 2^64)';
-    if (typeof delta !== 'bigint') throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be a bigint in ${range}, got ${describe(delta)}`);
-    throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `${name} must be in ${range} in the '${this.group}' group, got ${delta}n`);
   }
 
   private apply(i: number, d: bigint): void {
