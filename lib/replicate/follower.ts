@@ -18,21 +18,37 @@ export const BLOCK_MS = 1000;
 
 export class Follower {
   private loops: Promise<void>[] = [];
-  /** Settles at close(): a command on a connection being torn down may never answer, and no loop waits for it then. */
-  private readonly closing: Promise<null>;
-  private stop!: () => void;
+  /**
+   * What close() settles with null: a command on a connection being torn
+   * down may never answer, and no loop waits for it then. (One waiter per
+   * command, dropped when it answers: a race against one long-lived
+   * promise would keep every reply alive until close.)
+   */
+  private readonly waiting = new Set<() => void>();
 
   constructor(
     private readonly ctx: ReplicaContext,
     private readonly publisher: Publisher,
     private readonly snapshots: SnapshotWriter,
-  ) {
-    this.closing = new Promise((resolve) => (this.stop = () => resolve(null)));
-  }
+  ) {}
 
   /** `promise`, or null once the replica is closing. */
   private unlessClosed<T>(promise: Promise<T>): Promise<T | null> {
-    return Promise.race([promise, this.closing]);
+    if (this.ctx.closed) return Promise.resolve(null);
+    return new Promise<T | null>((resolve, reject) => {
+      const stop = () => resolve(null);
+      this.waiting.add(stop);
+      promise.then(
+        (value) => {
+          this.waiting.delete(stop);
+          resolve(value);
+        },
+        (err: Error) => {
+          this.waiting.delete(stop);
+          reject(err);
+        },
+      );
+    });
   }
 
   /** Starts one read loop per partition, each on its own connection. */
@@ -309,7 +325,8 @@ export class Follower {
 
   /** Rejects every waiting caughtUp() with `err`. */
   close(err: Error): void {
-    this.stop();
+    for (const stop of this.waiting) stop();
+    this.waiting.clear();
     for (const part of this.ctx.parts) for (const w of part.positionWaiters.splice(0)) w.reject(err);
   }
 }
