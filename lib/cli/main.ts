@@ -7,12 +7,11 @@ import { BOARD_KINDS, BOARD_LIMITS, startBoard, type BoardKind } from '../board/
 import { FLASH_BOARDS, flashCommand, runFlash, shellLine, type FlashBoard } from '../board/flash.js';
 import { packageRoot } from '../engine/native.js';
 import { nearestName } from '../core/validate.js';
-import { KNOWN_BOARDS, listPorts, type ListedPort } from '../serial/discover.js';
+import { KNOWN_BOARDS, listPorts, listSysPorts, type ListedPort } from '../serial/discover.js';
 import { probe } from '../serial/probe.js';
 import { openSerialTransport } from '../serial/transport.js';
 import { integerFlag, parseArgs, positionals, usageError, type FlagSpec } from './args.js';
 import { createProgressBar } from './progress-bar.js';
-import { listSysPorts } from './sys-ports.js';
 import { formatReport, inspectTable } from '../replicate/inspect.js';
 
 const NAME = 'atomik-node';
