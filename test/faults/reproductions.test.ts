@@ -53,6 +53,31 @@ async function holdReads(p: FaultProxy): Promise<void> {
   }
 }
 
+/**
+ * A replica (behind the proxy, its reads held) that the log is trimmed past:
+ * X publishes five +1 on context 0 and snapshots (trimming them away), Y
+ * then publishes one +1 on context 1, the only entry left. Returns the
+ * lagging table, its replica's caughtUp() (asked before its reads go on)
+ * and Y.
+ */
+async function trimPastHeldReplica(name: string, p: FaultProxy) {
+  const [lag, rl] = await start(4, { redis: p.url, name, keepSnapshots: 1 });
+  await holdReads(p); // its next read waits in the proxy
+  const [, x] = await start(4, { redis: server.url, name, keepSnapshots: 1 });
+  for (let k = 0; k < 5; k++) {
+    x.accum(0, 1n);
+    await x.flush();
+  }
+  await x.caughtUp();
+  await x.snapshot();
+  const [, y] = await start(4, { redis: server.url, name, keepSnapshots: 1 });
+  y.accum(1, 1n);
+  await y.flush();
+  const caughtUp = rl.caughtUp();
+  await new Promise((r) => setTimeout(r, 500)); // its log-end query is answered
+  return { lag, caughtUp, y };
+}
+
 describeUnless(skip, 'reproductions of replication faults (real redis-server, fault proxy)', () => {
   itScenario(
     'trimmed-own-entries',
@@ -119,25 +144,8 @@ describeUnless(skip, 'reproductions of replication faults (real redis-server, fa
     'caught-up-before-trim-check',
     'a replica whose reads were held while the log was trimmed past it: caughtUp() resolves only once it holds the trimmed entries',
     async () => {
-      const name = fresh('caught-up-trim');
       const p = await proxy();
-      const [lag, rl] = await start(4, { redis: p.url, name, keepSnapshots: 1 });
-      await holdReads(p); // its first read waits in the proxy
-      // X publishes five +1 on context 0, snapshots (trimming them away) and leaves.
-      const [, x] = await start(4, { redis: server.url, name, keepSnapshots: 1 });
-      for (let k = 0; k < 5; k++) {
-        x.accum(0, 1n);
-        await x.flush();
-      }
-      await x.caughtUp();
-      await x.snapshot();
-      await x.close();
-      // Y publishes one +1 on context 1: the log holds only that entry now.
-      const [, y] = await start(4, { redis: server.url, name, keepSnapshots: 1 });
-      y.accum(1, 1n);
-      await y.flush();
-      const caughtUp = rl.caughtUp();
-      await new Promise((r) => setTimeout(r, 500)); // its log-end query is answered
+      const { lag, caughtUp } = await trimPastHeldReplica(fresh('caught-up-trim'), p);
       // The read goes through and returns Y's entry; the trim check that follows it is held.
       p.resume();
       p.holdCommands('trimmed-through');
@@ -160,22 +168,7 @@ describeUnless(skip, 'reproductions of replication faults (real redis-server, fa
     async () => {
       const name = fresh('trim-race');
       const p = await proxy();
-      const [lag, rl] = await start(4, { redis: p.url, name, keepSnapshots: 1 });
-      await holdReads(p);
-      // X publishes five +1 on context 0 and snapshots: the log is trimmed past the lagging replica.
-      const [, x] = await start(4, { redis: server.url, name, keepSnapshots: 1 });
-      for (let k = 0; k < 5; k++) {
-        x.accum(0, 1n);
-        await x.flush();
-      }
-      await x.caughtUp();
-      await x.snapshot();
-      // Y's entry is after the trim point: reading it moves the lagging replica past the trim without a gap.
-      const [, y] = await start(4, { redis: server.url, name, keepSnapshots: 1 });
-      y.accum(1, 1n);
-      await y.flush();
-      const caughtUp = rl.caughtUp();
-      await new Promise((r) => setTimeout(r, 500)); // its log-end query is answered
+      const { lag, caughtUp, y } = await trimPastHeldReplica(name, p);
       // Its read goes through; the read of the trim point's record is held while Y stores a newer snapshot.
       p.resume();
       p.holdCommands('snapshot-records');

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import { redisServerMissing, startRedisServer, type LocalRedisServer, type RedisServerOptions } from '../../lib/testing/index.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
+import { update } from '../fixtures/replica-worker.mjs';
 
 /**
  * Why the replication tests cannot run here (null when they can). With
@@ -139,4 +140,12 @@ export function useRedisServer(options: RedisServerOptions = {}): { readonly ser
       return admin!;
     },
   };
+}
+
+/** Applies updates from..from+count-1 of the 'add' sequence `seed` (test/fixtures/replica-worker.mjs) through `replica`. */
+export function play(replica: { accum(i: number, d: bigint): void }, size: number, seed: number, from: number, count: number): void {
+  for (let j = from; j < from + count; j++) {
+    const [i, d] = update('add', seed, j, size);
+    replica.accum(i, d);
+  }
 }

@@ -6,8 +6,8 @@ import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AtomikTable, replicate, type Replica } from '../../lib/index.js';
 import { startRedisCluster, type LocalRedisCluster } from '../../lib/testing/index.js';
-import { expectedStates, update } from '../fixtures/replica-worker.mjs';
-import { redisSkipReason } from '../helpers/redis.js';
+import { expectedStates } from '../fixtures/replica-worker.mjs';
+import { play, redisSkipReason } from '../helpers/redis.js';
 import { describeUnless } from '../helpers/skip.js';
 
 const skip = redisSkipReason();
@@ -22,13 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await cluster?.dispose();
 });
-
-function play(replica: Replica, size: number, seed: number, from: number, count: number): void {
-  for (let j = from; j < from + count; j++) {
-    const [i, d] = update('add', seed, j, size);
-    replica.accum(i, d);
-  }
-}
 
 describeUnless(skip, 'replicated tables on a Redis Cluster', () => {
   it('6 partitions spread over 3 primaries; a node list, a Cluster client and one node URL all work; exact states', async () => {

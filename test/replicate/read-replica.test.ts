@@ -6,8 +6,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AtomikTable, replicate } from '../../lib/index.js';
 import { startRedisCluster, startRedisServer, type LocalRedisCluster, type LocalRedisServer } from '../../lib/testing/index.js';
-import { expectedStates, update } from '../fixtures/replica-worker.mjs';
-import { redisSkipReason } from '../helpers/redis.js';
+import { expectedStates } from '../fixtures/replica-worker.mjs';
+import { play, redisSkipReason } from '../helpers/redis.js';
 import { describeUnless } from '../helpers/skip.js';
 
 const skip = redisSkipReason();
@@ -52,23 +52,16 @@ afterAll(async () => {
   await cluster?.dispose();
 });
 
-function play(replica: { accum(i: number, d: bigint): void }, size: number, seed: number, count: number): void {
-  for (let j = 0; j < count; j++) {
-    const [i, d] = update('add', seed, j, size);
-    replica.accum(i, d);
-  }
-}
-
 describeUnless(skip, "replicated tables reading from Redis replicas (readFrom: 'replica')", () => {
   it('one primary with a replica: the reader reads from the replica only, publishes to the primary, and ends exact', async () => {
     const name = fresh('read-copy');
     const size = 1000;
     await Promise.all([resetStats(primary.port), resetStats(copy.port)]);
     const reader = await replicate(new AtomikTable(size, { group: 'add' }), { redis: primary.url, name, readFrom: 'replica' });
-    play(reader, size, 71, 2000);
+    play(reader, size, 71, 0, 2000);
     await reader.flush();
     const writer = await replicate(new AtomikTable(size, { group: 'add' }), { redis: primary.url, name });
-    play(writer, size, 72, 3000);
+    play(writer, size, 72, 0, 3000);
     await writer.flush();
     await Promise.all([reader.caughtUp(), writer.caughtUp()]);
     const want = expectedStates('add', size, [
@@ -105,8 +98,8 @@ describeUnless(skip, "replicated tables reading from Redis replicas (readFrom: '
     const opts = { redis: cluster.startupNodes, name, partitions: 6 };
     const writer = await replicate(new AtomikTable(size, { group: 'add' }), opts);
     const reader = await replicate(new AtomikTable(size, { group: 'add' }), { ...opts, readFrom: 'replica' });
-    play(writer, size, 81, 5000);
-    play(reader, size, 82, 5000);
+    play(writer, size, 81, 0, 5000);
+    play(reader, size, 82, 0, 5000);
     await Promise.all([writer.flush(), reader.flush()]);
     await Promise.all([writer.caughtUp(), reader.caughtUp()]);
     const want = expectedStates('add', size, [
