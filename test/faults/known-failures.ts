@@ -14,17 +14,7 @@ export const KNOWN_FAILURES: Record<string, string> = {};
  * depends on timing: a Violation is printed, a pass is accepted. Delete
  * the line with the fix of the bug named.
  */
-export const KNOWN_INTERMITTENT: Record<string, string> = {
-  // Not seen in 6 small-scale runs since flushes stopped waiting on the coalescing buffer; kept until a full-scale run is clean.
-  'writer-reads-lag': 'a writer (window 1, maxBatch 1) whose reads were held while it kept writing left a flush() unsettled past the bound after the heal',
-  // Not seen in 6 small-scale runs since own batches read back before a snapshot reload are applied again and
-  // snapshots take their states and position in one step; kept until a full-scale run is clean.
-  'trim-past-partitioned':
-    'acknowledged updates lost in every replica, which agreed with each other (5,086 of 12.5 M per replica at full scale, 462 at small), or a fresh reader that could not start (ERR_ATOMIK_GAP)',
-  // Not seen in 6 small-scale runs since the newest snapshot is read in one script; kept until a full-scale run is clean.
-  saturation:
-    'a slow replica stopped with ERR_ATOMIK_GAP (could not read a stable snapshot) and acknowledged updates went missing (207,564 of 154 M at full scale)',
-};
+export const KNOWN_INTERMITTENT: Record<string, string> = {};
 
 /** An exactly-once or liveness check that failed: what the scenarios and the checker throw. */
 export class Violation extends Error {
