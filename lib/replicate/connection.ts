@@ -76,24 +76,24 @@ export function targetIsCluster(target: RedisTarget): boolean {
  * out to be part of a Redis Cluster (INFO says cluster_enabled:1) is used
  * as the cluster's entry point, so its keys reach the nodes that own them.
  */
-export async function connector(target: RedisTarget, times: ConnectionSettings, readFrom: ReadFrom = 'primary'): Promise<Connector> {
+export async function connector(target: RedisTarget, settings: ConnectionSettings, readFrom: ReadFrom = 'primary'): Promise<Connector> {
   const io = await import('ioredis');
   if (!targetIsCluster(target)) {
-    const probe = makeConnector(target, {}, times, io)('commands') as Redis;
+    const probe = makeConnector(target, {}, settings, io)('commands') as Redis;
     let lastError: Error | null = null;
     probe.on('error', (err: Error) => (lastError = err));
     let timer: NodeJS.Timeout | undefined;
     const silent = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const why = `no answer to INFO within ${times.connectTimeoutMs} ms`;
+        const why = `no answer to INFO within ${settings.connectTimeoutMs} ms`;
         reject(new Error(lastError ? `${why}; last error: ${lastError.message}` : why));
-      }, times.connectTimeoutMs);
+      }, settings.connectTimeoutMs);
     });
     try {
       if (/^cluster_enabled:1\b/m.test(await Promise.race([probe.info('cluster'), silent]))) {
         const { host = '127.0.0.1', port = 6379, username, password, tls, db: _db, ...unused } = probe.options;
         void unused;
-        return makeConnector([{ host, port }], { redisOptions: { username, password, tls } }, times, io, readFrom);
+        return makeConnector([{ host, port }], { redisOptions: { username, password, tls } }, settings, io, readFrom);
       }
       if (readFrom === 'replica') {
         // One primary: its first online replica (INFO replication) serves the blocking reads.
@@ -103,8 +103,8 @@ export async function connector(target: RedisTarget, times: ConnectionSettings, 
           throw new ReplicationError('ERR_ATOMIK_CONNECT', "options.readFrom is 'replica', but the Redis server has no online replica (INFO replication)");
         }
         const { host: _h, port: _p, path: _path, ...shared } = probe.options;
-        const reads = makeConnector({ ...shared, host: found[1]!, port: Number(found[2]) }, {}, times, io);
-        const commands = makeConnector(target, {}, times, io);
+        const reads = makeConnector({ ...shared, host: found[1]!, port: Number(found[2]) }, {}, settings, io);
+        const commands = makeConnector(target, {}, settings, io);
         return (role) => (role === 'reads' ? reads(role) : commands(role));
       }
     } finally {
@@ -112,23 +112,23 @@ export async function connector(target: RedisTarget, times: ConnectionSettings, 
       probe.disconnect();
     }
   }
-  return makeConnector(target, {}, times, io, readFrom);
+  return makeConnector(target, {}, settings, io, readFrom);
 }
 
 function makeConnector(
   target: RedisTarget,
   clusterBase: ClusterOptions,
-  times: ConnectionSettings,
+  settings: ConnectionSettings,
   io: { Redis: typeof Redis; Cluster: typeof Cluster },
   readFrom: ReadFrom = 'primary',
 ): Connector {
-  const socketTimeout = (role: 'commands' | 'reads') => (role === 'reads' ? times.blockMs + times.timeoutMs : times.timeoutMs);
+  const socketTimeout = (role: 'commands' | 'reads') => (role === 'reads' ? settings.blockMs + settings.timeoutMs : settings.timeoutMs);
   // Never give up on a command: a publish waits for Redis to come back, and is retried with the same identity.
   const nodeOptions = (role: 'commands' | 'reads'): RedisOptions => ({
     maxRetriesPerRequest: null,
     enableOfflineQueue: true,
     lazyConnect: false,
-    connectTimeout: times.connectTimeoutMs,
+    connectTimeout: settings.connectTimeoutMs,
     socketTimeout: socketTimeout(role),
   });
   const clusterOptions = (role: 'commands' | 'reads', base: ClusterOptions): ClusterOptions => ({
@@ -165,8 +165,8 @@ function makeConnector(
     conn.defineCommand('atomikNewestSnapshot', { numberOfKeys: 2, lua: NEWEST_SNAPSHOT_SCRIPT });
     conn.defineCommand('atomikClaimOrigin', { numberOfKeys: 2, lua: CLAIM_ORIGIN_SCRIPT });
     conn.defineCommand('atomikTrimPoint', { numberOfKeys: 2, lua: TRIM_POINT_SCRIPT });
-    conn.on('error', times.onError ?? (() => {})); // reconnects are ioredis's job; failures reach the commands
-    guardReplies(conn, times.replyLimits);
+    conn.on('error', settings.onError ?? (() => {})); // reconnects are ioredis's job; failures reach the commands
+    guardReplies(conn, settings.replyLimits);
     return conn;
   };
 }
