@@ -1,9 +1,9 @@
 // What replicate() accepts and reports: its options with their defaults and
 // checks, the counters a replica keeps, and its health.
 import type { AtomikTable } from '../table/table.js';
-import { describe, integer, knownKeys, object, optionKeys } from '../core/validate.js';
+import { describe, integer, knownKeys, object, oneOf, optionKeys } from '../core/validate.js';
 import { AtomikTypeError } from '../core/errors.js';
-import { MAX_BATCH_UPDATES } from '../engine/log-entry.js';
+import { ENTRY_ENCODINGS, MAX_BATCH_UPDATES, type EntryEncoding } from '../engine/log-entry.js';
 import type { RedisTarget } from './connection.js';
 import { authKeyOption } from './auth.js';
 
@@ -55,10 +55,22 @@ export interface ReplicateOptions {
    * Every replica of a table uses the same key (default: none).
    */
   authKey?: string | Uint8Array;
+  /**
+   * How published entries are written (default 'compact': indices and
+   * deltas as varints, about 2-4 bytes per counter increment instead of 12).
+   * Replicas of every release read 'columns'; releases before compact
+   * entries cannot read them, so a fleet upgrades its readers with
+   * 'columns' first, then switches. Readers accept both.
+   */
+  entryEncoding?: EntryEncoding;
 }
 
 /** The options with every default filled in. */
-export type ResolvedOptions = Required<Omit<ReplicateOptions, 'redis' | 'name' | 'authKey'>> & { name: string; authKey: Buffer | null };
+export type ResolvedOptions = Required<Omit<ReplicateOptions, 'redis' | 'name' | 'authKey' | 'entryEncoding'>> & {
+  name: string;
+  authKey: Buffer | null;
+  entryEncoding: EntryEncoding;
+};
 
 /** Counters of what a replica did, for monitoring and benchmarks. */
 export interface ReplicaStats {
@@ -128,13 +140,19 @@ const OPTION_KEYS = optionKeys<ReplicateOptions>({
   startTimeoutMs: true,
   waitReplicas: true,
   authKey: true,
+  entryEncoding: true,
 });
 
 /** Reads every option once, checks it (a misspelt key is refused, naming the nearest), and fills in the defaults. */
 export function resolveOptions(table: AtomikTable, options: ReplicateOptions): ResolvedOptions {
   object(options, 'options');
   knownKeys(options, OPTION_KEYS, 'options');
-  const o = { ...DEFAULTS, name: validName(options.name, 'options.name'), authKey: authKeyOption(options.authKey) };
+  const o = {
+    ...DEFAULTS,
+    name: validName(options.name, 'options.name'),
+    authKey: authKeyOption(options.authKey),
+    entryEncoding: options.entryEncoding === undefined ? ('compact' as const) : oneOf(options.entryEncoding, ENTRY_ENCODINGS, 'options.entryEncoding'),
+  };
   if (options.prefix !== undefined) o.prefix = validName(options.prefix, 'options.prefix');
   const opt = (key: Exclude<keyof typeof DEFAULTS, 'prefix'>, min: number, max: number) => {
     const v = options[key];
