@@ -95,16 +95,21 @@ static inline int read_varint(const uint8_t **p, const uint8_t *end, unsigned bi
 }
 
 /*
- * Walks a compact entry's two columns in stream order. Without `acc` it
- * only checks them and reports the highest index (or UINT64_MAX past u32);
- * with it, it applies every update whose index is below `size`.
+ * Walks the first `count` updates of a compact entry's columns in stream
+ * order, adding (or with `undo`, taking back) each one whose index is below
+ * `size` into `acc` (when not NULL). Returns the first structural fault or
+ * 0; *done says how many updates were walked whole, *beyond whether an
+ * index was past `size`. A full walk (count = n) also refuses bytes left
+ * in either column.
  */
-static inline int walk_compact(const uint8_t *entry, size_t len, uint32_t n, size_t index_bytes, int add, uint64_t *acc,
-                               uint32_t size, uint64_t *high) {
-  const uint8_t *ip = entry + ATOMIK_BATCH_HEADER_BYTES, *iend = ip + index_bytes;
+static int walk_compact(const uint8_t *entry, size_t len, uint32_t n, uint32_t count, int add, int undo, uint64_t *acc,
+                        uint32_t size, uint32_t *done, int *beyond) {
+  const uint8_t *ip = entry + ATOMIK_BATCH_HEADER_BYTES, *iend = ip + load32(entry + 12);
   const uint8_t *dp = iend, *dend = entry + len;
   uint64_t k = 0;
-  for (uint32_t i = 0; i < n; i++) {
+  *done = 0;
+  *beyond = 0;
+  for (uint32_t i = 0; i < count; i++) {
     uint64_t gap, d;
     int s = read_varint(&ip, iend, 32, &gap);
     if (s != ATOMIK_BATCH_OK) return s;
@@ -112,24 +117,35 @@ static inline int walk_compact(const uint8_t *entry, size_t len, uint32_t n, siz
     k = k + gap > UINT32_MAX ? (uint64_t)UINT32_MAX + 1 : k + gap; /* saturates: stays out of range */
     s = read_varint(&dp, dend, 64, &d);
     if (s != ATOMIK_BATCH_OK) return s;
-    if (acc != NULL && k < size) {
-      if (add) acc[k] += (d >> 1) ^ (0 - (d & 1));
-      else acc[k] ^= d;
+    *done = i + 1;
+    if (k >= size) {
+      *beyond = 1;
+    } else if (acc != NULL) {
+      if (add) {
+        uint64_t v = (d >> 1) ^ (0 - (d & 1));
+        acc[k] += undo ? 0 - v : v;
+      } else {
+        acc[k] ^= d;
+      }
     }
   }
-  if (ip != iend || dp != dend) return ATOMIK_BATCH_ETRAILING;
-  *high = k;
+  if (count == n && (ip != iend || dp != dend)) return ATOMIK_BATCH_ETRAILING;
   return ATOMIK_BATCH_OK;
 }
 
+/*
+ * One pass for a valid entry: updates are applied while decoding; a fault
+ * found later (or an index past the table) takes back the ones applied
+ * before it by walking them again, so the table is left as it was.
+ */
 static int apply_compact(atomik_table *t, const uint8_t *entry, size_t len, uint32_t n) {
-  size_t index_bytes = load32(entry + 12);
-  uint64_t high = 0;
-  int s = walk_compact(entry, len, n, index_bytes, t->group == ATOMIK_ADD, NULL, 0, &high);
-  if (s != ATOMIK_BATCH_OK) return s;
-  if (n > 0 && (t->accumulator == NULL || high >= t->size)) return ATOMIK_BATCH_ERANGE;
-  if (n > 0) walk_compact(entry, len, n, index_bytes, t->group == ATOMIK_ADD, t->accumulator, t->size, &high);
-  return ATOMIK_BATCH_OK;
+  int add = t->group == ATOMIK_ADD;
+  uint32_t done, undone;
+  int beyond, again;
+  int s = walk_compact(entry, len, n, n, add, 0, t->accumulator, t->size, &done, &beyond);
+  if (s == ATOMIK_BATCH_OK && !beyond) return ATOMIK_BATCH_OK;
+  if (done > 0) walk_compact(entry, len, n, done, add, 1, t->accumulator, t->size, &undone, &again);
+  return s != ATOMIK_BATCH_OK ? s : ATOMIK_BATCH_ERANGE;
 }
 
 int atomik_batch_apply(atomik_table *t, uint16_t partition, const uint8_t *entry, size_t len) {

@@ -278,15 +278,17 @@ export interface LogEntryColumns {
  * same order as atomik_batch_apply), or the status that refuses it. On a
  * little-endian host the columns are views of the entry, copied once first
  * when it is not 8-byte aligned (Redis clients hand out slices at any
- * offset); on a big-endian host they are decoded copies.
+ * offset); on a big-endian host they are decoded copies. A version 2
+ * entry's columns are decoded (every varint checked): copies, or with
+ * `scratch` views of buffers the next call reuses.
  */
-export function logEntryColumns(input: Uint8Array, group: Group, partition: number): LogEntryColumns | number {
+export function logEntryColumns(input: Uint8Array, group: Group, partition: number, scratch = false): LogEntryColumns | number {
   const header = headerOf(input);
   if (typeof header === 'number') return header;
   const n = header.count;
   const flags = new DataView(input.buffer, input.byteOffset, 16).getUint32(12, true);
   if (header.partition !== partition) return ENTRY_STATUS.format;
-  if (header.version === COMPACT_VERSION) return compactColumns(input, n, flags, group, header.group);
+  if (header.version === COMPACT_VERSION) return compactColumns(input, n, flags, group, header.group, scratch);
   if (flags !== 0 || input.length !== batchBytes(n)) return ENTRY_STATUS.format;
   const entry = NATIVE_LE && input.byteOffset % 8 === 0 ? input : new Uint8Array(input);
   if (batchChecksum(entry) !== new DataView(entry.buffer, entry.byteOffset + CHECKSUM_OFFSET, 8).getBigUint64(0, true)) return ENTRY_STATUS.checksum;
@@ -303,13 +305,25 @@ export function logEntryColumns(input: Uint8Array, group: Group, partition: numb
   return { indices, deltas };
 }
 
-/** The checks and columns of a version 2 entry, in the order of atomik_batch_apply; the columns are decoded copies. */
-function compactColumns(entry: Uint8Array, n: number, indexBytes: number, group: Group, entryGroup: Group | null): LogEntryColumns | number {
+let scratchIndices = new Uint32Array(0);
+let scratchDeltas = new BigUint64Array(0);
+
+/**
+ * The checks and columns of a version 2 entry, in the order of
+ * atomik_batch_apply; the columns are decoded copies, or with `scratch`
+ * views of buffers reused by the next call (for an engine that applies
+ * them at once).
+ */
+function compactColumns(entry: Uint8Array, n: number, indexBytes: number, group: Group, entryGroup: Group | null, scratch: boolean): LogEntryColumns | number {
   if (!compactFits(n, indexBytes, entry.length)) return ENTRY_STATUS.format;
   if (batchChecksum(entry) !== new DataView(entry.buffer, entry.byteOffset + CHECKSUM_OFFSET, 8).getBigUint64(0, true)) return ENTRY_STATUS.checksum;
   if (entryGroup !== group) return ENTRY_STATUS.group;
-  const indices = new Uint32Array(n);
-  const deltas = new BigUint64Array(n);
+  if (scratch && scratchIndices.length < n) {
+    scratchIndices = new Uint32Array(Math.max(n, 2 * scratchIndices.length));
+    scratchDeltas = new BigUint64Array(scratchIndices.length);
+  }
+  const indices = scratch ? scratchIndices.subarray(0, n) : new Uint32Array(n);
+  const deltas = scratch ? scratchDeltas.subarray(0, n) : new BigUint64Array(n);
   const status = decodeCompact(entry, n, group === 'add', indices, wordLanes(deltas));
   if (status !== ENTRY_STATUS.ok) return status;
   return { indices, deltas };
