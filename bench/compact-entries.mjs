@@ -11,22 +11,12 @@ import { Redis } from 'ioredis';
 import { encodeLogEntry } from '../dist/replicate.js';
 import { readFileSync } from 'node:fs';
 import { startRedisServer } from '../dist/testing.js';
-import { createEngines, machine } from './harness.mjs';
+import { createEngines, machine, rng } from './harness.mjs';
 
 const quick = process.argv.includes('--quick');
 // The publish script as replicate() sends it (its one definition is lib/replicate/scripts.ts).
 const PUBLISH_SCRIPT_SOURCE = /export const PUBLISH_SCRIPT = `([^`]*)`/.exec(readFileSync(new URL('../lib/replicate/scripts.ts', import.meta.url), 'utf8'))[1];
 const MAX_BATCH = 4086;
-
-function rng(seed) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
 
 /** A generator of keys: uniform, or Zipf(1.1) by inverse CDF. */
 function keySource(kind, n, seed) {

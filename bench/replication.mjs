@@ -22,7 +22,7 @@ import { Redis } from 'ioredis';
 import { AtomikTable, DeltaMessage, DeltaStream, replicate } from '../dist/index.js';
 import { encodeLogEntry } from '../dist/replicate.js';
 import { startRedisServer } from '../dist/testing.js';
-import { createEngines, machine } from './harness.mjs';
+import { createEngines, machine, rng } from './harness.mjs';
 import { renderReplicationChart } from './chart.mjs';
 import { nativeVariants } from './replication-native.mjs';
 
@@ -33,16 +33,6 @@ const CHUNK = 4096;
 const now = () => performance.timeOrigin + performance.now();
 
 // ---- workloads ---------------------------------------------------------------
-
-function rng(seed) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
 
 /** The keys process `k` updates, in order. */
 function keys(workload, k, count, n = KEYS) {

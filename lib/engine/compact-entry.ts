@@ -45,7 +45,12 @@ export function encodeCompact(add: boolean, indices: Uint32Array, lanes: Uint32A
     previous = k;
     let lo = lanes[2 * i + LO]!;
     let hi = lanes[2 * i + HI]!;
-    if (add) [lo, hi] = zigzag(lo, hi);
+    if (add) {
+      // zigzag: (d << 1) ^ (d >> 63) on the halves, so small magnitudes either side of 0 stay small
+      const sign = hi >> 31;
+      hi = (((hi << 1) | (lo >>> 31)) ^ sign) >>> 0;
+      lo = ((lo << 1) ^ sign) >>> 0;
+    }
     deltaBytes += varintBytes(lo, hi);
   }
   const length = HEADER + indexBytes + deltaBytes;
@@ -66,7 +71,12 @@ export function encodeCompact(add: boolean, indices: Uint32Array, lanes: Uint32A
     out[p++] = gap;
     let lo = lanes[2 * i + LO]!;
     let hi = lanes[2 * i + HI]!;
-    if (add) [lo, hi] = zigzag(lo, hi);
+    if (add) {
+      // zigzag: (d << 1) ^ (d >> 63) on the halves, so small magnitudes either side of 0 stay small
+      const sign = hi >> 31;
+      hi = (((hi << 1) | (lo >>> 31)) ^ sign) >>> 0;
+      lo = ((lo << 1) ^ sign) >>> 0;
+    }
     while (hi !== 0 || lo >= 0x80) {
       out[q++] = (lo & 0x7f) | 0x80;
       lo = ((lo >>> 7) | (hi << 25)) >>> 0;
@@ -75,12 +85,6 @@ export function encodeCompact(add: boolean, indices: Uint32Array, lanes: Uint32A
     out[q++] = lo;
   }
   return out;
-}
-
-/** (d << 1) ^ (d >> 63) on the halves of a 64-bit word: small magnitudes either side of 0 become small. */
-function zigzag(lo: number, hi: number): [number, number] {
-  const sign = hi >> 31;
-  return [((lo << 1) ^ sign) >>> 0, (((hi << 1) | (lo >>> 31)) ^ sign) >>> 0];
 }
 
 /**
