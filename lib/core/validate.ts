@@ -43,9 +43,9 @@ export function groupDelta(value: unknown, additive: boolean, name: string): big
     if (value >= 0n && value <= U64_MAX) return value;
     if (additive && value < 0n && value >= I64_MIN) return BigInt.asUintN(64, value);
   }
-  if (!additive) return u64(value, name);
-  if (typeof value !== 'bigint') throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be a bigint in [-2^63, 2^64), got ${describe(value)}`);
-  throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `${name} must be in [-2^63, 2^64) in the 'add' group, got ${value}n`);
+  const range = additive ? '[-2^63, 2^64)' : '[0, 2^64)';
+  if (typeof value !== 'bigint') throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be a bigint in ${range}, got ${describe(value)}`);
+  throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `${name} must be in ${range} in the '${additive ? 'add' : 'xor'}' group, got ${value}n`);
 }
 
 /** An integer index in [0, size). */

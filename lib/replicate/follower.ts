@@ -5,7 +5,7 @@
 import { ENTRY_STATUS, ENTRY_STATUS_TEXT, logEntryColumns, readLogEntryHeader } from '../engine/log-entry.js';
 import { comparePositions, decodeRecord, decodeSnapshot, type LogPosition } from '../table/snapshot.js';
 import { ReplicationError } from '../core/errors.js';
-import { badState, storedPosition } from './keys.js';
+import { badState, storedPosition, storedRetirement } from './keys.js';
 import { asBuffer, type ReplicaContext } from './context.js';
 import type { Connection } from './connection.js';
 import type { Partition } from './partition.js';
@@ -187,11 +187,13 @@ export class Follower {
       else {
         if (!record) throw badState(`${part.keys.records} lacks the record of the trim point ${trim}`);
         if (record.length % 16 !== 0) throw badState(`${part.keys.records}[${trim}] is ${record.length} bytes, not a delivery record`);
-        for (const [origin, counter] of decodeRecord(record)) {
+        const trimRecord = decodeRecord(record);
+        for (const [origin, counter] of trimRecord) {
           if ((part.record.get(origin) ?? 0n) >= counter) continue;
           if (origin !== this.ctx.origin) behind = true;
           else this.publisher.ownReadThrough(part, counter);
         }
+        if (!behind) await this.forgetRetired(part, reader, trimRecord);
       }
       part.trimSeen = trim;
     }
@@ -199,6 +201,22 @@ export class Follower {
       this.ctx.stats.resyncs++;
       await this.loadNewestSnapshot(part, false);
     }
+  }
+
+  /**
+   * Origins retired whose batches this replica holds whole leave its record,
+   * as they leave stored snapshots: a long-lived replica keeps only the
+   * origins that may still publish. An origin missing from the new trim
+   * point's record is retired and dropped there, or new since the trim.
+   */
+  private async forgetRetired(part: Partition, reader: Connection, trimRecord: Map<bigint, bigint>): Promise<void> {
+    const candidates = [...part.record.keys()].filter((origin) => origin !== this.ctx.origin && !trimRecord.has(origin));
+    if (candidates.length === 0) return;
+    const retired = await reader.hmget(part.keys.retired, ...candidates.map(String));
+    candidates.forEach((origin, k) => {
+      const text = retired[k];
+      if (text != null && storedRetirement(text, `${part.keys.retired}[${origin}]`).last === part.record.get(origin)) part.record.delete(origin);
+    });
   }
 
   /**

@@ -6,6 +6,7 @@
 import { comparePositions } from '../table/snapshot.js';
 import { ReplicationError } from '../core/errors.js';
 import { checkTarget, connector, type RedisTarget } from './connection.js';
+import { ANY_TABLE_LIMITS } from './reply-guard.js';
 import { partitionKeys, storedPosition, tableKeys } from './keys.js';
 import { parseHeartbeat, type Heartbeat } from './heartbeat.js';
 
@@ -53,7 +54,7 @@ export interface TableReport {
 export async function inspectTable(redis: RedisTarget, name: string, options: { prefix?: string; timeoutMs?: number } = {}): Promise<TableReport> {
   const prefix = options.prefix ?? 'atomik';
   const timeoutMs = options.timeoutMs ?? 5000;
-  const connect = await connector(checkTarget(redis), { timeoutMs, blockMs: 0, connectTimeoutMs: timeoutMs });
+  const connect = await connector(checkTarget(redis), { timeoutMs, blockMs: 0, connectTimeoutMs: timeoutMs, replyLimits: ANY_TABLE_LIMITS });
   const conn = connect('commands');
   try {
     const keys = tableKeys(prefix, name);

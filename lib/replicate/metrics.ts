@@ -35,6 +35,9 @@ export function prometheusText(labels: Record<string, string>, stats: ReplicaSta
     '# HELP atomik_replica_unacknowledged_entries Entries sent to Redis and not acknowledged yet.',
     '# TYPE atomik_replica_unacknowledged_entries gauge',
     `atomik_replica_unacknowledged_entries${l} ${health.unacknowledged}`,
+    '# HELP atomik_replica_origins Origins held in the delivery records (retired ones leave at the next snapshot).',
+    '# TYPE atomik_replica_origins gauge',
+    `atomik_replica_origins${l} ${health.origins}`,
     '# HELP atomik_replica_health 1 for the state the replica is in, 0 for the others.',
     '# TYPE atomik_replica_health gauge',
   );

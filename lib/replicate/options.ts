@@ -4,7 +4,7 @@ import type { AtomikTable } from '../table/table.js';
 import { describe, integer, knownKeys, object, oneOf, optionKeys } from '../core/validate.js';
 import { AtomikTypeError } from '../core/errors.js';
 import { ENTRY_ENCODINGS, MAX_BATCH_UPDATES, type EntryEncoding } from '../engine/log-entry.js';
-import type { RedisTarget } from './connection.js';
+import type { ReadFrom, RedisTarget } from './connection.js';
 import { authKeyOption } from './auth.js';
 
 export interface ReplicateOptions {
@@ -49,6 +49,15 @@ export interface ReplicateOptions {
    */
   waitReplicas?: number;
   /**
+   * Where the replica reads the log (default 'primary'). 'replica' spreads
+   * the fan-out: on a Redis Cluster each partition is read from a replica
+   * of its slot; on one primary, from its first online replica. Reads then
+   * lag by the Redis replication delay; publishing and snapshots stay on
+   * the primary, and caughtUp() still waits for everything the primary
+   * holds.
+   */
+  readFrom?: ReadFrom;
+  /**
    * A shared secret (at least 16 bytes) that authenticates the table's
    * entries and snapshots: a replica skips entries, and refuses snapshots,
    * not tagged under the same key. For a Redis shared with other clients.
@@ -66,11 +75,7 @@ export interface ReplicateOptions {
 }
 
 /** The options with every default filled in. */
-export type ResolvedOptions = Required<Omit<ReplicateOptions, 'redis' | 'name' | 'authKey' | 'entryEncoding'>> & {
-  name: string;
-  authKey: Buffer | null;
-  entryEncoding: EntryEncoding;
-};
+export type ResolvedOptions = Required<Omit<ReplicateOptions, 'redis' | 'name' | 'authKey'>> & { name: string; authKey: Buffer | null };
 
 /** Counters of what a replica did, for monitoring and benchmarks. */
 export interface ReplicaStats {
@@ -97,11 +102,15 @@ export interface ReplicaHealth {
   state: 'ok' | 'stalled' | 'failed' | 'closed';
   /** Entries published but not acknowledged yet, over all partitions. */
   unacknowledged: number;
+  /** Origins held in the delivery records, over all partitions (16 bytes each in memory; retired ones leave at the next snapshot). */
+  origins: number;
   /** The last error a command met (retried since), or null. */
   lastError: Error | null;
   /** Date.now() of the last change of state. */
   since: number;
 }
+
+const READ_FROM: readonly ReadFrom[] = ['primary', 'replica'];
 
 const DEFAULTS = {
   prefix: 'atomik',
@@ -139,6 +148,7 @@ const OPTION_KEYS = optionKeys<ReplicateOptions>({
   timeoutMs: true,
   startTimeoutMs: true,
   waitReplicas: true,
+  readFrom: true,
   authKey: true,
   entryEncoding: true,
 });
@@ -152,6 +162,7 @@ export function resolveOptions(table: AtomikTable, options: ReplicateOptions): R
     name: validName(options.name, 'options.name'),
     authKey: authKeyOption(options.authKey),
     entryEncoding: options.entryEncoding === undefined ? ('compact' as const) : oneOf(options.entryEncoding, ENTRY_ENCODINGS, 'options.entryEncoding'),
+    readFrom: options.readFrom === undefined ? ('primary' as const) : oneOf(options.readFrom, READ_FROM, 'options.readFrom'),
   };
   if (options.prefix !== undefined) o.prefix = validName(options.prefix, 'options.prefix');
   const opt = (key: Exclude<keyof typeof DEFAULTS, 'prefix'>, min: number, max: number) => {

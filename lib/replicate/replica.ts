@@ -13,10 +13,11 @@ import { EventEmitter } from 'node:events';
 import { types } from 'node:util';
 import { AtomikTable, tableCore } from '../table/table.js';
 import { arithmetic, type Group, type GroupArithmetic } from '../core/group.js';
-import { U64_MAX, describe, index, u32Input, u64Input, sameLength } from '../core/validate.js';
+import { describe, groupDelta, index, u32Input, u64Input, sameLength } from '../core/validate.js';
 import { BATCH_VERSION } from '../engine/log-entry.js';
 import type { LogPosition } from '../table/snapshot.js';
-import { AtomikRangeError, AtomikTypeError, ReplicationError } from '../core/errors.js';
+import { AtomikTypeError, ReplicationError } from '../core/errors.js';
+import { replyLimits } from './reply-guard.js';
 import { checkTarget, connector, type Connection, type RedisTarget } from './connection.js';
 import { resolveOptions, type ReplicaHealth, type ReplicaStats, type ReplicateOptions, type ResolvedOptions } from './options.js';
 import { badState, partitionKeys, storedOrigin, tableKeys } from './keys.js';
@@ -30,8 +31,6 @@ import { prometheusText } from './metrics.js';
 import { Authenticator } from './auth.js';
 
 export type { ReplicateOptions, ReplicaStats, ReplicaHealth } from './options.js';
-
-const I64_MIN = -(1n << 63n);
 
 /**
  * Keeps `table` in step with every other replica of the same name. Create
@@ -74,7 +73,7 @@ export class Replica extends EventEmitter {
   private watchdog: NodeJS.Timeout | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private heartbeatKey = '';
-  private healthState: ReplicaHealth = { state: 'ok', unacknowledged: 0, lastError: null, since: Date.now() };
+  private healthState: ReplicaHealth = { state: 'ok', unacknowledged: 0, origins: 0, lastError: null, since: Date.now() };
   private closed = false;
 
   /** @internal use replicate() */
@@ -170,6 +169,10 @@ export class Replica extends EventEmitter {
   /** Writes this replica's heartbeat (best effort: a failed one is simply missing until the next). */
   private beat(): void {
     if (this.closed || !this.writer) return;
+    this.writer.hset(this.heartbeatKey, this.origin.toString(), this.heartbeatText()).catch(() => {});
+  }
+
+  private heartbeatText(): string {
     const beat: Heartbeat = {
       at: Date.now(),
       positions: this.parts.map((p) => p.position),
@@ -177,17 +180,51 @@ export class Replica extends EventEmitter {
       health: this.healthState.state,
       stats: this.stats,
     };
-    this.writer.hset(this.heartbeatKey, this.origin.toString(), JSON.stringify(beat)).catch(() => {});
+    return JSON.stringify(beat);
+  }
+
+  /**
+   * Takes the next origin id no live replica holds (see CLAIM_ORIGIN_SCRIPT);
+   * with waitReplicas, only once that many Redis replicas hold the claim, so
+   * a failover cannot hand the same id out again.
+   */
+  private async claimOrigin(writer: Connection, origins: string, heartbeats: string): Promise<string> {
+    type Queue = {
+      atomikClaimOrigin(o: string, h: string, b: string): Queue;
+      wait(n: number, ms: number): Queue;
+      exec(): Promise<[Error | null, unknown][] | null>;
+    };
+    const wanted = this.options.waitReplicas;
+    const waitMs = Math.max(1, Math.floor(this.options.timeoutMs / 2));
+    // One pipeline: the script and WAIT reach the node that owns the keys' slot, on one connection.
+    const queue = (writer.pipeline() as unknown as Queue).atomikClaimOrigin(origins, heartbeats, this.heartbeatText());
+    if (wanted > 0) queue.wait(wanted, waitMs);
+    const replies = await queue.exec();
+    const failed = replies?.find(([err]) => err);
+    if (!replies || failed) throw failed?.[0] ?? new Error('the pipeline was aborted');
+    const reached = wanted > 0 ? Number(replies[1]![1]) : 0;
+    if (reached < wanted) {
+      throw new ReplicationError(
+        'ERR_ATOMIK_CONNECT',
+        `the origin id this replica took reached ${reached} of ${wanted} Redis replicas within ${waitMs} ms (options.waitReplicas)`,
+      );
+    }
+    return String(replies[0]![1]);
   }
 
   private async connectAndCatchUp(redis: RedisTarget): Promise<void> {
-    const connect = await connector(redis, { timeoutMs: this.options.timeoutMs, blockMs: BLOCK_MS, connectTimeoutMs: this.options.startTimeoutMs });
+    const settings = {
+      timeoutMs: this.options.timeoutMs,
+      blockMs: BLOCK_MS,
+      connectTimeoutMs: this.options.startTimeoutMs,
+      replyLimits: replyLimits(Math.max(...this.parts.map((p) => p.size)), this.options.readCount),
+      onError: (err: Error) => (this.healthState.lastError = err),
+    };
+    const connect = await connector(redis, settings, this.options.readFrom);
     if (this.closed) return;
-    const watch = (conn: Connection) => conn.on('error', (err: Error) => (this.healthState.lastError = err));
     const writer = connect('commands');
     this.writer = writer;
-    watch(writer);
-    this.readers = this.parts.map(() => watch(connect('reads')));
+    this.readers = this.parts.map(() => connect('reads'));
     const keys = tableKeys(this.options.prefix, this.name);
     const layout = `group=${this.group} contexts=${this.table.size} partitions=${this.parts.length} format=${BATCH_VERSION}`;
     await writer.set(keys.layout, layout, 'NX');
@@ -197,13 +234,9 @@ export class Replica extends EventEmitter {
     }
     let originText: string;
     try {
-      // INCR and GET in one transaction: GET answers the new id as text, exact
-      // past 2^53 (an integer reply, in Lua or in JavaScript, is a double).
-      const replies = await writer.multi().incr(keys.origins).get(keys.origins).exec();
-      const failed = replies?.find(([err]) => err);
-      if (!replies || failed) throw failed?.[0] ?? new Error('the transaction was aborted');
-      originText = String(replies[1]![1]);
+      originText = await this.claimOrigin(writer, keys.origins, keys.replicas);
     } catch (err) {
+      if (err instanceof ReplicationError) throw err;
       throw badState(`${keys.origins} cannot hand out an origin id: ${(err as Error).message}`);
     }
     this.origin = storedOrigin(originText, keys.origins);
@@ -228,8 +261,12 @@ export class Replica extends EventEmitter {
   /** What the replica is doing now: see ReplicaHealth. */
   get health(): ReplicaHealth {
     let unacknowledged = 0;
-    for (const part of this.parts) unacknowledged += part.unacknowledged;
-    return { ...this.healthState, unacknowledged };
+    let origins = 0;
+    for (const part of this.parts) {
+      unacknowledged += part.unacknowledged;
+      origins += part.record.size;
+    }
+    return { ...this.healthState, unacknowledged, origins };
   }
 
   private setHealth(state: ReplicaHealth['state']): void {
@@ -264,7 +301,7 @@ export class Replica extends EventEmitter {
    */
   accum(i: number, delta: bigint): void {
     if (typeof i !== 'number' || !(i >= 0 && i < this.table.size) || !Number.isInteger(i)) index(i, this.table.size, 'index');
-    this.apply(i, this.word(delta, 'delta'));
+    this.apply(i, groupDelta(delta, this.additive, 'delta'));
   }
 
   /** Applies deltas[k] to context indices[k] for every k, validated as a whole first. */
@@ -286,16 +323,6 @@ export class Replica extends EventEmitter {
   /** The state of context i as a signed 64-bit integer (a counter that went below zero reads negative). */
   readSigned(i: number): bigint {
     return BigInt.asIntN(64, this.table.read(i));
-  }
-
-  private word(delta: unknown, name: string): bigint {
-    if (typeof delta === 'bigint') {
-      if (delta >= 0n && delta <= U64_MAX) return delta;
-      if (this.additive && delta < 0n && delta >= I64_MIN) return BigInt.asUintN(64, delta);
-    }
-    const range = this.additive ? '[-2^63, 2^64)' : '[0, 2^64)';
-    if (typeof delta !== 'bigint') throw new AtomikTypeError('ERR_ATOMIK_INVALID_ARG_TYPE', `${name} must be a bigint in ${range}, got ${describe(delta)}`);
-    throw new AtomikRangeError('ERR_ATOMIK_OUT_OF_RANGE', `${name} must be in ${range} in the '${this.group}' group, got ${delta}n`);
   }
 
   private apply(i: number, d: bigint): void {
@@ -352,8 +379,8 @@ export class Replica extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     if (this.watchdog) clearInterval(this.watchdog);
-    if (this.heartbeat) {
-      clearInterval(this.heartbeat);
+    if (this.heartbeatKey) {
+      if (this.heartbeat) clearInterval(this.heartbeat);
       // A clean close retires the origin and says goodbye (best effort, briefly); a crash leaves the heartbeat to age.
       const goodbye = async () => {
         if (!this.failure) await this.retire([this.origin.toString()]);

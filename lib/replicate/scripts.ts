@@ -105,3 +105,20 @@ if not trim then return nil end
 if trim == ARGV[1] then return {trim} end
 return {trim, redis.call('HGET', KEYS[2], trim)}
 `;
+
+/**
+ * Hands out an origin id: the next value of the origins counter that no
+ * live replica holds, claimed with this replica's first heartbeat. A
+ * counter that went back (a Redis failover or restart that lost its last
+ * increments) thus never gives a live replica's id to a second one. The id
+ * is answered as text (GET): exact past 2^53, where a Lua number is not.
+ * KEYS: origins counter, heartbeats. ARGV: the first heartbeat.
+ */
+export const CLAIM_ORIGIN_SCRIPT = `
+local id
+repeat
+  redis.call('INCR', KEYS[1])
+  id = redis.call('GET', KEYS[1])
+until redis.call('HSETNX', KEYS[2], id, ARGV[1]) == 1
+return id
+`;

@@ -24,7 +24,7 @@ export interface LocalRedisCluster {
   readonly startupNodes: { host: string; port: number }[];
   /** The node serving `key`'s slot as primary now. */
   primaryOf(key: string): Promise<LocalRedisServer>;
-  /** Resolves when every live node reports cluster_state:ok and agrees on one primary per slot range. */
+  /** Resolves when every live node reports cluster_state:ok and every replica's link to its primary is up. */
   waitHealthy(timeoutMs?: number): Promise<void>;
   dispose(): Promise<void>;
 }
@@ -63,7 +63,17 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       nodes.push(
         await startRedisServer({
           port,
-          args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(nodeTimeout)],
+          // No diskless-sync delay: a replica's first sync starts at once, not 5 s later.
+          args: [
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            'nodes.conf',
+            '--cluster-node-timeout',
+            String(nodeTimeout),
+            '--repl-diskless-sync-delay',
+            '0',
+          ],
         }),
       );
     }
@@ -110,7 +120,10 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       for (;;) {
         const up = await live();
         const states = await Promise.all(up.map((n) => cli(n.port, 'CLUSTER', 'INFO').catch(() => '')));
-        if (up.length > 0 && states.every((s) => s.includes('cluster_state:ok'))) return;
+        // A replica whose link to its primary is down holds nothing yet, and could not take over without losing writes.
+        const links = await Promise.all(up.map((n) => cli(n.port, 'INFO', 'replication').catch(() => '')));
+        const synced = links.every((r) => !r.includes('role:slave') || r.includes('master_link_status:up'));
+        if (up.length > 0 && synced && states.every((s) => s.includes('cluster_state:ok'))) return;
         if (Date.now() > deadline) throw new Error(`the cluster did not become healthy within ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 100));
       }

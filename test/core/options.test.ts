@@ -66,7 +66,7 @@ describe("negative deltas in the 'add' group", () => {
   const outOfRange = (group: string, range: string, got: string) => [
     'ERR_ATOMIK_OUT_OF_RANGE',
     'AtomikRangeError',
-    `delta must be in ${range}${group === 'add' ? " in the 'add' group" : ''}, got ${got}`,
+    `delta must be in ${range} in the '${group}' group, got ${got}`,
   ];
 
   it('AtomikTable.accum takes -1n as a decrement, down to -2^63; xor tables still refuse it', async () => {

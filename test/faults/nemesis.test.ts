@@ -16,9 +16,7 @@ const skip =
 const scale = faultScale();
 
 describeUnless(skip, `nemesis: replica processes under faults, ${scale} scale`, () => {
-  // The Redis Cluster failover scenario is opt-in (ATOMIK_FAULTS_CLUSTER=1) until it runs through here.
-  const cluster = process.env.ATOMIK_FAULTS_CLUSTER === '1' ? [clusterFailover(scale)] : [];
-  for (const scenario of [...scenarios(scale), ...cluster]) {
+  for (const scenario of [...scenarios(scale), clusterFailover(scale)]) {
     itScenario(
       scenario.key,
       scenario.title,

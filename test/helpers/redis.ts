@@ -3,7 +3,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { redisServerMissing } from '../../lib/testing/index.js';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
+import { redisServerMissing, startRedisServer, type LocalRedisServer, type RedisServerOptions } from '../../lib/testing/index.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
 
 /**
@@ -109,4 +111,32 @@ export async function startRedisProxy(redisPort: number): Promise<RedisProxy> {
     pause: () => proxy.pause({ way: 'replies' }),
     pauseWhere: (marker: string) => proxy.holdCommands(marker, { replies: true }),
   });
+}
+
+/**
+ * A redis-server for one test file: started before its tests (unless
+ * redis-server is missing: see redisSkipReason) and stopped after, with an
+ * admin client. Read `server` and `admin` inside tests.
+ */
+export function useRedisServer(options: RedisServerOptions = {}): { readonly server: LocalRedisServer; readonly admin: Redis } {
+  const skip = redisSkipReason();
+  let server: LocalRedisServer | undefined;
+  let admin: Redis | undefined;
+  beforeAll(async () => {
+    if (skip) return;
+    server = await startRedisServer(options);
+    admin = new Redis(server.url);
+  });
+  afterAll(async () => {
+    admin?.disconnect();
+    await server?.dispose();
+  });
+  return {
+    get server() {
+      return server!;
+    },
+    get admin() {
+      return admin!;
+    },
+  };
 }

@@ -92,7 +92,6 @@ describeUnless(skip, 'replicated tables on a Redis Cluster', () => {
     expect(Array.from(reader.table.states())).toEqual(want);
     const late = await replicate(new AtomikTable(size, { group: 'add' }), opts);
     expect(Array.from(late.table.states())).toEqual(want);
-    expect(writer.stats.retries).toBeGreaterThan(0);
     expect((await cluster.primaryOf(key)).port).not.toBe(victim.port);
     await Promise.all([writer.close(), reader.close(), late.close()]);
   }, 90_000);
