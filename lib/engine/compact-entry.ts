@@ -19,56 +19,40 @@ export const COMPACT_STATUS = {
 const LO = NATIVE_LE ? 0 : 1; // lane holding the low 32 bits of a word
 const HI = 1 - LO;
 
-function varintBytes(lo: number, hi: number): number {
-  if (hi === 0) return lo < 0x80 ? 1 : lo < 0x4000 ? 2 : lo < 0x200000 ? 3 : lo < 0x10000000 ? 4 : 5;
-  return Math.ceil((64 - Math.clz32(hi)) / 7);
-}
-
 /** Whether a count of updates fits the two column lengths (each varint takes a byte at least). */
 export function compactFits(n: number, indexBytes: number, length: number): boolean {
   return length >= HEADER && length - HEADER >= indexBytes && n <= indexBytes && n <= length - HEADER - indexBytes;
 }
 
+// Varints are written here first (at most 5 bytes an index, 10 a delta), then copied out once the size is known.
+let indexScratch = new Uint8Array(0);
+let deltaScratch = new Uint8Array(0);
+
 /**
- * The columns of a compact entry for n updates with strictly ascending
- * `indices` (lanes: the deltas' 32-bit halves), or null when the columns
- * entry of version 1 would not be larger. The header is left to the caller;
- * bytes 12..15 get the index column's length.
+ * A compact entry for n updates with strictly ascending `indices` (lanes:
+ * the deltas' 32-bit halves), or null when the columns entry of version 1
+ * (`columnsBytes`) would not be larger. The header is left to the caller
+ * but for bytes 12..15, the index column's length.
  */
 export function encodeCompact(add: boolean, indices: Uint32Array, lanes: Uint32Array, n: number, columnsBytes: number): Uint8Array | null {
-  let indexBytes = 0;
-  let deltaBytes = 0;
-  let previous = 0;
-  for (let i = 0; i < n; i++) {
-    const k = indices[i]!;
-    indexBytes += varintBytes(k - previous, 0);
-    previous = k;
-    let lo = lanes[2 * i + LO]!;
-    let hi = lanes[2 * i + HI]!;
-    if (add) {
-      // zigzag: (d << 1) ^ (d >> 63) on the halves, so small magnitudes either side of 0 stay small
-      const sign = hi >> 31;
-      hi = (((hi << 1) | (lo >>> 31)) ^ sign) >>> 0;
-      lo = ((lo << 1) ^ sign) >>> 0;
-    }
-    deltaBytes += varintBytes(lo, hi);
+  if (indexScratch.length < 5 * n) {
+    indexScratch = new Uint8Array(5 * n);
+    deltaScratch = new Uint8Array(10 * n);
   }
-  const length = HEADER + indexBytes + deltaBytes;
-  if (length >= columnsBytes) return null;
-  const out = new Uint8Array(length);
-  new DataView(out.buffer).setUint32(12, indexBytes, true);
-  let p = HEADER;
-  let q = HEADER + indexBytes;
-  previous = 0;
+  const ix = indexScratch;
+  const dx = deltaScratch;
+  let p = 0;
+  let q = 0;
+  let previous = 0;
   for (let i = 0; i < n; i++) {
     const k = indices[i]!;
     let gap = k - previous;
     previous = k;
     while (gap >= 0x80) {
-      out[p++] = (gap & 0x7f) | 0x80;
+      ix[p++] = (gap & 0x7f) | 0x80;
       gap >>>= 7;
     }
-    out[p++] = gap;
+    ix[p++] = gap;
     let lo = lanes[2 * i + LO]!;
     let hi = lanes[2 * i + HI]!;
     if (add) {
@@ -78,12 +62,17 @@ export function encodeCompact(add: boolean, indices: Uint32Array, lanes: Uint32A
       lo = ((lo << 1) ^ sign) >>> 0;
     }
     while (hi !== 0 || lo >= 0x80) {
-      out[q++] = (lo & 0x7f) | 0x80;
+      dx[q++] = (lo & 0x7f) | 0x80;
       lo = ((lo >>> 7) | (hi << 25)) >>> 0;
       hi >>>= 7;
     }
-    out[q++] = lo;
+    dx[q++] = lo;
   }
+  if (HEADER + p + q >= columnsBytes) return null;
+  const out = new Uint8Array(HEADER + p + q);
+  new DataView(out.buffer).setUint32(12, p, true);
+  out.set(ix.subarray(0, p), HEADER);
+  out.set(dx.subarray(0, q), HEADER + p);
   return out;
 }
 
