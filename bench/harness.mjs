@@ -47,6 +47,17 @@ function cpuModel() {
   }
 }
 
+/** A seeded xorshift32 source of numbers in [0, 1): the same workload in every run and process. */
+export function rng(seed) {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 2 ** 32;
+  };
+}
+
 export function machine() {
   return {
     cpu: cpuModel(),

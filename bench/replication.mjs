@@ -1,7 +1,8 @@
 // Replication through one local redis-server: R processes on this machine
 // each make U counter updates (+1 to a key) and end holding everyone's.
 // Side by side in one run, same Redis, same workloads:
-//   atomik      replicate(): coalesced columnar batches, native apply
+//   atomik      replicate(): coalesced batches in compact entries (version 2), native apply
+//   atomik-columns  the same with entryEncoding 'columns' (version 1 entries, 12 bytes an update)
 //   stream      the per-message path: DeltaStream's 16-byte messages (4,096 per XADD), receive() one by one
 //   yjs         Yjs updates in the stream: one Y.Map of per-replica counts (key/replica -> n, a G-counter), one transaction per 4,096 updates
 //   hincrby     the Redis-native way: pipelined HINCRBY from every process, HGETALL to read
@@ -21,7 +22,7 @@ import { Redis } from 'ioredis';
 import { AtomikTable, DeltaMessage, DeltaStream, replicate } from '../dist/index.js';
 import { encodeLogEntry } from '../dist/replicate.js';
 import { startRedisServer } from '../dist/testing.js';
-import { createEngines, machine } from './harness.mjs';
+import { createEngines, machine, rng } from './harness.mjs';
 import { renderReplicationChart } from './chart.mjs';
 import { nativeVariants } from './replication-native.mjs';
 
@@ -32,16 +33,6 @@ const CHUNK = 4096;
 const now = () => performance.timeOrigin + performance.now();
 
 // ---- workloads ---------------------------------------------------------------
-
-function rng(seed) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
 
 /** The keys process `k` updates, in order. */
 function keys(workload, k, count, n = KEYS) {
@@ -151,10 +142,11 @@ function profileName(cfg) {
 }
 
 const variants = {
+  'atomik-columns': (cfg) => variants.atomik(cfg),
   async atomik(cfg) {
     const { updates, url, name, idx, ready, rate, probe, n } = cfg;
     const table = new AtomikTable(n + PROBES, { group: 'add' });
-    const replica = await replicate(table, { redis: url, name });
+    const replica = await replicate(table, { redis: url, name, entryEncoding: cfg.variant === 'atomik-columns' ? 'columns' : 'compact' });
     const read = (i) => table.read(i);
     let last = 0n;
     const stamp = (i, v) => {
@@ -373,11 +365,16 @@ async function runVariant(server, admin, variant, workload, replicas, updates, r
 function applyMicro(quick) {
   const n = 4086;
   const random = rng(99);
-  const idx = Uint32Array.from({ length: n }, () => Math.floor(random() * KEYS));
+  const picked = new Set();
+  while (picked.size < n) picked.add(Math.floor(random() * KEYS));
+  const idx = Uint32Array.from(picked).sort(); // distinct and ascending, as the publisher cuts them
   const deltas = BigUint64Array.from({ length: n }, () => 1n);
-  const entry = Buffer.from(encodeLogEntry('add', 0, 1n, 1n, 1n, idx, deltas));
-  const unalignedEntry = Buffer.alloc(entry.length + 3).subarray(3);
-  entry.copy(unalignedEntry);
+  const entries = ['columns', 'compact'].map((encoding) => {
+    const entry = Buffer.from(encodeLogEntry('add', 0, 1n, 1n, 1n, idx, deltas, undefined, encoding));
+    const unalignedEntry = Buffer.alloc(entry.length + 3).subarray(3);
+    entry.copy(unalignedEntry);
+    return { label: encoding === 'columns' ? 'version 1 columns' : 'version 2 compact', entry, unalignedEntry };
+  });
   const rounds = quick ? 2000 : 20000;
   const rows = [];
   const time = (label, fn) => {
@@ -393,8 +390,12 @@ function applyMicro(quick) {
   for (let pass = 0; pass < 2; pass++) {
     rows.length = 0;
     for (const { name, engine } of engines) {
-      time(`${name} engine applyBatch (aligned entry)`, () => engine.applyBatch('add', ref, acc, 0, entry));
-      time(`${name} engine applyBatch (entry at an odd offset, as Redis clients hand it out)`, () => engine.applyBatch('add', ref, acc, 0, unalignedEntry));
+      for (const { label, entry, unalignedEntry } of entries) {
+        time(`${name} engine applyBatch, ${label} (aligned entry)`, () => engine.applyBatch('add', ref, acc, 0, entry));
+        time(`${name} engine applyBatch, ${label} (at an odd offset, as Redis clients hand it out)`, () =>
+          engine.applyBatch('add', ref, acc, 0, unalignedEntry),
+        );
+      }
     }
     // The baseline: a plain JS loop over already-decoded columns, no checks.
     time('plain JS loop over the columns (no checksum, no checks)', () => {
@@ -451,7 +452,8 @@ async function main() {
   };
   try {
     for (const workload of ['uniform', 'zipf']) {
-      for (const variant of ['atomik', 'stream', 'yjs', 'hincrby']) await run(variant, workload, sizes[variant]);
+      for (const variant of ['atomik', 'atomik-columns', 'stream', 'yjs', 'hincrby'])
+        await run(variant, workload, sizes[variant === 'atomik-columns' ? 'atomik' : variant]);
       // --quick stays a short smoke test: one poll design and the two stream designs, on the uniform workload.
       const natives = quick ? ['bitfield-coalesced', 'lua-hash-stream', 'xadd-stream'] : NATIVE_SMALL;
       if (!quick || workload === 'uniform') for (const variant of natives) await run(variant, workload, sizes.coalesced);
@@ -459,7 +461,8 @@ async function main() {
       const paced = quick ? 500_000 : 1_000_000;
       await run('atomik', workload, paced * (quick ? 1 : 3), paced);
       // 16,777,216 counters: only designs that never read the whole table (not in --quick).
-      if (!quick && !process.argv.includes('--small')) for (const variant of ['atomik', ...NATIVE_HUGE]) await run(variant, workload, sizes.huge, 0, HUGE);
+      if (!quick && !process.argv.includes('--small'))
+        for (const variant of ['atomik', 'atomik-columns', ...NATIVE_HUGE]) await run(variant, workload, sizes.huge, 0, HUGE);
     }
   } finally {
     admin.disconnect();

@@ -276,7 +276,7 @@ export const jsEngine: Engine = {
   states: (group, ref, acc, out) => combineInto(group, ref, acc, out, null),
   exec,
   applyBatch(group, ref, acc, partition, entry) {
-    const columns = logEntryColumns(entry, group, partition);
+    const columns = logEntryColumns(entry, group, partition, true);
     if (typeof columns === 'number') return columns;
     return scatter(group, ref, acc, columns.indices, columns.deltas) ? ENTRY_STATUS.ok : ENTRY_STATUS.range;
   },

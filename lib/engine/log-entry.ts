@@ -3,10 +3,12 @@
 // entry is applied by one scatter. The engines check and apply it, so it
 // lives here; lib/replicate/BATCH-FORMAT.md specifies it and native/batch.h
 // holds the same layout for the C kernel (a test checks that both agree).
+// Version 2 (compact-entry.ts) carries the same columns as varints.
 import { GROUP_CODE, GROUPS, type Group } from '../core/group.js';
 import { AtomikRangeError } from '../core/errors.js';
 import { bytes, integer, oneOf, u32Input, u64, u64Input } from '../core/validate.js';
 import { NATIVE_LE } from './ops.js';
+import { COMPACT_STATUS, COMPACT_VERSION, compactFits, decodeCompact, encodeCompact } from './compact-entry.js';
 
 export const BATCH_MAGIC = 0x42444b41; // "AKDB" as a little-endian u32
 export const BATCH_VERSION = 1;
@@ -24,7 +26,12 @@ export const ENTRY_STATUS = {
   format: -4,
   version: -5,
   checksum: -6,
+  ...COMPACT_STATUS,
 } as const;
+
+/** How a publisher writes its entries: `compact` (version 2, unless version 1 is not larger) or `columns` (version 1, read by every release). */
+export type EntryEncoding = 'compact' | 'columns';
+export const ENTRY_ENCODINGS: readonly EntryEncoding[] = ['compact', 'columns'];
 
 export const ENTRY_STATUS_TEXT: Record<number, string> = {
   [ENTRY_STATUS.range]: 'an index is outside the partition',
@@ -32,6 +39,10 @@ export const ENTRY_STATUS_TEXT: Record<number, string> = {
   [ENTRY_STATUS.format]: 'not a batch entry (magic, flags, partition or length)',
   [ENTRY_STATUS.version]: 'a batch format version this library does not read',
   [ENTRY_STATUS.checksum]: 'the checksum does not match',
+  [ENTRY_STATUS.truncated]: 'a varint runs past the end of its column',
+  [ENTRY_STATUS.order]: 'its indices do not strictly ascend',
+  [ENTRY_STATUS.overlong]: 'a varint is longer than its value needs or wider than its field',
+  [ENTRY_STATUS.trailing]: 'a column holds bytes after its last update',
 };
 
 export interface LogEntryHeader {
@@ -61,10 +72,19 @@ function u32Words(entry: Uint8Array): Uint32Array | null {
   return NATIVE_LE && entry.byteOffset % 4 === 0 ? new Uint32Array(entry.buffer, entry.byteOffset, entry.length >>> 2) : null;
 }
 
-/** Four-lane Fletcher sums over little-endian u32 words, the checksum field read as 0 (see native/batch.h). */
+/**
+ * Four-lane Fletcher sums over little-endian u32 words, the checksum field
+ * read as 0, a last partial word padded with zero bytes (see native/batch.h).
+ */
 export function batchChecksum(entry: Uint8Array): bigint {
-  const words = entry.length >>> 2;
-  const w = u32Words(entry) ?? littleEndianWords(entry, words);
+  const full = entry.length >>> 2;
+  const words = (entry.length + 3) >>> 2;
+  let w = u32Words(entry) ?? littleEndianWords(entry, full);
+  if (words !== full) {
+    const padded = new Uint8Array(words * 4);
+    padded.set(entry);
+    w = littleEndianWords(padded, words);
+  }
   let a0 = 0;
   let a1 = 0;
   let a2 = 0;
@@ -114,7 +134,10 @@ function littleEndianWords(entry: Uint8Array, words: number): Uint32Array {
  * all of them) are taken from the start of the arrays. Every argument is read
  * once and checked: a group, a partition in [0, 65535], u64 origin and
  * counters with first <= last, and arrays that hold `count` updates (at most
- * MAX_BATCH_UPDATES); a bad one throws a coded error.
+ * MAX_BATCH_UPDATES); a bad one throws a coded error. `compact` (the
+ * default) sorts the updates by index, combines those to one index, and
+ * writes version 2 unless version 1 would not be larger; `columns` writes
+ * version 1 as given.
  */
 export function encodeLogEntry(
   group: Group,
@@ -125,8 +148,10 @@ export function encodeLogEntry(
   indices: Uint32Array,
   deltas: BigUint64Array,
   count?: number,
+  encoding: EntryEncoding = 'compact',
 ): Uint8Array {
   oneOf(group, GROUPS, 'group');
+  oneOf(encoding, ENTRY_ENCODINGS, 'encoding');
   integer(partition, 0, 0xffff, 'partition');
   u64(origin, 'origin');
   u64(first, 'first');
@@ -139,29 +164,79 @@ export function encodeLogEntry(
   if (idx.length < n || d.length < n) {
     throw new AtomikRangeError('ERR_ATOMIK_LENGTH_MISMATCH', `count ${n} needs that many indices and deltas, got ${idx.length} and ${d.length}`);
   }
-  const out = new Uint8Array(batchBytes(n));
-  const view = new DataView(out.buffer);
+  if (encoding === 'compact') {
+    const [sortedIdx, sortedDeltas] = ascending(group, idx, d, n);
+    const m = sortedIdx.length;
+    const body = encodeCompact(group === 'add', sortedIdx, wordLanes(sortedDeltas), m, batchBytes(m));
+    if (body) return withHeader(body, COMPACT_VERSION, group, partition, m, origin, first, last);
+    return columnsEntry(group, partition, origin, first, last, sortedIdx, sortedDeltas, m);
+  }
+  return columnsEntry(group, partition, origin, first, last, idx, d, n);
+}
+
+/** The 32-bit halves of the words (a view: the low half is lane 0 on a little-endian host, 1 on a big-endian one). */
+function wordLanes(words: BigUint64Array): Uint32Array {
+  return new Uint32Array(words.buffer, words.byteOffset, words.length * 2);
+}
+
+/** The first n updates by strictly ascending index, those to one index combined (as given when they ascend already). */
+function ascending(group: Group, idx: Uint32Array, d: BigUint64Array, n: number): [Uint32Array, BigUint64Array] {
+  let sorted = true;
+  for (let i = 1; i < n && sorted; i++) sorted = idx[i]! > idx[i - 1]!;
+  if (sorted) return [idx.subarray(0, n), d.subarray(0, n)];
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => idx[a]! - idx[b]! || a - b);
+  const outIdx = new Uint32Array(n);
+  const outD = new BigUint64Array(n);
+  let m = 0;
+  for (const i of order) {
+    if (m > 0 && outIdx[m - 1] === idx[i]) outD[m - 1] = group === 'add' ? BigInt.asUintN(64, outD[m - 1]! + d[i]!) : outD[m - 1]! ^ d[i]!;
+    else {
+      outIdx[m] = idx[i]!;
+      outD[m++] = d[i]!;
+    }
+  }
+  return [outIdx.subarray(0, m), outD.subarray(0, m)];
+}
+
+/** Fills the header of an entry whose columns are written, and its checksum. */
+function withHeader(out: Uint8Array, version: number, group: Group, partition: number, n: number, origin: bigint, first: bigint, last: bigint): Uint8Array {
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   view.setUint32(0, BATCH_MAGIC, true);
-  out[4] = BATCH_VERSION;
+  out[4] = version;
   out[5] = GROUP_CODE[group];
   view.setUint16(6, partition, true);
   view.setUint32(8, n, true);
   view.setBigUint64(16, origin, true);
   view.setBigUint64(24, first, true);
   view.setBigUint64(32, last, true);
+  view.setBigUint64(CHECKSUM_OFFSET, batchChecksum(out), true);
+  return out;
+}
+
+function columnsEntry(
+  group: Group,
+  partition: number,
+  origin: bigint,
+  first: bigint,
+  last: bigint,
+  idx: Uint32Array,
+  d: BigUint64Array,
+  n: number,
+): Uint8Array {
+  const out = new Uint8Array(batchBytes(n));
   const idxAt = BATCH_HEADER_BYTES;
   const deltaAt = idxAt + paddedIndexBytes(n);
   if (NATIVE_LE) {
     new Uint32Array(out.buffer, idxAt, n).set(idx.subarray(0, n));
     new BigUint64Array(out.buffer, deltaAt, n).set(d.subarray(0, n));
   } else {
+    const view = new DataView(out.buffer);
     for (let i = 0; i < n; i++) {
       view.setUint32(idxAt + 4 * i, idx[i]!, true);
       view.setBigUint64(deltaAt + 8 * i, d[i]!, true);
     }
   }
-  view.setBigUint64(CHECKSUM_OFFSET, batchChecksum(out), true);
-  return out;
+  return withHeader(out, BATCH_VERSION, group, partition, n, origin, first, last);
 }
 
 /**
@@ -179,7 +254,7 @@ function headerOf(entry: Uint8Array): LogEntryHeader | number {
   if (entry.length < BATCH_HEADER_BYTES) return ENTRY_STATUS.format;
   const view = new DataView(entry.buffer, entry.byteOffset, entry.byteLength);
   if (view.getUint32(0, true) !== BATCH_MAGIC) return ENTRY_STATUS.format;
-  if (entry[4] !== BATCH_VERSION) return ENTRY_STATUS.version;
+  if (entry[4] !== BATCH_VERSION && entry[4] !== COMPACT_VERSION) return ENTRY_STATUS.version;
   const group = entry[5] === 0 ? 'xor' : entry[5] === 1 ? 'add' : null;
   return {
     version: entry[4],
@@ -203,14 +278,18 @@ export interface LogEntryColumns {
  * same order as atomik_batch_apply), or the status that refuses it. On a
  * little-endian host the columns are views of the entry, copied once first
  * when it is not 8-byte aligned (Redis clients hand out slices at any
- * offset); on a big-endian host they are decoded copies.
+ * offset); on a big-endian host they are decoded copies. A version 2
+ * entry's columns are decoded (every varint checked): copies, or with
+ * `scratch` views of buffers the next call reuses.
  */
-export function logEntryColumns(input: Uint8Array, group: Group, partition: number): LogEntryColumns | number {
+export function logEntryColumns(input: Uint8Array, group: Group, partition: number, scratch = false): LogEntryColumns | number {
   const header = headerOf(input);
   if (typeof header === 'number') return header;
   const n = header.count;
-  if (new DataView(input.buffer, input.byteOffset, 16).getUint32(12, true) !== 0) return ENTRY_STATUS.format;
-  if (header.partition !== partition || input.length !== batchBytes(n)) return ENTRY_STATUS.format;
+  const flags = new DataView(input.buffer, input.byteOffset, 16).getUint32(12, true);
+  if (header.partition !== partition) return ENTRY_STATUS.format;
+  if (header.version === COMPACT_VERSION) return compactColumns(input, n, flags, group, header.group, scratch);
+  if (flags !== 0 || input.length !== batchBytes(n)) return ENTRY_STATUS.format;
   const entry = NATIVE_LE && input.byteOffset % 8 === 0 ? input : new Uint8Array(input);
   if (batchChecksum(entry) !== new DataView(entry.buffer, entry.byteOffset + CHECKSUM_OFFSET, 8).getBigUint64(0, true)) return ENTRY_STATUS.checksum;
   if (header.group !== group) return ENTRY_STATUS.group;
@@ -223,5 +302,29 @@ export function logEntryColumns(input: Uint8Array, group: Group, partition: numb
     indices[i] = view.getUint32(BATCH_HEADER_BYTES + 4 * i, true);
     deltas[i] = view.getBigUint64(deltaColumnOffset(n) + 8 * i, true);
   }
+  return { indices, deltas };
+}
+
+let scratchIndices = new Uint32Array(0);
+let scratchDeltas = new BigUint64Array(0);
+
+/**
+ * The checks and columns of a version 2 entry, in the order of
+ * atomik_batch_apply; the columns are decoded copies, or with `scratch`
+ * views of buffers reused by the next call (for an engine that applies
+ * them at once).
+ */
+function compactColumns(entry: Uint8Array, n: number, indexBytes: number, group: Group, entryGroup: Group | null, scratch: boolean): LogEntryColumns | number {
+  if (!compactFits(n, indexBytes, entry.length)) return ENTRY_STATUS.format;
+  if (batchChecksum(entry) !== new DataView(entry.buffer, entry.byteOffset + CHECKSUM_OFFSET, 8).getBigUint64(0, true)) return ENTRY_STATUS.checksum;
+  if (entryGroup !== group) return ENTRY_STATUS.group;
+  if (scratch && scratchIndices.length < n) {
+    scratchIndices = new Uint32Array(Math.max(n, 2 * scratchIndices.length));
+    scratchDeltas = new BigUint64Array(scratchIndices.length);
+  }
+  const indices = scratch ? scratchIndices.subarray(0, n) : new Uint32Array(n);
+  const deltas = scratch ? scratchDeltas.subarray(0, n) : new BigUint64Array(n);
+  const status = decodeCompact(entry, n, group === 'add', indices, wordLanes(deltas));
+  if (status !== ENTRY_STATUS.ok) return status;
   return { indices, deltas };
 }

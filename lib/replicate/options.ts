@@ -3,7 +3,7 @@
 import type { AtomikTable } from '../table/table.js';
 import { describe, integer, knownKeys, object, oneOf, optionKeys } from '../core/validate.js';
 import { AtomikTypeError } from '../core/errors.js';
-import { MAX_BATCH_UPDATES } from '../engine/log-entry.js';
+import { ENTRY_ENCODINGS, MAX_BATCH_UPDATES, type EntryEncoding } from '../engine/log-entry.js';
 import type { ReadFrom, RedisTarget } from './connection.js';
 import { authKeyOption } from './auth.js';
 
@@ -64,6 +64,14 @@ export interface ReplicateOptions {
    * Every replica of a table uses the same key (default: none).
    */
   authKey?: string | Uint8Array;
+  /**
+   * How published entries are written (default 'compact': indices and
+   * deltas as varints, about 2-4 bytes per counter increment instead of 12).
+   * Replicas of every release read 'columns'; releases before compact
+   * entries cannot read them, so a fleet upgrades its readers with
+   * 'columns' first, then switches. Readers accept both.
+   */
+  entryEncoding?: EntryEncoding;
 }
 
 /** The options with every default filled in. */
@@ -142,6 +150,7 @@ const OPTION_KEYS = optionKeys<ReplicateOptions>({
   waitReplicas: true,
   readFrom: true,
   authKey: true,
+  entryEncoding: true,
 });
 
 /** Reads every option once, checks it (a misspelt key is refused, naming the nearest), and fills in the defaults. */
@@ -152,6 +161,7 @@ export function resolveOptions(table: AtomikTable, options: ReplicateOptions): R
     ...DEFAULTS,
     name: validName(options.name, 'options.name'),
     authKey: authKeyOption(options.authKey),
+    entryEncoding: options.entryEncoding === undefined ? ('compact' as const) : oneOf(options.entryEncoding, ENTRY_ENCODINGS, 'options.entryEncoding'),
     readFrom: options.readFrom === undefined ? ('primary' as const) : oneOf(options.readFrom, READ_FROM, 'options.readFrom'),
   };
   if (options.prefix !== undefined) o.prefix = validName(options.prefix, 'options.prefix');

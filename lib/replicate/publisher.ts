@@ -57,11 +57,13 @@ export class Publisher {
     const max = this.ctx.options.maxBatch;
     while (part.dirtyCount > 0 && part.entries.size < this.entryLimit) {
       const n = Math.min(max, part.dirtyCount);
+      const locals = new Uint32Array(n);
+      for (let k = 0; k < n; k++) locals[k] = part.dirtyAt(k);
+      locals.sort(); // ascending, as compact entries store them
       const idx = new Uint32Array(n);
       const deltas = new BigUint64Array(n);
       let count = 0;
-      for (let k = 0; k < n; k++) {
-        const local = part.dirtyAt(k);
+      for (const local of locals) {
         const d = part.pend[local]!;
         part.pend[local] = 0n;
         part.mark[local] = 0;
@@ -73,7 +75,7 @@ export class Publisher {
       part.dirtyCount -= n;
       if (count === 0) continue;
       const counter = part.nextCounter++;
-      const bytes = encodeLogEntry(this.ctx.group, part.index, this.ctx.origin, counter, counter, idx, deltas, count);
+      const bytes = encodeLogEntry(this.ctx.group, part.index, this.ctx.origin, counter, counter, idx, deltas, count, this.ctx.options.entryEncoding);
       part.entries.set(counter, { counter, bytes, updates: count, acked: false });
     }
     this.pump(part);

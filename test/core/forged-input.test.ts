@@ -264,9 +264,19 @@ describe('the log entry codec (atomik-node/replicate)', () => {
   const idx = Uint32Array.of(1, 2);
   const d = BigUint64Array.of(3n, 4n);
   const encode = (
-    over: Partial<{ group: unknown; partition: unknown; origin: unknown; first: unknown; last: unknown; indices: unknown; deltas: unknown; count: unknown }>,
+    over: Partial<{
+      group: unknown;
+      partition: unknown;
+      origin: unknown;
+      first: unknown;
+      last: unknown;
+      indices: unknown;
+      deltas: unknown;
+      count: unknown;
+      encoding: unknown;
+    }>,
   ) => {
-    const a = { group: 'xor', partition: 0, origin: 1n, first: 1n, last: 1n, indices: idx, deltas: d, count: undefined, ...over };
+    const a = { group: 'xor', partition: 0, origin: 1n, first: 1n, last: 1n, indices: idx, deltas: d, count: undefined, encoding: undefined, ...over };
     return encodeLogEntry(
       a.group as never,
       a.partition as never,
@@ -276,6 +286,7 @@ describe('the log entry codec (atomik-node/replicate)', () => {
       a.indices as never,
       a.deltas as never,
       a.count as never,
+      a.encoding as never,
     );
   };
 
@@ -294,6 +305,8 @@ describe('the log entry codec (atomik-node/replicate)', () => {
       [{ deltas: BigUint64Array.of(1n) }, 'AtomikRangeError ERR_ATOMIK_LENGTH_MISMATCH'],
       [{ indices: [1, 2] }, 'AtomikTypeError ERR_ATOMIK_INVALID_ARG_TYPE'],
       [{ deltas: new BigInt64Array(2) }, 'AtomikTypeError ERR_ATOMIK_INVALID_ARG_TYPE'],
+      [{ encoding: 'packed' }, 'AtomikTypeError ERR_ATOMIK_INVALID_ARG_VALUE'],
+      [{ encoding: 2 }, 'AtomikTypeError ERR_ATOMIK_INVALID_ARG_VALUE'],
     ];
     for (const [over, code] of cases)
       expect(
@@ -301,7 +314,12 @@ describe('the log entry codec (atomik-node/replicate)', () => {
         JSON.stringify(over, (_, v) => (typeof v === 'bigint' ? `${v}n` : v)),
       ).toBe(code);
     const entry = encode({ group: 'add', partition: 65535, origin: 2n ** 64n - 1n, first: 7n, last: 9n, count: 1 });
-    expect(readLogEntryHeader(entry)).toEqual({ version: 1, group: 'add', partition: 65535, count: 1, origin: 2n ** 64n - 1n, first: 7n, last: 9n });
+    const header = { group: 'add', partition: 65535, count: 1, origin: 2n ** 64n - 1n, first: 7n, last: 9n };
+    expect(readLogEntryHeader(entry)).toEqual({ version: 2, ...header });
+    expect(readLogEntryHeader(encode({ group: 'add', partition: 65535, origin: 2n ** 64n - 1n, first: 7n, last: 9n, count: 1, encoding: 'columns' }))).toEqual({
+      version: 1,
+      ...header,
+    });
   });
 
   it('readLogEntryHeader() reads any bytes through their intrinsic view and names anything else', () => {

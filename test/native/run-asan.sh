@@ -24,7 +24,8 @@ echo "sanitizer build: $addon"
 # socat, which must not run with the ASan runtime preloaded.
 if [ $# -eq 0 ]; then
   set -- test/core/conformance.test.ts test/core/properties.test.ts test/core/errors.test.ts test/native/binding.test.ts test/core/hostile-input.test.ts \
-    test/core/golden.test.ts test/native/loader.test.ts test/core/exactly-once.test.ts test/core/forged-input.test.ts
+    test/core/golden.test.ts test/native/loader.test.ts test/core/exactly-once.test.ts test/core/forged-input.test.ts \
+    test/replicate/replication-format.test.ts
 fi
 # Node keeps some allocations until exit on purpose: leak reports would be noise.
 ATOMIK_NATIVE_PATH="$addon" ATOMIK_REQUIRE_NATIVE=1 \

@@ -34,9 +34,23 @@ async function logTotals(name: string, partition = 0): Promise<Map<string, bigin
     const e = fields[1]!;
     const n = e.readUInt32LE(8);
     const origin = e.readBigUInt64LE(16).toString();
-    const at = 48 + ((n * 4 + 7) & ~7);
     let sum = totals.get(origin) ?? 0n;
-    for (let k = 0; k < n; k++) sum += e.readBigUInt64LE(at + 8 * k);
+    if (e[4] === 1) {
+      const at = 48 + ((n * 4 + 7) & ~7);
+      for (let k = 0; k < n; k++) sum += e.readBigUInt64LE(at + 8 * k);
+    } else {
+      // Version 2: the deltas are zigzag varints after the index column.
+      let at = 48 + e.readUInt32LE(12);
+      for (let k = 0; k < n; k++) {
+        let v = 0n;
+        for (let shift = 0n; ; shift += 7n) {
+          const byte = e[at++]!;
+          v |= BigInt(byte & 0x7f) << shift;
+          if (byte < 0x80) break;
+        }
+        sum += (v >> 1n) ^ -(v & 1n);
+      }
+    }
     totals.set(origin, sum);
   }
   return totals;
@@ -396,6 +410,27 @@ describeUnless(skip, 'replicated tables on redis-server', () => {
     await Promise.all([ra.close(), rb.close()]);
   });
 
+  it("a replica writing entryEncoding 'columns' and one writing compact entries share a table", async () => {
+    const name = fresh('mixed');
+    const [a, b] = [new AtomikTable(1000, { group: 'add' }), new AtomikTable(1000, { group: 'add' })];
+    const ra = await replicate(a, { redis: redis.server.url, name, entryEncoding: 'columns' });
+    const rb = await replicate(b, { redis: redis.server.url, name });
+    for (let i = 0; i < 1000; i += 3) ra.accum(i, 1n);
+    for (let i = 0; i < 1000; i += 2) rb.accum(i, -1n);
+    await Promise.all([ra.flush(), rb.flush()]);
+    await Promise.all([ra.caughtUp(), rb.caughtUp()]);
+    const expected = Array.from({ length: 1000 }, (_, i) => BigInt.asUintN(64, (i % 3 === 0 ? 1n : 0n) - (i % 2 === 0 ? 1n : 0n)));
+    expect(Array.from(a.states())).toEqual(expected);
+    expect(Array.from(b.states())).toEqual(expected);
+    const entries = (await redis.admin.xrangeBuffer(`atomik:{${name}:0}:log`, '-', '+')).map(([, fields]) => fields[1]!);
+    // Version 1: 48 + 8 * 167 + 8 * 334 bytes; version 2: 1 byte of gap and 1 of zigzag delta (-1 -> 1) per update.
+    expect(entries.map((e) => [e[4], e.length]).sort()).toEqual([
+      [1, 48 + 8 * 167 + 8 * 334],
+      [2, 48 + 500 + 500],
+    ]);
+    await Promise.all([ra.close(), rb.close()]);
+  });
+
   it('foreign and malformed entries in the stream are skipped with a reported error, never applied', async () => {
     const name = fresh('bad');
     const size = 16;
@@ -414,9 +449,9 @@ describeUnless(skip, 'replicated tables on redis-server', () => {
     const flipped = good(900n, 1n, [1], [5n]);
     flipped[flipped.length - 1]! ^= 1;
     bad.push(['d', flipped]);
-    const v2 = good(900n, 1n, [1], [5n]);
-    v2[4] = 2;
-    bad.push(['d', v2]);
+    const v3 = good(900n, 1n, [1], [5n]);
+    v3[4] = 3;
+    bad.push(['d', v3]);
     bad.push(['d', good(900n, 1n, [1], [5n], 'xor')]);
     bad.push(['d', good(900n, 1n, [1], [5n], 'add', 3)]);
     bad.push(['d', good(900n, 1n, [16], [5n])]);
@@ -425,8 +460,12 @@ describeUnless(skip, 'replicated tables on redis-server', () => {
     for (const [field, value] of bad) await redis.admin.xadd(log, '*', field, value);
     await redis.admin.xadd(log, '*', 'd', good(900n, 1n, [1, 2], [5n, 7n]));
     await redis.admin.xadd(log, '*', 'd', good(900n, 1n, [1, 2], [5n, 7n])); // the same batch twice
+    // A log written by publishers of both formats (a fleet mid-upgrade): both apply.
+    const columns = encodeLogEntry('add', 0, 901n, 1n, 1n, Uint32Array.of(3), BigUint64Array.of(4n), undefined, 'columns');
+    expect([columns[4], good(900n, 1n, [1, 2], [5n, 7n])[4]]).toEqual([1, 2]);
+    await redis.admin.xadd(log, '*', 'd', Buffer.from(columns));
     await r.caughtUp();
-    expect([t.read(1), t.read(2)]).toEqual([5n, 7n]);
+    expect([t.read(1), t.read(2), t.read(3)]).toEqual([5n, 7n, 4n]);
     expect(r.stats.skipped).toBe(9);
     expect(r.stats.duplicates).toBe(1);
     expect(skipped.map(([code]) => code)).toEqual(Array(9).fill('ERR_ATOMIK_BAD_BATCH'));
@@ -463,6 +502,10 @@ describeUnless(skip, 'replicated tables on redis-server', () => {
     });
     await expect(replicate(t, { redis: redis.server.url, name: 'x', maxBatch: 1.5 })).rejects.toMatchObject({ code: 'ERR_ATOMIK_INVALID_ARG_TYPE' });
     await expect(replicate(t, { redis: redis.server.url, name: 'x', window: 0 })).rejects.toMatchObject({ code: 'ERR_ATOMIK_OUT_OF_RANGE' });
+    await expect(replicate(t, { redis: redis.server.url, name: 'x', entryEncoding: 'packed' as never })).rejects.toMatchObject({
+      code: 'ERR_ATOMIK_INVALID_ARG_VALUE',
+      message: "options.entryEncoding must be one of 'compact', 'columns', got \"packed\"",
+    });
     const r = await replicate(t, { redis: redis.server.url, name: fresh('args') });
     expect(() => r.accum(8, 1n)).toThrow(expect.objectContaining({ code: 'ERR_ATOMIK_INDEX_OUT_OF_RANGE' }));
     expect(() => r.accum(0, 1 as never)).toThrow(expect.objectContaining({ code: 'ERR_ATOMIK_INVALID_ARG_TYPE' }));
