@@ -30,9 +30,22 @@ export interface FramedBoard {
   start(contexts: number): Promise<VirtualBoard>;
   /** The line rate the client assumes (its timeouts grow with the time bytes need on the line). */
   baudRate: number;
+  /**
+   * The ceiling a backed-off timeout may grow to under faults (open's
+   * timeoutMs). The simulated rtl board stalls for hundreds of ms when the
+   * machine is loaded; a low ceiling then resends into the stall and the
+   * resends themselves keep it behind.
+   */
+  faultTimeoutMs: number;
 }
 
 export const FRAMED_BOARDS: FramedBoard[] = [
-  { name: 'host board', skip: noHost, start: (contexts) => startBoard({ contexts }), baudRate: 4_000_000 },
-  { name: 'rtl board', skip: noRtl, start: (contexts) => startBoard({ board: 'rtl', contexts, baud: RTL_TEST_BAUD }), baudRate: RTL_TEST_BAUD },
+  { name: 'host board', skip: noHost, start: (contexts) => startBoard({ contexts }), baudRate: 4_000_000, faultTimeoutMs: 25 },
+  {
+    name: 'rtl board',
+    skip: noRtl,
+    start: (contexts) => startBoard({ board: 'rtl', contexts, baud: RTL_TEST_BAUD }),
+    baudRate: RTL_TEST_BAUD,
+    faultTimeoutMs: 500,
+  },
 ];

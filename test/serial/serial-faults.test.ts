@@ -88,7 +88,7 @@ const laterPass = ['prebuild', 'none'].includes(process.env.ATOMIK_EXPECT_NATIVE
   ? 'the fault-line runs on boards run in the source-build pass of CI'
   : null;
 
-for (const { name, skip: noBoardHere, start, baudRate } of FRAMED_BOARDS) {
+for (const { name, skip: noBoardHere, start, baudRate, faultTimeoutMs } of FRAMED_BOARDS) {
   const skip = noProxy ?? noBoardHere ?? laterPass;
   describeUnless(skip, `framed protocol through a faulty line, ${name}`, () => {
     let board: VirtualBoard;
@@ -104,7 +104,7 @@ for (const { name, skip: noBoardHere, start, baudRate } of FRAMED_BOARDS) {
 
     for (const group of ['xor', 'add'] as const) {
       it(`${group}: 2,500 random operations land exactly once, in order, with exact results`, async () => {
-        const acc = await open({ backend: 'serial', port: proxy.port, lock: false, group, timeoutMs: 25, retries: 200, baudRate });
+        const acc = await open({ backend: 'serial', port: proxy.port, lock: false, group, timeoutMs: faultTimeoutMs, retries: 200, baudRate });
         const before = { ...proxy.stats };
         proxy.faults = { drop: 0.0004, duplicate: 0.0004, flip: 0.0004, delayMs: 2 };
         try {
