@@ -2,32 +2,23 @@
 // by the nemesis runs, each through the public API, a real redis-server and
 // the fault proxy holding one replica's reads. They assert the correct
 // outcome; the ones listed in known-failures.ts fail today.
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll } from 'vitest';
 import { AtomikTable, replicate, type Replica } from '../../lib/index.js';
-import { startRedisServer, type LocalRedisServer } from '../../lib/testing/index.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
-import { redisSkipReason } from '../helpers/redis.js';
+import { redisSkipReason, useRedisServer } from '../helpers/redis.js';
 import { describeUnless } from '../helpers/skip.js';
 import { exact, itScenario, settlesWithin } from './known-failures.js';
 
 const skip = redisSkipReason();
-let server: LocalRedisServer;
-let admin: Redis;
+// Registered first, so its afterAll (stopping the server) runs after the one below.
+const redis = useRedisServer({ fsync: 'always' });
 let names = 0;
 const fresh = (what: string) => `${what}-${process.pid}-${names++}`;
 const open: { replicas: Replica[]; proxies: FaultProxy[] } = { replicas: [], proxies: [] };
 
-beforeAll(async () => {
-  if (skip) return;
-  server = await startRedisServer({ fsync: 'always' });
-  admin = new Redis(server.url);
-});
 afterAll(async () => {
   await Promise.allSettled(open.replicas.map((r) => r.close()));
   await Promise.allSettled(open.proxies.map((p) => p.close()));
-  admin?.disconnect();
-  await server?.dispose();
 });
 
 async function start(size: number, options: Omit<Parameters<typeof replicate>[1], 'redis'> & { redis: string }): Promise<[AtomikTable, Replica]> {
@@ -38,20 +29,23 @@ async function start(size: number, options: Omit<Parameters<typeof replicate>[1]
 }
 
 async function proxy(): Promise<FaultProxy> {
-  const p = await startFaultProxy(server.port);
+  const p = await startFaultProxy(redis.server.port);
   open.proxies.push(p);
   return p;
 }
 
-/** Holds a replica's next XREAD before Redis; resolves once one is held (its previous one has returned). */
-async function holdReads(p: FaultProxy): Promise<void> {
-  p.holdCommands('XREAD');
+/** Holds the next command containing `text` before Redis; resolves once one is held (the connection's previous command has returned). */
+async function holdUntilHeld(p: FaultProxy, text: string): Promise<void> {
+  p.holdCommands(text);
   const deadline = Date.now() + 5000;
   while (p.heldConnections === 0) {
-    if (Date.now() > deadline) throw new Error('no XREAD reached the proxy within 5 s');
+    if (Date.now() > deadline) throw new Error(`no ${text} reached the proxy within 5 s`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** Holds a replica's next XREAD before Redis. */
+const holdReads = (p: FaultProxy) => holdUntilHeld(p, 'XREAD');
 
 /**
  * A replica (behind the proxy, its reads held) that the log is trimmed past:
@@ -63,14 +57,14 @@ async function holdReads(p: FaultProxy): Promise<void> {
 async function trimPastHeldReplica(name: string, p: FaultProxy) {
   const [lag, rl] = await start(4, { redis: p.url, name, keepSnapshots: 1 });
   await holdReads(p); // its next read waits in the proxy
-  const [, x] = await start(4, { redis: server.url, name, keepSnapshots: 1 });
+  const [, x] = await start(4, { redis: redis.server.url, name, keepSnapshots: 1 });
   for (let k = 0; k < 5; k++) {
     x.accum(0, 1n);
     await x.flush();
   }
   await x.caughtUp();
   await x.snapshot();
-  const [, y] = await start(4, { redis: server.url, name, keepSnapshots: 1 });
+  const [, y] = await start(4, { redis: redis.server.url, name, keepSnapshots: 1 });
   y.accum(1, 1n);
   await y.flush();
   const caughtUp = rl.caughtUp();
@@ -86,7 +80,7 @@ describeUnless(skip, 'reproductions of replication faults (real redis-server, fa
       const name = fresh('trimmed-own');
       const p = await proxy();
       const [w, rw] = await start(4, { redis: p.url, name, keepSnapshots: 1 });
-      const [a, ra] = await start(4, { redis: server.url, name, keepSnapshots: 1 });
+      const [a, ra] = await start(4, { redis: redis.server.url, name, keepSnapshots: 1 });
       // W publishes but reads nothing back: its next XREAD waits in the
       // proxy (the one at Redis now times out empty within its 1 s block).
       await holdReads(p);
@@ -96,7 +90,7 @@ describeUnless(skip, 'reproductions of replication faults (real redis-server, fa
       }
       await ra.caughtUp();
       await ra.snapshot(); // trims the log past W's 8 entries, which W has not read
-      exact(Number(await admin.xlen(`atomik:{${name}:0}:log`)), 0, 'log entries after the trim');
+      exact(Number(await redis.admin.xlen(`atomik:{${name}:0}:log`)), 0, 'log entries after the trim');
       for (let k = 0; k < 2; k++) {
         rw.accum(0, 1n);
         await rw.flush();
@@ -105,7 +99,7 @@ describeUnless(skip, 'reproductions of replication faults (real redis-server, fa
       await settlesWithin(rw.caughtUp(), 10_000, "W's caughtUp() after its reads were released");
       await rw.snapshot();
       await settlesWithin(ra.caughtUp(), 10_000, "A's caughtUp()");
-      const [late] = await start(4, { redis: server.url, name, keepSnapshots: 1 });
+      const [late] = await start(4, { redis: redis.server.url, name, keepSnapshots: 1 });
       exact({ writer: w.read(0), peer: a.read(0), fresh: late.read(0) }, { writer: 10n, peer: 10n, fresh: 10n }, 'context 0 after 10 acknowledged +1 updates');
     },
     60_000,
@@ -124,13 +118,13 @@ describeUnless(skip, 'reproductions of replication faults (real redis-server, fa
       flushed.catch(() => {}); // rejected by close() at the end if it never settles
       // The outbox holds 4 x window entries not read back: 4 are published, the rest wait for the reads.
       const deadline = Date.now() + 10_000;
-      while (Number(await admin.xlen(`atomik:{${name}:0}:log`)) < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      exact(Number(await admin.xlen(`atomik:{${name}:0}:log`)), 4, 'entries published while the reads are held');
+      while (Number(await redis.admin.xlen(`atomik:{${name}:0}:log`)) < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      exact(Number(await redis.admin.xlen(`atomik:{${name}:0}:log`)), 4, 'entries published while the reads are held');
       p.resume();
       await settlesWithin(rw.caughtUp(), 10_000, "the writer's caughtUp() after its reads were released");
       await settlesWithin(flushed, 10_000, 'flush() of 10 updates after the reads were released');
-      exact(Number(await admin.xlen(`atomik:{${name}:0}:log`)), 10, 'entries in the log after the flush');
-      const [late] = await start(16, { redis: server.url, name });
+      exact(Number(await redis.admin.xlen(`atomik:{${name}:0}:log`)), 10, 'entries in the log after the flush');
+      const [late] = await start(16, { redis: redis.server.url, name });
       exact(
         Array.from({ length: 10 }, (_, k) => late.read(k)),
         Array.from({ length: 10 }, (_, k) => BigInt(k + 1)),
@@ -171,12 +165,7 @@ describeUnless(skip, 'reproductions of replication faults (real redis-server, fa
       const { lag, caughtUp, y } = await trimPastHeldReplica(name, p);
       // Its read goes through; the read of the trim point's record is held while Y stores a newer snapshot.
       p.resume();
-      p.holdCommands('snapshot-records');
-      const deadline = Date.now() + 5000;
-      while (p.heldConnections === 0) {
-        if (Date.now() > deadline) throw new Error('the trim check did not reach the proxy within 5 s');
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await holdUntilHeld(p, 'snapshot-records');
       await y.caughtUp();
       await y.snapshot();
       let seen: { context0: bigint; context1: bigint } | null = null;
@@ -186,7 +175,7 @@ describeUnless(skip, 'reproductions of replication faults (real redis-server, fa
       p.resume();
       await settlesWithin(done, 10_000, 'caughtUp() of the replica whose trim check was raced');
       exact(seen, { context0: 5n, context1: 1n }, 'the replica when its caughtUp() resolved');
-      const [late] = await start(4, { redis: server.url, name, keepSnapshots: 1 });
+      const [late] = await start(4, { redis: redis.server.url, name, keepSnapshots: 1 });
       exact({ context0: late.read(0), context1: late.read(1) }, { context0: 5n, context1: 1n }, 'a fresh replica');
     },
     60_000,
