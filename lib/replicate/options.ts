@@ -110,6 +110,11 @@ export interface ReplicaHealth {
   since: number;
 }
 
+/** How long a WAIT for Redis replicas may take: half the socket timeout, so a slow Redis replica is a short answer, not a dropped connection. */
+export function replicaWaitMs(options: ResolvedOptions): number {
+  return Math.max(1, Math.floor(options.timeoutMs / 2));
+}
+
 const READ_FROM: readonly ReadFrom[] = ['primary', 'replica'];
 
 const DEFAULTS = {

@@ -8,6 +8,7 @@ import { ReplicationError } from '../core/errors.js';
 import { storedCounter } from './keys.js';
 import { asBuffer, type ReplicaContext } from './context.js';
 import type { Entry, Partition } from './partition.js';
+import { replicaWaitMs } from './options.js';
 
 const MAX_BACKOFF_MS = 2000;
 
@@ -118,8 +119,7 @@ export class Publisher {
     }
     // One pipeline: the script and WAIT go to the node that owns the partition's slot, on one connection.
     type Queue = { atomikPublish(...a: typeof args): Queue; wait(n: number, ms: number): Queue; exec(): Promise<unknown> };
-    // WAIT answers within half the socket timeout, so a slow replica is a short answer, not a dropped connection.
-    const waitMs = Math.max(1, Math.floor(options.timeoutMs / 2));
+    const waitMs = replicaWaitMs(options);
     const replies = await (writer.pipeline() as unknown as Queue)
       .atomikPublish(...args)
       .wait(wanted, waitMs)

@@ -19,7 +19,7 @@ import type { LogPosition } from '../table/snapshot.js';
 import { AtomikTypeError, ReplicationError } from '../core/errors.js';
 import { replyLimits } from './reply-guard.js';
 import { checkTarget, connector, type Connection, type RedisTarget } from './connection.js';
-import { resolveOptions, type ReplicaHealth, type ReplicaStats, type ReplicateOptions, type ResolvedOptions } from './options.js';
+import { replicaWaitMs, resolveOptions, type ReplicaHealth, type ReplicaStats, type ReplicateOptions, type ResolvedOptions } from './options.js';
 import { badState, partitionKeys, storedOrigin, tableKeys } from './keys.js';
 import { Partition } from './partition.js';
 import type { ReplicaContext } from './context.js';
@@ -195,7 +195,7 @@ export class Replica extends EventEmitter {
       exec(): Promise<[Error | null, unknown][] | null>;
     };
     const wanted = this.options.waitReplicas;
-    const waitMs = Math.max(1, Math.floor(this.options.timeoutMs / 2));
+    const waitMs = replicaWaitMs(this.options);
     // One pipeline: the script and WAIT reach the node that owns the keys' slot, on one connection.
     const queue = (writer.pipeline() as unknown as Queue).atomikClaimOrigin(origins, heartbeats, this.heartbeatText());
     if (wanted > 0) queue.wait(wanted, waitMs);
