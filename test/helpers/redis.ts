@@ -149,3 +149,19 @@ export function play(replica: { accum(i: number, d: bigint): void }, size: numbe
     replica.accum(i, d);
   }
 }
+
+/** Runs `run` on a connection of its own to the redis-server (or cluster node) at `port`. */
+export async function onNode<T>(port: number, run: (conn: Redis) => Promise<T>): Promise<T> {
+  const conn = new Redis(port, '127.0.0.1');
+  try {
+    return await run(conn);
+  } finally {
+    conn.disconnect();
+  }
+}
+
+/** XREAD calls the server at `port` has answered since its counters were reset (CONFIG RESETSTAT). */
+export async function xreadCalls(port: number): Promise<number> {
+  const stats = await onNode(port, (conn) => conn.info('commandstats'));
+  return Number(/^cmdstat_xread:calls=(\d+)/m.exec(stats)?.[1] ?? 0);
+}

@@ -1,13 +1,14 @@
 // Replicated tables on a real Redis Cluster (3 primaries, 3 replicas, each
 // a redis-server in cluster mode on loopback): partitions spread over the
-// primaries, a Cluster client or a node list or one node's URL, and a
-// primary killed mid-run while its replica takes over.
+// primaries, a Cluster client or a node list or one node's URL, reads from
+// the replicas of each slot, and a primary killed mid-run while its replica
+// takes over.
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AtomikTable, replicate, type Replica } from '../../lib/index.js';
 import { startRedisCluster, type LocalRedisCluster } from '../../lib/testing/index.js';
 import { expectedStates } from '../fixtures/replica-worker.mjs';
-import { play, redisSkipReason } from '../helpers/redis.js';
+import { onNode, play, redisSkipReason, xreadCalls } from '../helpers/redis.js';
 import { describeUnless } from '../helpers/skip.js';
 
 const skip = redisSkipReason();
@@ -48,6 +49,33 @@ describeUnless(skip, 'replicated tables on a Redis Cluster', () => {
     await Promise.all([...replicas, late].map((r) => r.close()));
     client.disconnect();
   }, 60_000);
+
+  it("readFrom 'replica': each partition is read from a replica of its slot; writer, reader and a late joiner end exact", async () => {
+    const name = fresh('read-cluster');
+    const size = 6000;
+    const ports = cluster.nodes.map((n) => n.port);
+    await Promise.all(ports.map((port) => onNode(port, (conn) => conn.config('RESETSTAT'))));
+    const opts = { redis: cluster.startupNodes, name, partitions: 6 };
+    const writer = await replicate(new AtomikTable(size, { group: 'add' }), opts);
+    const reader = await replicate(new AtomikTable(size, { group: 'add' }), { ...opts, readFrom: 'replica' });
+    play(writer, size, 81, 0, 5000);
+    play(reader, size, 82, 0, 5000);
+    await Promise.all([writer.flush(), reader.flush()]);
+    await Promise.all([writer.caughtUp(), reader.caughtUp()]);
+    const want = expectedStates('add', size, [
+      [81, 5000],
+      [82, 5000],
+    ]);
+    expect(Array.from(writer.table.states())).toEqual(want);
+    expect(Array.from(reader.table.states())).toEqual(want);
+    const late = await replicate(new AtomikTable(size, { group: 'add' }), { ...opts, readFrom: 'replica' });
+    expect(Array.from(late.table.states())).toEqual(want);
+    // The replica nodes answered reads: only replicas with readFrom 'replica' send any there.
+    const roles = await Promise.all(ports.map((port) => onNode(port, async (conn) => /role:(\w+)/.exec(await conn.info('replication'))?.[1])));
+    const replicaReads = (await Promise.all(ports.map(xreadCalls))).filter((_, k) => roles[k] === 'slave');
+    expect(replicaReads.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    await Promise.all([writer, reader, late].map((r) => r.close()));
+  });
 
   it('a primary killed mid-run (waitReplicas 1): its replica takes over, flushes settle, every acknowledged update is held exactly once', async () => {
     const name = fresh('failover');
